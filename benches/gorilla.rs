@@ -1,0 +1,119 @@
+//! Gorilla (XOR) chunk encode/decode throughput on realistic series:
+//! 15 s scrapes with millisecond jitter carrying a counter, a random-float
+//! gauge and a constant (`up`-like) gauge, in Prometheus-sized 120-sample
+//! chunks and in larger 1024-sample ones. Throughput is in samples.
+
+use std::hint::black_box;
+
+use cairn::metrics::chunk::{decode, XorChunk};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+
+/// SplitMix64: a small deterministic generator, so runs are comparable.
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[0, 1)`.
+    fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Uniform in `[-r, r]`.
+    fn jitter(&mut self, r: i64) -> i64 {
+        (self.next_u64() % (2 * r as u64 + 1)) as i64 - r
+    }
+}
+
+/// Scrape timestamps every 15 s from a 2024 epoch, each off by up to ±25 ms.
+fn timestamps(rng: &mut Rng, n: usize) -> Vec<i64> {
+    let start = 1_704_067_200_000i64;
+    (0..n as i64)
+        .map(|i| start + i * 15_000 + rng.jitter(25))
+        .collect()
+}
+
+fn counter(n: usize) -> Vec<(i64, f64)> {
+    let mut rng = Rng(1);
+    let mut v = 1_234_567.0f64;
+    timestamps(&mut rng, n)
+        .into_iter()
+        .map(|t| {
+            v += (rng.next_u64() % 500) as f64;
+            (t, v)
+        })
+        .collect()
+}
+
+fn gauge(n: usize) -> Vec<(i64, f64)> {
+    let mut rng = Rng(2);
+    timestamps(&mut rng, n)
+        .into_iter()
+        .map(|t| (t, rng.next_f64() * 100.0))
+        .collect()
+}
+
+fn constant(n: usize) -> Vec<(i64, f64)> {
+    (0..n as i64)
+        .map(|i| (1_704_067_200_000 + i * 15_000, 1.0))
+        .collect()
+}
+
+fn encode(samples: &[(i64, f64)]) -> XorChunk {
+    let mut c = XorChunk::new();
+    for &(t, v) in samples {
+        c.append(t, v);
+    }
+    c
+}
+
+fn bench(c: &mut Criterion) {
+    type Gen = fn(usize) -> Vec<(i64, f64)>;
+    let series: [(&str, Gen); 3] = [("counter", counter), ("gauge", gauge), ("constant", constant)];
+    for n in [120usize, 1024] {
+        let mut enc = c.benchmark_group(format!("gorilla_encode_{n}"));
+        enc.throughput(Throughput::Elements(n as u64));
+        for (name, make) in series {
+            let samples = make(n);
+            let chunk = encode(&samples);
+            eprintln!(
+                "{name} n={n}: {} bytes, {:.3} bytes/sample",
+                chunk.bytes().len(),
+                chunk.bytes().len() as f64 / n as f64
+            );
+            enc.bench_with_input(BenchmarkId::from_parameter(name), &samples, |b, s| {
+                b.iter(|| encode(black_box(s)))
+            });
+        }
+        enc.finish();
+
+        let mut dec = c.benchmark_group(format!("gorilla_decode_{n}"));
+        dec.throughput(Throughput::Elements(n as u64));
+        for (name, make) in series {
+            let bytes = encode(&make(n)).into_bytes();
+            dec.bench_with_input(BenchmarkId::from_parameter(name), &bytes, |b, bytes| {
+                b.iter(|| {
+                    let mut sum_t = 0i64;
+                    let mut sum_v = 0f64;
+                    if let Ok(it) = decode(black_box(bytes)) {
+                        for (t, v) in it {
+                            sum_t = sum_t.wrapping_add(t);
+                            sum_v += v;
+                        }
+                    }
+                    (sum_t, sum_v)
+                })
+            });
+        }
+        dec.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

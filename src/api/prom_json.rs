@@ -1,0 +1,170 @@
+//! JSON encoding of PromQL results exactly as Prometheus' API writes them:
+//! timestamps as JSON numbers of seconds (millisecond precision), values as
+//! strings (`"NaN"`, `"+Inf"`, `"-Inf"`), label sets as objects.
+
+use std::fmt::Write as _;
+
+use crate::model::Labels;
+use crate::promql::source::Series;
+use crate::promql::{InstantSample, Value};
+
+/// Formats a float the way Go's `strconv.FormatFloat(v, 'f', -1, 64)` does.
+pub fn format_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "+Inf".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Writes a millisecond timestamp as seconds: `1435781451.781`.
+pub fn write_timestamp(out: &mut String, ms: i64) {
+    let secs = ms.div_euclid(1000);
+    let frac = ms.rem_euclid(1000);
+    if frac == 0 {
+        let _ = write!(out, "{secs}");
+    } else if ms < 0 && secs != 0 {
+        // e.g. -1.5 s: Prometheus writes the sign then |seconds|.|fraction|
+        let abs = -ms;
+        let s = format!("{}.{:03}", abs / 1000, abs % 1000);
+        let _ = write!(out, "-{}", s.trim_end_matches('0'));
+    } else if ms < 0 {
+        let s = format!("{:03}", -ms);
+        let _ = write!(out, "-0.{}", s.trim_end_matches('0'));
+    } else {
+        let s = format!("{frac:03}");
+        let _ = write!(out, "{secs}.{}", s.trim_end_matches('0'));
+    }
+}
+
+pub fn write_json_str(out: &mut String, s: &str) {
+    // serde_json's escaping is correct and fast enough for label strings.
+    match serde_json::to_string(s) {
+        Ok(j) => out.push_str(&j),
+        Err(_) => out.push_str("\"\""),
+    }
+}
+
+pub fn write_labels(out: &mut String, l: &Labels) {
+    out.push('{');
+    for (i, lab) in l.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_json_str(out, &lab.name);
+        out.push(':');
+        write_json_str(out, &lab.value);
+    }
+    out.push('}');
+}
+
+fn write_point(out: &mut String, t: i64, v: f64) {
+    out.push('[');
+    write_timestamp(out, t);
+    out.push_str(",\"");
+    out.push_str(&format_value(v));
+    out.push_str("\"]");
+}
+
+fn write_vector(out: &mut String, v: &[InstantSample]) {
+    out.push('[');
+    for (i, s) in v.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"metric\":");
+        write_labels(out, &s.labels);
+        out.push_str(",\"value\":");
+        write_point(out, s.t, s.v);
+        out.push('}');
+    }
+    out.push(']');
+}
+
+fn write_matrix(out: &mut String, m: &[Series]) {
+    out.push('[');
+    for (i, s) in m.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"metric\":");
+        write_labels(out, &s.labels);
+        out.push_str(",\"values\":[");
+        for (j, p) in s.samples.iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            write_point(out, p.t, p.v);
+        }
+        out.push_str("]}");
+    }
+    out.push(']');
+}
+
+/// The `data` object of a query response: `{"resultType":..,"result":..}`.
+pub fn write_query_data(out: &mut String, v: &Value) {
+    match v {
+        Value::Scalar { t, v } => {
+            out.push_str("{\"resultType\":\"scalar\",\"result\":");
+            write_point(out, *t, *v);
+        }
+        Value::String { t, v } => {
+            out.push_str("{\"resultType\":\"string\",\"result\":[");
+            write_timestamp(out, *t);
+            out.push(',');
+            write_json_str(out, v);
+            out.push(']');
+        }
+        Value::Vector(vec) => {
+            out.push_str("{\"resultType\":\"vector\",\"result\":");
+            write_vector(out, vec);
+        }
+        Value::Matrix(m) => {
+            out.push_str("{\"resultType\":\"matrix\",\"result\":");
+            write_matrix(out, m);
+        }
+    }
+    out.push('}');
+}
+
+/// A full success response around pre-rendered `data`, with annotations.
+pub fn success_with(data: &str, warnings: &[String], infos: &[String]) -> String {
+    let mut out = String::with_capacity(data.len() + 64);
+    out.push_str("{\"status\":\"success\",\"data\":");
+    out.push_str(data);
+    for (key, list) in [("warnings", warnings), ("infos", infos)] {
+        if !list.is_empty() {
+            let _ = write!(out, ",\"{key}\":");
+            out.push_str(&serde_json::to_string(list).unwrap_or_else(|_| "[]".into()));
+        }
+    }
+    out.push('}');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_formats() {
+        assert_eq!(format_value(1.0), "1");
+        assert_eq!(format_value(0.1), "0.1");
+        assert_eq!(format_value(f64::NAN), "NaN");
+        assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(format_value(1e21), "1000000000000000000000");
+        let mut s = String::new();
+        write_timestamp(&mut s, 1_435_781_451_781);
+        s.push(' ');
+        write_timestamp(&mut s, 1_435_781_451_780);
+        s.push(' ');
+        write_timestamp(&mut s, 1_000);
+        s.push(' ');
+        write_timestamp(&mut s, -1_500);
+        assert_eq!(s, "1435781451.781 1435781451.78 1 -1.5");
+    }
+}

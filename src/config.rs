@@ -1,0 +1,464 @@
+//! Cairn's configuration: one YAML file, every setting defaulted, then
+//! overridden by `CAIRN_*` environment variables and command-line flags.
+//!
+//! Overrides address any key by its path: `CAIRN_STORAGE__DATA_DIR=/var/lib/cairn`
+//! sets `storage.data_dir` (sections joined by a double underscore). Unknown
+//! keys are rejected with their full path.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::units::{ByteSize, PromDuration};
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub retention: RetentionConfig,
+    pub metrics: MetricsConfig,
+    pub limits: Limits,
+    pub query: QueryConfig,
+    /// Per-tenant overrides of retention and limits, keyed by tenant id.
+    pub tenants: BTreeMap<String, TenantOverrides>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address of the one HTTP port serving every API.
+    pub http_listen_address: String,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// A tracing filter: `info`, `debug`, `cairn=debug,tower=warn`, ...
+    pub log_level: String,
+    /// Largest accepted request body, after decompression.
+    pub max_request_body: ByteSize,
+    /// How long shutdown waits for in-flight requests before closing the WALs.
+    pub graceful_shutdown_timeout: PromDuration,
+    /// Base URL under which users reach Cairn (used in links).
+    pub external_url: String,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FsyncMode {
+    /// fsync the WAL before acknowledging each write (group commit).
+    Always,
+    /// fsync every `fsync_interval`; a crash can lose that much acknowledged data.
+    Interval,
+    /// Leave flushing to the OS.
+    Never,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    pub data_dir: PathBuf,
+    pub fsync: FsyncMode,
+    pub fsync_interval: PromDuration,
+    pub wal_segment_size: ByteSize,
+    /// Cap on the bytes all signals of all tenants may use on disk; when
+    /// exceeded the oldest partitions are deleted first. 0 = no cap.
+    pub max_disk_bytes: ByteSize,
+    /// How often retention, sealing and compaction run.
+    pub maintenance_interval: PromDuration,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    pub metrics: PromDuration,
+    pub logs: PromDuration,
+    pub traces: PromDuration,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct PartialRetention {
+    pub metrics: Option<PromDuration>,
+    pub logs: Option<PromDuration>,
+    pub traces: Option<PromDuration>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Length of the time partitions (blocks) the head is cut into.
+    pub block_duration: PromDuration,
+    /// How far behind a series' newest sample a sample may arrive and still
+    /// be accepted (Prometheus' `out_of_order_time_window`). 0 = in order only.
+    pub out_of_order_window: PromDuration,
+    /// Exemplars kept in memory per tenant (a ring buffer).
+    pub max_exemplars: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Samples per second a tenant may write (0 = unlimited); over it, 429.
+    pub ingestion_rate_samples: u64,
+    /// Burst size of the sample rate limiter.
+    pub ingestion_burst_samples: u64,
+    /// Active series per tenant (0 = unlimited).
+    pub max_series: u64,
+    /// Label pairs per series.
+    pub max_label_names_per_series: usize,
+    pub max_label_name_length: usize,
+    pub max_label_value_length: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct PartialLimits {
+    pub ingestion_rate_samples: Option<u64>,
+    pub ingestion_burst_samples: Option<u64>,
+    pub max_series: Option<u64>,
+    pub max_label_names_per_series: Option<usize>,
+    pub max_label_name_length: Option<usize>,
+    pub max_label_value_length: Option<usize>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueryConfig {
+    pub timeout: PromDuration,
+    /// Samples one query may hold in memory (Prometheus' `--query.max-samples`).
+    pub max_samples: usize,
+    pub max_concurrent: usize,
+    pub lookback_delta: PromDuration,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct TenantOverrides {
+    pub retention: PartialRetention,
+    pub limits: PartialLimits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: ServerConfig::default(),
+            storage: StorageConfig::default(),
+            retention: RetentionConfig::default(),
+            metrics: MetricsConfig::default(),
+            limits: Limits::default(),
+            query: QueryConfig::default(),
+            tenants: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            http_listen_address: "0.0.0.0:3100".into(),
+            log_format: LogFormat::Text,
+            log_level: "info".into(),
+            max_request_body: ByteSize(64 << 20),
+            graceful_shutdown_timeout: PromDuration::from_secs(30),
+            external_url: "http://localhost:3100".into(),
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            data_dir: PathBuf::from("./data"),
+            fsync: FsyncMode::Always,
+            fsync_interval: PromDuration::from_secs(1),
+            wal_segment_size: ByteSize(128 << 20),
+            max_disk_bytes: ByteSize(0),
+            maintenance_interval: PromDuration::from_secs(60),
+        }
+    }
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            metrics: PromDuration::from_secs(15 * 86400),
+            logs: PromDuration::from_secs(7 * 86400),
+            traces: PromDuration::from_secs(48 * 3600),
+        }
+    }
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            block_duration: PromDuration::from_secs(2 * 3600),
+            out_of_order_window: PromDuration::from_secs(0),
+            max_exemplars: 100_000,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            ingestion_rate_samples: 0,
+            ingestion_burst_samples: 0,
+            max_series: 0,
+            max_label_names_per_series: 64,
+            max_label_name_length: 1024,
+            max_label_value_length: 16 * 1024,
+        }
+    }
+}
+
+impl Default for QueryConfig {
+    fn default() -> Self {
+        QueryConfig {
+            timeout: PromDuration::from_secs(120),
+            max_samples: 50_000_000,
+            max_concurrent: 20,
+            lookback_delta: PromDuration::from_secs(300),
+        }
+    }
+}
+
+impl Limits {
+    fn apply(&self, p: &PartialLimits) -> Limits {
+        Limits {
+            ingestion_rate_samples: p.ingestion_rate_samples.unwrap_or(self.ingestion_rate_samples),
+            ingestion_burst_samples: p.ingestion_burst_samples.unwrap_or(self.ingestion_burst_samples),
+            max_series: p.max_series.unwrap_or(self.max_series),
+            max_label_names_per_series: p
+                .max_label_names_per_series
+                .unwrap_or(self.max_label_names_per_series),
+            max_label_name_length: p.max_label_name_length.unwrap_or(self.max_label_name_length),
+            max_label_value_length: p.max_label_value_length.unwrap_or(self.max_label_value_length),
+        }
+    }
+}
+
+/// Things a user sets on the command line; they win over file and environment.
+#[derive(Clone, Debug, Default)]
+pub struct FlagOverrides {
+    pub data_dir: Option<PathBuf>,
+    pub http_listen_address: Option<String>,
+    pub log_level: Option<String>,
+    pub log_format: Option<String>,
+}
+
+impl Config {
+    /// Loads the effective config: defaults, then the file (if any), then
+    /// `CAIRN_*` environment variables (`vars`), then flags.
+    pub fn load(
+        file: Option<&Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+        flags: &FlagOverrides,
+    ) -> Result<Config, String> {
+        let mut tree = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+                parse_yaml_tree(&text).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            None => serde_json::Value::Object(Default::default()),
+        };
+        if tree.is_null() {
+            tree = serde_json::Value::Object(Default::default());
+        }
+        for (k, v) in vars {
+            let Some(rest) = k.strip_prefix("CAIRN_") else { continue };
+            if rest == "CONFIG" || rest.is_empty() {
+                continue;
+            }
+            let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
+            set_path(&mut tree, &path, scalar_from_str(&v))
+                .map_err(|e| format!("environment variable {k}: {e}"))?;
+        }
+        let flag_sets: [(&[&str], Option<String>); 4] = [
+            (&["storage", "data_dir"], flags.data_dir.as_ref().map(|p| p.display().to_string())),
+            (&["server", "http_listen_address"], flags.http_listen_address.clone()),
+            (&["server", "log_level"], flags.log_level.clone()),
+            (&["server", "log_format"], flags.log_format.clone()),
+        ];
+        for (path, value) in flag_sets {
+            if let Some(v) = value {
+                let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+                set_path(&mut tree, &path, serde_json::Value::String(v))?;
+            }
+        }
+        let cfg: Config = serde_path_to_error::deserialize(tree).map_err(|e| {
+            let path = e.path().to_string();
+            format!("invalid config at `{path}`: {}", e.into_inner())
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks relations between settings that types alone cannot express.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.metrics.block_duration.0 < Duration::from_secs(60) {
+            return Err("metrics.block_duration must be at least 1m".into());
+        }
+        if self.metrics.block_duration.0.as_millis() % 60_000 != 0 {
+            return Err("metrics.block_duration must be a whole number of minutes".into());
+        }
+        for (name, r) in [
+            ("metrics", self.retention.metrics),
+            ("logs", self.retention.logs),
+            ("traces", self.retention.traces),
+        ] {
+            if r.0.is_zero() {
+                return Err(format!("retention.{name} must be greater than 0"));
+            }
+        }
+        if self.query.max_concurrent == 0 {
+            return Err("query.max_concurrent must be at least 1".into());
+        }
+        if self.storage.fsync == FsyncMode::Interval && self.storage.fsync_interval.0.is_zero() {
+            return Err("storage.fsync_interval must be greater than 0 when storage.fsync is interval".into());
+        }
+        for id in self.tenants.keys() {
+            crate::model::TenantId::parse(id).map_err(|e| format!("tenants.{id}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Retention of metrics for a tenant, after its overrides.
+    pub fn metrics_retention(&self, tenant: &str) -> Duration {
+        self.tenants
+            .get(tenant)
+            .and_then(|t| t.retention.metrics)
+            .unwrap_or(self.retention.metrics)
+            .0
+    }
+
+    /// Limits for a tenant, after its overrides.
+    pub fn limits_for(&self, tenant: &str) -> Limits {
+        match self.tenants.get(tenant) {
+            Some(t) => self.limits.apply(&t.limits),
+            None => self.limits.clone(),
+        }
+    }
+
+    /// The effective config as YAML (for `cairn check-config`).
+    pub fn to_yaml(&self) -> String {
+        serde_saphyr::to_string(self).unwrap_or_else(|e| format!("# cannot print config: {e}\n"))
+    }
+}
+
+/// Parses YAML into a generic tree so that unknown keys can be reported by path.
+fn parse_yaml_tree(text: &str) -> Result<serde_json::Value, String> {
+    if text.trim().is_empty() {
+        return Ok(serde_json::Value::Object(Default::default()));
+    }
+    serde_saphyr::from_str::<serde_json::Value>(text).map_err(|e| e.to_string())
+}
+
+/// Interprets an environment value as a YAML scalar (numbers, booleans,
+/// strings), so `CAIRN_QUERY__MAX_CONCURRENT=8` yields a number.
+fn scalar_from_str(v: &str) -> serde_json::Value {
+    match serde_saphyr::from_str::<serde_json::Value>(v) {
+        Ok(val @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => val,
+        _ => serde_json::Value::String(v.to_string()),
+    }
+}
+
+fn set_path(tree: &mut serde_json::Value, path: &[String], value: serde_json::Value) -> Result<(), String> {
+    let mut node = tree;
+    for (i, key) in path.iter().enumerate() {
+        let obj = match node {
+            serde_json::Value::Object(o) => o,
+            _ => return Err(format!("`{}` is not a section", path[..i].join("."))),
+        };
+        if i + 1 == path.len() {
+            obj.insert(key.clone(), value);
+            return Ok(());
+        }
+        node = obj
+            .entry(key.clone())
+            .or_insert_with(|| serde_json::Value::Object(Default::default()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(yaml: &str, vars: Vec<(&str, &str)>) -> Result<Config, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let p = dir.path().join("c.yaml");
+        std::fs::write(&p, yaml).map_err(|e| e.to_string())?;
+        Config::load(
+            Some(&p),
+            vars.into_iter().map(|(a, b)| (a.to_string(), b.to_string())),
+            &FlagOverrides::default(),
+        )
+    }
+
+    #[test]
+    fn defaults_without_file() {
+        let c = Config::load(None, Vec::new(), &FlagOverrides::default()).unwrap();
+        assert_eq!(c.storage.data_dir, PathBuf::from("./data"));
+        assert_eq!(c.server.http_listen_address, "0.0.0.0:3100");
+        assert_eq!(c.retention.metrics.0, Duration::from_secs(15 * 86400));
+        assert_eq!(c.retention.logs.0, Duration::from_secs(7 * 86400));
+        assert_eq!(c.retention.traces.0, Duration::from_secs(48 * 3600));
+        assert_eq!(c.storage.fsync, FsyncMode::Always);
+    }
+
+    #[test]
+    fn unknown_key_reports_its_path() {
+        let err = load_str("storage:\n  data_dirr: /x\n", vec![]).unwrap_err();
+        assert!(err.contains("storage.data_dirr") || err.contains("data_dirr"), "{err}");
+        assert!(err.contains("storage"), "{err}");
+    }
+
+    #[test]
+    fn file_env_and_flags_precedence() {
+        let yaml = "storage:\n  data_dir: /from/file\nretention:\n  metrics: 30d\nquery:\n  max_concurrent: 4\n";
+        let c = load_str(yaml, vec![("CAIRN_QUERY__MAX_CONCURRENT", "8"), ("OTHER", "x")]).unwrap();
+        assert_eq!(c.storage.data_dir, PathBuf::from("/from/file"));
+        assert_eq!(c.retention.metrics.0, Duration::from_secs(30 * 86400));
+        assert_eq!(c.query.max_concurrent, 8);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.yaml");
+        std::fs::write(&p, yaml).unwrap();
+        let flags = FlagOverrides { data_dir: Some("/from/flag".into()), ..Default::default() };
+        let c = Config::load(Some(&p), vec![("CAIRN_STORAGE__DATA_DIR".into(), "/from/env".into())], &flags).unwrap();
+        assert_eq!(c.storage.data_dir, PathBuf::from("/from/flag"));
+    }
+
+    #[test]
+    fn tenant_overrides() {
+        let yaml = "tenants:\n  team-a:\n    retention:\n      metrics: 90d\n    limits:\n      max_series: 10\n";
+        let c = load_str(yaml, vec![]).unwrap();
+        assert_eq!(c.metrics_retention("team-a"), Duration::from_secs(90 * 86400));
+        assert_eq!(c.metrics_retention("other"), Duration::from_secs(15 * 86400));
+        assert_eq!(c.limits_for("team-a").max_series, 10);
+        assert_eq!(c.limits_for("team-a").max_label_names_per_series, 64);
+    }
+
+    #[test]
+    fn invalid_values_are_errors() {
+        assert!(load_str("retention:\n  metrics: 15x\n", vec![]).unwrap_err().contains("retention.metrics"));
+        assert!(load_str("storage:\n  fsync: sometimes\n", vec![]).is_err());
+        assert!(load_str("metrics:\n  block_duration: 10s\n", vec![]).is_err());
+    }
+
+    #[test]
+    fn effective_config_round_trips_through_yaml() {
+        let c = Config::default();
+        let y = c.to_yaml();
+        let back: Config = serde_path_to_error::deserialize(parse_yaml_tree(&y).unwrap()).unwrap();
+        assert_eq!(back, c);
+    }
+}

@@ -1,0 +1,15 @@
+//! Wire protocols in: bytes to validated internal records, one file per
+//! protocol. Nothing here knows the storage layout.
+
+pub mod limiter;
+pub mod remote_write;
+
+/// Generated protobuf types (`proto/`).
+pub mod proto {
+    pub mod prometheus {
+        include!(concat!(env!("OUT_DIR"), "/prometheus.rs"));
+    }
+    pub mod write_v2 {
+        include!(concat!(env!("OUT_DIR"), "/io.prometheus.write.v2.rs"));
+    }
+}

@@ -1,0 +1,14 @@
+//! Cairn: a self-hosted, all-in-one observability backend. This crate holds
+//! the whole server; `main.rs` is only the command line.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod ingest;
+pub mod metrics;
+pub mod model;
+pub mod promql;
+pub mod selfmon;
+pub mod server;
+pub mod storage;
+pub mod units;

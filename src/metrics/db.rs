@@ -1,0 +1,550 @@
+//! One tenant's TSDB: WAL + head + sealed blocks, tied together. Writes go
+//! WAL first (group commit, fsync per policy), then into the head; queries
+//! merge blocks and head; maintenance seals the head into blocks, compacts
+//! blocks upward, truncates the WAL with a checkpoint and applies retention.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::metrics::block::{write_block, Block};
+use crate::metrics::exemplars::{Exemplar, ExemplarStore, SeriesExemplars};
+use crate::metrics::head::{Head, SeriesHandle, Verdict};
+use crate::metrics::walrec::{self, ExemplarRecord, MetricMetadata, Record, SeriesId};
+use crate::model::{Labels, Matcher, Sample};
+use crate::promql::source::{SampleSource, Series, SourceError};
+use crate::storage::clock::Clock;
+use crate::storage::fsutil;
+use crate::storage::wal::{ReplayStats, Wal, WalOptions};
+
+/// Settings of one tenant's TSDB.
+#[derive(Clone)]
+pub struct DbOptions {
+    pub block_ms: i64,
+    pub ooo_window_ms: i64,
+    pub retention_ms: i64,
+    pub max_exemplars: usize,
+    pub max_series: u64,
+    pub wal: WalOptions,
+}
+
+/// One incoming series of a write request, already validated for labels.
+#[derive(Clone, Debug, Default)]
+pub struct IncomingSeries {
+    pub labels: Labels,
+    pub samples: Vec<Sample>,
+    pub exemplars: Vec<Exemplar>,
+    /// The series' created (start) timestamp, when the sender knows it: a
+    /// zero sample is stored there if the series has nothing newer yet, so
+    /// `rate` sees the counter start (Prometheus' created-timestamp zero ingestion).
+    pub created_t: Option<i64>,
+}
+
+/// What a write did. Rejections are per sample; the valid rest is stored.
+#[derive(Debug, Default)]
+pub struct WriteOutcome {
+    pub samples_written: u64,
+    pub exemplars_written: u64,
+    pub new_series: u64,
+    pub rejected_samples: u64,
+    /// The first few rejection messages, each naming its series.
+    pub errors: Vec<String>,
+}
+
+const MAX_ERROR_MESSAGES: usize = 10;
+
+/// Result of a maintenance pass.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct MaintenanceReport {
+    pub blocks_sealed: usize,
+    pub blocks_compacted: usize,
+    pub blocks_deleted: usize,
+}
+
+pub struct Db {
+    pub tenant: String,
+    dir: PathBuf,
+    opts: DbOptions,
+    head: Head,
+    wal: Wal,
+    blocks: RwLock<Vec<Arc<Block>>>,
+    /// Appenders hold it shared; sealing takes it exclusively for the moment
+    /// it rotates the WAL and fixes the boundary.
+    gate: RwLock<()>,
+    metadata: RwLock<BTreeMap<String, MetricMetadata>>,
+    exemplars: Mutex<ExemplarStore>,
+    /// Series created in the head whose WAL record failed to write.
+    unlogged_series: Mutex<Vec<(SeriesId, Labels)>>,
+    maintenance: Mutex<()>,
+    clock: Arc<dyn Clock>,
+    block_seq: AtomicU64,
+    pub replay: ReplayStats,
+}
+
+impl Db {
+    /// Opens (or creates) a tenant's TSDB in `dir`, loading blocks and
+    /// replaying the WAL into the head.
+    pub fn open(tenant: &str, dir: &Path, opts: DbOptions, clock: Arc<dyn Clock>) -> io::Result<Db> {
+        let blocks_dir = dir.join("blocks");
+        fs::create_dir_all(&blocks_dir)?;
+        let blocks = open_blocks(&blocks_dir)?;
+        let head = Head::new(opts.block_ms, opts.ooo_window_ms);
+        if let Some(max) = blocks.iter().map(|b| b.meta.max_t).max() {
+            head.set_min_valid_t(max);
+        }
+        let metadata = RwLock::new(BTreeMap::new());
+        let exemplars = Mutex::new(ExemplarStore::new(opts.max_exemplars));
+        let (wal, replay) = Wal::open(&dir.join("wal"), opts.wal.clone(), |rec| {
+            replay_record(&head, &metadata, &exemplars, rec)
+        })?;
+        tracing::info!(
+            tenant,
+            series = head.num_series(),
+            blocks = blocks.len(),
+            records = replay.records,
+            "metrics store opened"
+        );
+        Ok(Db {
+            tenant: tenant.to_string(),
+            dir: dir.to_path_buf(),
+            opts,
+            head,
+            wal,
+            blocks: RwLock::new(blocks),
+            gate: RwLock::new(()),
+            metadata,
+            exemplars,
+            unlogged_series: Mutex::new(Vec::new()),
+            maintenance: Mutex::new(()),
+            clock,
+            block_seq: AtomicU64::new(0),
+            replay,
+        })
+    }
+
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+
+    pub fn blocks(&self) -> Vec<Arc<Block>> {
+        self.blocks.read().clone()
+    }
+
+    /// Validates samples against the head, writes the accepted ones to the
+    /// WAL (durably, per the fsync policy) and then makes them visible.
+    /// Returns an I/O error only for storage faults (the caller answers 5xx).
+    pub fn write(&self, series: &[IncomingSeries], metadata: &[MetricMetadata]) -> io::Result<WriteOutcome> {
+        let _gate = self.gate.read();
+        let mut out = WriteOutcome::default();
+        let mut created: Vec<(SeriesId, Labels)> = std::mem::take(&mut *self.unlogged_series.lock());
+        let mut accepted: Vec<(SeriesHandle, Vec<Sample>, &IncomingSeries)> = Vec::with_capacity(series.len());
+        let mut wal_samples: Vec<(SeriesId, i64, f64)> = Vec::new();
+        for s in series {
+            let Some(handle) = self.head.get_or_create(&s.labels, self.opts.max_series) else {
+                out.rejected_samples += s.samples.len() as u64;
+                push_error(
+                    &mut out.errors,
+                    format!(
+                        "per-tenant series limit of {} exceeded, series {} dropped",
+                        self.opts.max_series, s.labels
+                    ),
+                );
+                continue;
+            };
+            if handle.created {
+                created.push((handle.id, s.labels.clone()));
+                out.new_series += 1;
+            }
+            let verdicts = self.head.judge(&handle, &s.samples);
+            let mut keep = Vec::with_capacity(s.samples.len() + 1);
+            if let (Some(ct), Some(first)) = (s.created_t, s.samples.first()) {
+                let zero = Sample::new(ct, 0.0);
+                if ct < first.t && self.head.judge(&handle, &[zero]) == [Verdict::Append] {
+                    keep.push(zero);
+                    wal_samples.push((handle.id, ct, 0.0));
+                }
+            }
+            for (smp, v) in s.samples.iter().zip(verdicts) {
+                match v {
+                    Verdict::Append => {
+                        keep.push(*smp);
+                        wal_samples.push((handle.id, smp.t, smp.v));
+                    }
+                    Verdict::Duplicate => out.samples_written += 1,
+                    Verdict::Reject(r) => {
+                        out.rejected_samples += 1;
+                        push_error(
+                            &mut out.errors,
+                            format!("{} for series {}: timestamp {}", r.message(), s.labels, smp.t),
+                        );
+                    }
+                }
+            }
+            accepted.push((handle, keep, s));
+        }
+        let exemplar_recs: Vec<ExemplarRecord> = accepted
+            .iter()
+            .flat_map(|(h, _, s)| {
+                s.exemplars.iter().map(|e| ExemplarRecord {
+                    series: h.id,
+                    labels: e.labels.clone(),
+                    value: e.value,
+                    t: e.t,
+                })
+            })
+            .collect();
+        let mut records: Vec<Vec<u8>> = Vec::with_capacity(4);
+        if !created.is_empty() {
+            let refs: Vec<(SeriesId, &Labels)> = created.iter().map(|(id, l)| (*id, l)).collect();
+            records.push(walrec::encode_series(&refs));
+        }
+        if !wal_samples.is_empty() {
+            records.push(walrec::encode_samples(&wal_samples));
+        }
+        if !metadata.is_empty() {
+            records.push(walrec::encode_metadata(metadata));
+        }
+        if !exemplar_recs.is_empty() {
+            records.push(walrec::encode_exemplars(&exemplar_recs));
+        }
+        if !records.is_empty() {
+            let refs: Vec<&[u8]> = records.iter().map(|r| r.as_slice()).collect();
+            if let Err(e) = self.wal.append(&refs) {
+                self.unlogged_series.lock().extend(created);
+                return Err(e);
+            }
+        }
+        for (handle, keep, s) in &accepted {
+            out.samples_written += self.head.append(handle, keep) as u64;
+            if !s.exemplars.is_empty() {
+                let mut ex = self.exemplars.lock();
+                for e in &s.exemplars {
+                    if ex.add(&s.labels, e.clone()) {
+                        out.exemplars_written += 1;
+                    }
+                }
+            }
+        }
+        if !metadata.is_empty() {
+            let mut md = self.metadata.write();
+            for m in metadata {
+                md.insert(m.metric_family.clone(), m.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Metric metadata, optionally for one metric, at most `limit` metrics.
+    pub fn metadata(&self, metric: Option<&str>, limit: usize) -> Vec<MetricMetadata> {
+        self.metadata
+            .read()
+            .values()
+            .filter(|m| metric.is_none_or(|n| n == m.metric_family))
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+
+    pub fn exemplars(&self, matcher_sets: &[Vec<Matcher>], mint: i64, maxt: i64) -> Vec<SeriesExemplars> {
+        self.exemplars.lock().select(matcher_sets, mint, maxt)
+    }
+
+    /// Label sets of series matching any matcher set with data in the range.
+    pub fn series(&self, matcher_sets: &[Vec<Matcher>], mint: i64, maxt: i64) -> Vec<Labels> {
+        let blocks = self.blocks();
+        let mut set: std::collections::BTreeSet<Labels> = Default::default();
+        for ms in matcher_sets {
+            for b in blocks.iter().filter(|b| b.overlaps(mint, maxt)) {
+                set.extend(b.series_labels(ms, mint, maxt));
+            }
+            set.extend(self.head.series_labels(ms, mint, maxt));
+        }
+        set.into_iter().collect()
+    }
+
+    /// Seals, compacts, truncates the WAL and applies retention.
+    pub fn maintain(&self) -> io::Result<MaintenanceReport> {
+        let _m = self.maintenance.lock();
+        let mut report = MaintenanceReport::default();
+        let block = self.opts.block_ms;
+        loop {
+            let (mint, maxt) = (self.head.min_t(), self.head.max_t());
+            if mint == i64::MAX || maxt == i64::MIN || maxt - mint <= block / 2 * 3 {
+                break;
+            }
+            let boundary = mint.div_euclid(block) * block + block;
+            self.seal(boundary)?;
+            report.blocks_sealed += 1;
+        }
+        report.blocks_compacted = self.compact()?;
+        report.blocks_deleted = self.apply_retention()?;
+        Ok(report)
+    }
+
+    /// Cuts everything before `boundary` into a block, then truncates head and WAL.
+    pub fn seal(&self, boundary: i64) -> io::Result<()> {
+        let (cut, segment) = {
+            let _g = self.gate.write();
+            self.head.set_min_valid_t(boundary);
+            let segment = self.wal.rotate()?;
+            (self.head.cut_before(boundary), segment)
+        };
+        if !cut.series.is_empty() {
+            let series: Vec<(Labels, Vec<Vec<u8>>)> = cut
+                .series
+                .into_iter()
+                .map(|(l, chunks)| (l, chunks.into_iter().map(|c| c.bytes().to_vec()).collect()))
+                .collect();
+            let start = boundary - self.opts.block_ms;
+            let id = self.new_block_id(start, boundary, 1);
+            let dir = write_block(&self.dir.join("blocks"), &id, start, boundary, 1, vec![], &series)?;
+            let b = Arc::new(Block::open(&dir)?);
+            tracing::info!(tenant = %self.tenant, block = %id, series = b.meta.num_series, samples = b.meta.num_samples, "sealed head into block");
+            let mut blocks = self.blocks.write();
+            blocks.push(b);
+            blocks.sort_by_key(|b| b.meta.min_t);
+        }
+        self.head.truncate_before(boundary);
+        self.write_checkpoint(segment)
+    }
+
+    fn write_checkpoint(&self, segment: u64) -> io::Result<()> {
+        let state = self.head.checkpoint_state();
+        let md: Vec<MetricMetadata> = self.metadata.read().values().cloned().collect();
+        let mut records: Vec<Vec<u8>> = Vec::new();
+        for batch in state.chunks(1000) {
+            let refs: Vec<(SeriesId, &Labels)> = batch.iter().map(|(id, l, _)| (*id, l)).collect();
+            records.push(walrec::encode_series(&refs));
+        }
+        for (id, _, chunks) in &state {
+            for c in chunks {
+                records.push(walrec::encode_chunk(*id, c));
+            }
+        }
+        if !md.is_empty() {
+            records.push(walrec::encode_metadata(&md));
+        }
+        self.wal.write_checkpoint(segment, records.into_iter())
+    }
+
+    fn new_block_id(&self, min_t: i64, max_t: i64, level: u32) -> String {
+        let seq = self.block_seq.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        format!("b{min_t}-{max_t}-l{level}-{nanos:x}{seq:x}")
+    }
+
+    /// Merges adjacent blocks into larger aligned windows (3×, 9×, 27× the
+    /// block length, up to a tenth of the retention) once a window is complete.
+    fn compact(&self) -> io::Result<usize> {
+        let block = self.opts.block_ms;
+        let mut merged = 0;
+        let mut range = block * 3;
+        while range <= (self.opts.retention_ms / 10).max(block * 3) {
+            loop {
+                let blocks = self.blocks();
+                let complete_before = self.head.min_valid_t();
+                let mut groups: BTreeMap<i64, Vec<Arc<Block>>> = BTreeMap::new();
+                for b in &blocks {
+                    let w = b.meta.min_t.div_euclid(range);
+                    if b.meta.max_t <= (w + 1) * range {
+                        groups.entry(w).or_default().push(b.clone());
+                    }
+                }
+                let Some((w, group)) = groups
+                    .into_iter()
+                    .find(|(w, g)| g.len() > 1 && (w + 1) * range <= complete_before)
+                else {
+                    break;
+                };
+                self.merge_blocks(w * range, (w + 1) * range, &group)?;
+                merged += group.len();
+            }
+            range *= 3;
+        }
+        Ok(merged)
+    }
+
+    fn merge_blocks(&self, min_t: i64, max_t: i64, group: &[Arc<Block>]) -> io::Result<()> {
+        let mut by_labels: BTreeMap<Labels, Vec<Vec<u8>>> = BTreeMap::new();
+        for b in group {
+            for (l, chunks) in b.all_chunks()? {
+                by_labels.entry(l).or_default().extend(chunks);
+            }
+        }
+        let series: Vec<(Labels, Vec<Vec<u8>>)> = by_labels.into_iter().collect();
+        let level = group.iter().map(|b| b.meta.level).max().unwrap_or(1) + 1;
+        let id = self.new_block_id(min_t, max_t, level);
+        let sources: Vec<String> = group.iter().map(|b| b.meta.id.clone()).collect();
+        let dir = write_block(&self.dir.join("blocks"), &id, min_t, max_t, level, sources, &series)?;
+        let nb = Arc::new(Block::open(&dir)?);
+        let gone: HashSet<String> = group.iter().map(|b| b.meta.id.clone()).collect();
+        {
+            let mut blocks = self.blocks.write();
+            blocks.retain(|b| !gone.contains(&b.meta.id));
+            blocks.push(nb);
+            blocks.sort_by_key(|b| b.meta.min_t);
+        }
+        for b in group {
+            fs::remove_dir_all(&b.dir)?;
+        }
+        tracing::info!(tenant = %self.tenant, block = %id, sources = group.len(), "compacted blocks");
+        Ok(())
+    }
+
+    /// Deletes blocks whose newest data is older than the retention.
+    pub fn apply_retention(&self) -> io::Result<usize> {
+        let cutoff = self.clock.now_ms().saturating_sub(self.opts.retention_ms);
+        let expired: Vec<Arc<Block>> = self.blocks().into_iter().filter(|b| b.meta.max_t <= cutoff).collect();
+        for b in &expired {
+            self.delete_block(b)?;
+            tracing::info!(tenant = %self.tenant, block = %b.meta.id, "deleted block past retention");
+        }
+        Ok(expired.len())
+    }
+
+    /// Removes one block from the store and from disk.
+    pub fn delete_block(&self, b: &Block) -> io::Result<()> {
+        self.blocks.write().retain(|x| x.meta.id != b.meta.id);
+        match fs::remove_dir_all(&b.dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Bytes on disk: blocks and WAL.
+    pub fn disk_bytes(&self) -> u64 {
+        self.blocks().iter().map(|b| b.size_bytes()).sum::<u64>() + self.wal.disk_bytes()
+    }
+
+    /// Flushes and closes the WAL; later writes fail.
+    pub fn close(&self) -> io::Result<()> {
+        let _g = self.gate.write();
+        self.wal.close()
+    }
+}
+
+fn push_error(errors: &mut Vec<String>, msg: String) {
+    if errors.len() < MAX_ERROR_MESSAGES {
+        errors.push(msg);
+    }
+}
+
+fn open_blocks(dir: &Path) -> io::Result<Vec<Arc<Block>>> {
+    let mut blocks = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().to_string();
+        if !path.is_dir() {
+            continue;
+        }
+        if name.ends_with(".tmp") {
+            fs::remove_dir_all(&path)?;
+            continue;
+        }
+        match Block::open(&path) {
+            Ok(b) => blocks.push(Arc::new(b)),
+            Err(e) => tracing::error!(block = %path.display(), error = %e, "cannot open block, skipping it"),
+        }
+    }
+    // A compaction that crashed after publishing its output leaves its sources behind.
+    let replaced: HashSet<String> = blocks.iter().flat_map(|b| b.meta.sources.clone()).collect();
+    let (gone, keep): (Vec<_>, Vec<_>) = blocks.into_iter().partition(|b| replaced.contains(&b.meta.id));
+    for b in gone {
+        fs::remove_dir_all(&b.dir)?;
+    }
+    let mut keep = keep;
+    keep.sort_by_key(|b| b.meta.min_t);
+    fsutil::fsync_dir(dir)?;
+    Ok(keep)
+}
+
+fn replay_record(
+    head: &Head,
+    metadata: &RwLock<BTreeMap<String, MetricMetadata>>,
+    exemplars: &Mutex<ExemplarStore>,
+    rec: &[u8],
+) -> Result<(), String> {
+    match walrec::decode(rec).map_err(|e| e.to_string())? {
+        Record::Series(v) => {
+            for (id, l) in v {
+                head.create_with_id(id, l);
+            }
+        }
+        Record::Samples(v) => {
+            let mut i = 0;
+            while i < v.len() {
+                let id = v[i].0;
+                let mut j = i;
+                let mut batch = Vec::new();
+                while j < v.len() && v[j].0 == id {
+                    batch.push(Sample::new(v[j].1, v[j].2));
+                    j += 1;
+                }
+                match head.series_by_id(id) {
+                    Some(h) => {
+                        head.append(&h, &batch);
+                    }
+                    None => return Err(format!("samples for unknown series {id}")),
+                }
+                i = j;
+            }
+        }
+        Record::Chunk { series, data } => {
+            head.load_chunk(series, &data)?;
+        }
+        Record::Metadata(v) => {
+            let mut md = metadata.write();
+            for m in v {
+                md.insert(m.metric_family.clone(), m);
+            }
+        }
+        Record::Exemplars(v) => {
+            let mut ex = exemplars.lock();
+            for e in v {
+                if let Some(h) = head.series_by_id(e.series) {
+                    let labels = h.labels();
+                    ex.add(&labels, Exemplar { labels: e.labels, value: e.value, t: e.t });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+impl SampleSource for Db {
+    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, SourceError> {
+        let blocks = self.blocks();
+        let mut merged: BTreeMap<Labels, (Vec<Sample>, usize)> = BTreeMap::new();
+        for b in blocks.iter().filter(|b| b.overlaps(mint, maxt)) {
+            for s in b.select(matchers, mint, maxt).map_err(|e| SourceError(e.to_string()))? {
+                let e = merged.entry(s.labels).or_default();
+                e.0.extend(s.samples);
+                e.1 += 1;
+            }
+        }
+        for s in self.head.select(matchers, mint, maxt) {
+            let e = merged.entry(s.labels).or_default();
+            e.0.extend(s.samples);
+            e.1 += 1;
+        }
+        Ok(merged
+            .into_iter()
+            .map(|(labels, (mut samples, sources))| {
+                if sources > 1 {
+                    samples.sort_by_key(|s| s.t);
+                    samples.dedup_by_key(|s| s.t);
+                }
+                Series { labels, samples }
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,726 @@
+//! The in-memory head of a tenant's TSDB: the series index (labels → id,
+//! label postings) and, per series, Gorilla-compressed chunks of recent
+//! samples plus a small buffer of out-of-order samples. Queries read it
+//! directly; sealing cuts its oldest chunks into on-disk blocks.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::metrics::chunk::{self, XorChunk};
+use crate::metrics::postings::PostingsIndex;
+use crate::metrics::walrec::SeriesId;
+use crate::model::{Labels, Matcher, Sample};
+use crate::promql::source::Series;
+
+/// Samples per chunk before a new one is cut (as Prometheus).
+const SAMPLES_PER_CHUNK: usize = 120;
+
+/// Why a sample was not accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SampleRejection {
+    OutOfOrder,
+    OutOfBounds,
+    DuplicateTimestamp,
+}
+
+impl SampleRejection {
+    pub fn message(&self) -> &'static str {
+        match self {
+            SampleRejection::OutOfOrder => "out of order sample",
+            SampleRejection::OutOfBounds => "out of bounds: sample is older than the oldest time the head accepts",
+            SampleRejection::DuplicateTimestamp => "duplicate sample for timestamp with a different value",
+        }
+    }
+}
+
+/// The verdict on one incoming sample, before it is written.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Append,
+    /// Identical to a stored sample: acknowledged, not stored again.
+    Duplicate,
+    Reject(SampleRejection),
+}
+
+/// Cardinality statistics of a head.
+#[derive(Debug, Default, Clone)]
+pub struct TsdbStats {
+    pub num_series: u64,
+    pub num_label_pairs: u64,
+    pub chunk_count: u64,
+    pub min_t: i64,
+    pub max_t: i64,
+    pub series_count_by_metric_name: Vec<(String, u64)>,
+    pub label_value_count_by_label_name: Vec<(String, u64)>,
+    pub memory_in_bytes_by_label_name: Vec<(String, u64)>,
+    pub series_count_by_label_value_pair: Vec<(String, u64)>,
+}
+
+/// One series in the head.
+pub struct MemSeries {
+    pub labels: Labels,
+    /// Closed chunks, oldest first; each lies within one block-aligned window.
+    closed: Vec<XorChunk>,
+    open: XorChunk,
+    /// Out-of-order samples, sorted by time, merged at read and at sealing.
+    ooo: Vec<Sample>,
+}
+
+impl MemSeries {
+    fn new(labels: Labels) -> Self {
+        MemSeries { labels, closed: Vec::new(), open: XorChunk::new(), ooo: Vec::new() }
+    }
+
+    pub fn last(&self) -> Option<(i64, f64)> {
+        match (self.open.last_t(), self.open.last_v()) {
+            (Some(t), Some(v)) => Some((t, v)),
+            _ => self.closed.last().and_then(|c| Some((c.last_t()?, c.last_v()?))),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.open.num_samples() == 0 && self.closed.is_empty() && self.ooo.is_empty()
+    }
+
+    fn min_t(&self) -> Option<i64> {
+        let c = self
+            .closed
+            .first()
+            .and_then(|c| c.first_t())
+            .or_else(|| self.open.first_t());
+        match (c, self.ooo.first().map(|s| s.t)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Judges a sample against this series' state (and `last`, the newest
+    /// timestamp accepted so far in the current request).
+    fn verdict(&self, s: Sample, last: Option<(i64, f64)>, ooo_window: i64) -> Verdict {
+        let Some((lt, lv)) = last else { return Verdict::Append };
+        if s.t > lt {
+            return Verdict::Append;
+        }
+        if s.t == lt {
+            return if s.v.to_bits() == lv.to_bits() {
+                Verdict::Duplicate
+            } else {
+                Verdict::Reject(SampleRejection::DuplicateTimestamp)
+            };
+        }
+        if ooo_window > 0 && s.t >= lt - ooo_window {
+            if let Some(existing) = self.sample_at(s.t) {
+                return if existing.to_bits() == s.v.to_bits() {
+                    Verdict::Duplicate
+                } else {
+                    Verdict::Reject(SampleRejection::DuplicateTimestamp)
+                };
+            }
+            return Verdict::Append;
+        }
+        Verdict::Reject(SampleRejection::OutOfOrder)
+    }
+
+    fn sample_at(&self, t: i64) -> Option<f64> {
+        if let Ok(i) = self.ooo.binary_search_by_key(&t, |s| s.t) {
+            return Some(self.ooo[i].v);
+        }
+        self.closed
+            .iter()
+            .chain(std::iter::once(&self.open))
+            .filter(|c| c.first_t().is_some_and(|f| f <= t) && c.last_t().is_some_and(|l| l >= t))
+            .flat_map(|c| c.iter())
+            .find(|(ct, _)| *ct == t)
+            .map(|(_, v)| v)
+    }
+
+    /// Appends a sample already judged `Append`.
+    fn append(&mut self, s: Sample, block_ms: i64) {
+        match self.last() {
+            Some((lt, _)) if s.t <= lt => {
+                match self.ooo.binary_search_by_key(&s.t, |x| x.t) {
+                    Ok(i) => self.ooo[i] = s,
+                    Err(i) => self.ooo.insert(i, s),
+                }
+                return;
+            }
+            _ => {}
+        }
+        if let Some(first) = self.open.first_t() {
+            if self.open.num_samples() >= SAMPLES_PER_CHUNK
+                || first.div_euclid(block_ms) != s.t.div_euclid(block_ms)
+            {
+                let full = std::mem::replace(&mut self.open, XorChunk::new());
+                self.closed.push(full);
+            }
+        }
+        self.open.append(s.t, s.v);
+    }
+
+    /// Samples in `[mint, maxt]`, sorted, out-of-order ones merged in.
+    pub fn samples_in(&self, mint: i64, maxt: i64) -> Vec<Sample> {
+        let mut out = Vec::new();
+        for c in self.closed.iter().chain(std::iter::once(&self.open)) {
+            let (Some(f), Some(l)) = (c.first_t(), c.last_t()) else { continue };
+            if l < mint || f > maxt {
+                continue;
+            }
+            out.extend(
+                c.iter()
+                    .filter(|(t, _)| *t >= mint && *t <= maxt)
+                    .map(|(t, v)| Sample::new(t, v)),
+            );
+        }
+        if self.ooo.iter().any(|s| s.t >= mint && s.t <= maxt) {
+            out.extend(self.ooo.iter().filter(|s| s.t >= mint && s.t <= maxt).copied());
+            out.sort_by_key(|s| s.t);
+            out.dedup_by_key(|s| s.t);
+        }
+        out
+    }
+
+    /// Chunk bytes with all data before `boundary`, ready for a block: the
+    /// closed chunks (and the open one if its window ended) re-encoded with
+    /// out-of-order samples merged where needed.
+    fn chunks_before(&self, boundary: i64) -> Vec<XorChunk> {
+        let ooo: Vec<Sample> = self.ooo.iter().filter(|s| s.t < boundary).copied().collect();
+        let mut chunks: Vec<&XorChunk> = self
+            .closed
+            .iter()
+            .filter(|c| c.last_t().is_some_and(|l| l < boundary))
+            .collect();
+        if self.open.last_t().is_some_and(|l| l < boundary) {
+            chunks.push(&self.open);
+        }
+        if ooo.is_empty() {
+            return chunks.into_iter().cloned().collect();
+        }
+        let mut all: Vec<Sample> = chunks
+            .iter()
+            .flat_map(|c| c.iter().map(|(t, v)| Sample::new(t, v)))
+            .chain(ooo)
+            .collect();
+        all.sort_by_key(|s| s.t);
+        all.dedup_by_key(|s| s.t);
+        let mut out = Vec::new();
+        let mut cur = XorChunk::new();
+        for s in all {
+            if cur.num_samples() >= SAMPLES_PER_CHUNK {
+                out.push(std::mem::replace(&mut cur, XorChunk::new()));
+            }
+            cur.append(s.t, s.v);
+        }
+        if cur.num_samples() > 0 {
+            out.push(cur);
+        }
+        out
+    }
+
+    /// Drops all data before `boundary` (after it was written to a block).
+    fn truncate_before(&mut self, boundary: i64) {
+        self.closed.retain(|c| !c.last_t().is_some_and(|l| l < boundary));
+        if self.open.last_t().is_some_and(|l| l < boundary) {
+            // Keep the last sample's value known for in-order checks by
+            // leaving an empty open chunk; the next append starts a new one.
+            self.open = XorChunk::new();
+        }
+        self.ooo.retain(|s| s.t >= boundary);
+    }
+
+    pub fn memory_bytes(&self) -> usize {
+        self.closed.iter().map(|c| c.size_bytes()).sum::<usize>()
+            + self.open.size_bytes()
+            + self.ooo.capacity() * std::mem::size_of::<Sample>()
+            + self.labels.iter().map(|l| l.name.len() + l.value.len() + 48).sum::<usize>()
+    }
+
+    /// Every sample of the series as checkpoint chunks.
+    fn checkpoint_chunks(&self) -> Vec<Vec<u8>> {
+        let mut v: Vec<Vec<u8>> = self
+            .closed
+            .iter()
+            .chain(std::iter::once(&self.open))
+            .filter(|c| c.num_samples() > 0)
+            .map(|c| c.bytes().to_vec())
+            .collect();
+        if !self.ooo.is_empty() {
+            let mut c = XorChunk::new();
+            for s in &self.ooo {
+                c.append(s.t, s.v);
+            }
+            v.push(c.bytes().to_vec());
+        }
+        v
+    }
+}
+
+struct HeadIndex {
+    by_hash: HashMap<u64, Vec<SeriesId>>,
+    series: HashMap<SeriesId, Arc<Mutex<MemSeries>>>,
+    postings: PostingsIndex,
+    next_id: SeriesId,
+}
+
+/// The head of one tenant's TSDB.
+pub struct Head {
+    index: RwLock<HeadIndex>,
+    block_ms: i64,
+    ooo_window_ms: i64,
+    /// Samples older than this are out of bounds (they belong to sealed blocks).
+    min_valid_t: AtomicI64,
+    min_t: AtomicI64,
+    max_t: AtomicI64,
+    samples_appended: AtomicU64,
+}
+
+/// A series handle returned by [`Head::get_or_create`].
+pub struct SeriesHandle {
+    pub id: SeriesId,
+    pub created: bool,
+    series: Arc<Mutex<MemSeries>>,
+}
+
+impl SeriesHandle {
+    pub fn labels(&self) -> Labels {
+        self.series.lock().labels.clone()
+    }
+}
+
+/// A chunk-level copy of the head's data before a boundary, for a block.
+pub struct HeadCut {
+    pub series: Vec<(Labels, Vec<XorChunk>)>,
+}
+
+impl Head {
+    pub fn new(block_ms: i64, ooo_window_ms: i64) -> Self {
+        Head {
+            index: RwLock::new(HeadIndex {
+                by_hash: HashMap::new(),
+                series: HashMap::new(),
+                postings: PostingsIndex::default(),
+                next_id: 1,
+            }),
+            block_ms,
+            ooo_window_ms,
+            min_valid_t: AtomicI64::new(i64::MIN),
+            min_t: AtomicI64::new(i64::MAX),
+            max_t: AtomicI64::new(i64::MIN),
+            samples_appended: AtomicU64::new(0),
+        }
+    }
+
+    pub fn num_series(&self) -> usize {
+        self.index.read().series.len()
+    }
+
+    pub fn min_t(&self) -> i64 {
+        self.min_t.load(Ordering::Relaxed)
+    }
+
+    pub fn max_t(&self) -> i64 {
+        self.max_t.load(Ordering::Relaxed)
+    }
+
+    pub fn min_valid_t(&self) -> i64 {
+        self.min_valid_t.load(Ordering::Relaxed)
+    }
+
+    pub fn set_min_valid_t(&self, t: i64) {
+        self.min_valid_t.fetch_max(t, Ordering::SeqCst);
+    }
+
+    pub fn samples_appended(&self) -> u64 {
+        self.samples_appended.load(Ordering::Relaxed)
+    }
+
+    /// The oldest timestamp a new in-order sample may have: not inside a
+    /// sealed block, and (as Prometheus) not more than half a block behind
+    /// the head's newest sample unless an out-of-order window allows it.
+    pub fn appendable_min_t(&self) -> i64 {
+        let max = self.max_t();
+        let by_head = if max == i64::MIN {
+            i64::MIN
+        } else {
+            max.saturating_sub((self.block_ms / 2).max(self.ooo_window_ms))
+        };
+        self.min_valid_t().max(by_head)
+    }
+
+    /// Finds the series with these labels, creating it (with a new id) if
+    /// absent. `limit` caps the number of series (0 = none); over the cap
+    /// `None` is returned for new series.
+    pub fn get_or_create(&self, labels: &Labels, limit: u64) -> Option<SeriesHandle> {
+        let h = labels.hash64();
+        {
+            let idx = self.index.read();
+            if let Some(found) = lookup(&idx, h, labels) {
+                return Some(found);
+            }
+        }
+        let mut idx = self.index.write();
+        if let Some(found) = lookup(&idx, h, labels) {
+            return Some(found);
+        }
+        if limit > 0 && idx.series.len() as u64 >= limit {
+            return None;
+        }
+        let id = idx.next_id;
+        idx.next_id = idx.next_id.wrapping_add(1);
+        Some(insert(&mut idx, id, labels.clone(), h))
+    }
+
+    /// Re-creates a series under a known id (WAL replay).
+    pub fn create_with_id(&self, id: SeriesId, labels: Labels) {
+        let h = labels.hash64();
+        let mut idx = self.index.write();
+        if idx.series.contains_key(&id) {
+            return;
+        }
+        if id >= idx.next_id {
+            idx.next_id = id.wrapping_add(1);
+        }
+        insert(&mut idx, id, labels, h);
+    }
+
+    pub fn series_by_id(&self, id: SeriesId) -> Option<SeriesHandle> {
+        let idx = self.index.read();
+        idx.series.get(&id).map(|s| SeriesHandle { id, created: false, series: s.clone() })
+    }
+
+    /// Judges each sample of one incoming series, in order, without storing.
+    pub fn judge(&self, handle: &SeriesHandle, samples: &[Sample]) -> Vec<Verdict> {
+        let min_t = self.appendable_min_t();
+        let s = handle.series.lock();
+        let mut last = s.last();
+        samples
+            .iter()
+            .map(|smp| {
+                let v = match s.verdict(*smp, last, self.ooo_window_ms) {
+                    Verdict::Append if smp.t < min_t => Verdict::Reject(SampleRejection::OutOfBounds),
+                    v => v,
+                };
+                if v == Verdict::Append && last.is_none_or(|(lt, _)| smp.t > lt) {
+                    last = Some((smp.t, smp.v));
+                }
+                v
+            })
+            .collect()
+    }
+
+    /// Stores samples already judged `Append` (also used by WAL replay, where
+    /// samples that would be rejected now are skipped).
+    pub fn append(&self, handle: &SeriesHandle, samples: &[Sample]) -> usize {
+        let mut s = handle.series.lock();
+        let min_valid = self.min_valid_t();
+        let mut n = 0;
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for smp in samples {
+            if smp.t < min_valid {
+                continue;
+            }
+            if let Some((lt, lv)) = s.last() {
+                if smp.t == lt && smp.v.to_bits() == lv.to_bits() {
+                    continue;
+                }
+                if smp.t < lt && self.ooo_window_ms == 0 {
+                    continue;
+                }
+            }
+            s.append(*smp, self.block_ms);
+            lo = lo.min(smp.t);
+            hi = hi.max(smp.t);
+            n += 1;
+        }
+        drop(s);
+        if n > 0 {
+            self.min_t.fetch_min(lo, Ordering::Relaxed);
+            self.max_t.fetch_max(hi, Ordering::Relaxed);
+            self.samples_appended.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        n
+    }
+
+    /// Series ids matching all matchers.
+    pub fn select_ids(&self, matchers: &[Matcher]) -> Vec<SeriesId> {
+        self.index.read().postings.select(matchers)
+    }
+
+    /// Series matching the matchers with their samples in `[mint, maxt]`.
+    pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Series> {
+        let handles: Vec<Arc<Mutex<MemSeries>>> = {
+            let idx = self.index.read();
+            idx.postings
+                .select(matchers)
+                .into_iter()
+                .filter_map(|id| idx.series.get(&id).cloned())
+                .collect()
+        };
+        handles
+            .into_iter()
+            .filter_map(|h| {
+                let s = h.lock();
+                let samples = s.samples_in(mint, maxt);
+                (!samples.is_empty()).then(|| Series { labels: s.labels.clone(), samples })
+            })
+            .collect()
+    }
+
+    /// Label sets of series matching the matchers that have data in the range.
+    pub fn series_labels(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Labels> {
+        let handles: Vec<Arc<Mutex<MemSeries>>> = {
+            let idx = self.index.read();
+            idx.postings
+                .select(matchers)
+                .into_iter()
+                .filter_map(|id| idx.series.get(&id).cloned())
+                .collect()
+        };
+        handles
+            .into_iter()
+            .filter_map(|h| {
+                let s = h.lock();
+                let overlaps = s.min_t().is_some_and(|lo| lo <= maxt)
+                    && s.last().is_some_and(|(hi, _)| hi >= mint)
+                    || s.ooo.iter().any(|x| x.t >= mint && x.t <= maxt);
+                overlaps.then(|| s.labels.clone())
+            })
+            .collect()
+    }
+
+    /// Copies every chunk that ends before `boundary` (the head keeps them
+    /// until [`Head::truncate_before`]).
+    pub fn cut_before(&self, boundary: i64) -> HeadCut {
+        let handles: Vec<Arc<Mutex<MemSeries>>> = self.index.read().series.values().cloned().collect();
+        let mut series: Vec<(Labels, Vec<XorChunk>)> = handles
+            .into_iter()
+            .filter_map(|h| {
+                let s = h.lock();
+                let chunks = s.chunks_before(boundary);
+                (!chunks.is_empty()).then(|| (s.labels.clone(), chunks))
+            })
+            .collect();
+        series.sort_by(|a, b| a.0.cmp(&b.0));
+        HeadCut { series }
+    }
+
+    /// Drops data before `boundary` and garbage-collects series left empty.
+    pub fn truncate_before(&self, boundary: i64) {
+        self.set_min_valid_t(boundary);
+        let mut idx = self.index.write();
+        let mut dead = Vec::new();
+        let mut new_min = i64::MAX;
+        for (id, h) in idx.series.iter() {
+            let mut s = h.lock();
+            s.truncate_before(boundary);
+            if s.is_empty() {
+                dead.push(*id);
+            } else if let Some(m) = s.min_t() {
+                new_min = new_min.min(m);
+            }
+        }
+        if !dead.is_empty() {
+            for id in &dead {
+                if let Some(h) = idx.series.remove(id) {
+                    let hash = h.lock().labels.hash64();
+                    if let Some(v) = idx.by_hash.get_mut(&hash) {
+                        v.retain(|x| x != id);
+                        if v.is_empty() {
+                            idx.by_hash.remove(&hash);
+                        }
+                    }
+                }
+            }
+            let dead: std::collections::HashSet<SeriesId> = dead.into_iter().collect();
+            idx.postings.remove_ids(&dead);
+        }
+        self.min_t.store(new_min, Ordering::Relaxed);
+    }
+
+    /// Everything needed to rebuild the head: (id, labels, chunk bytes).
+    pub fn checkpoint_state(&self) -> Vec<(SeriesId, Labels, Vec<Vec<u8>>)> {
+        let idx = self.index.read();
+        let mut out: Vec<(SeriesId, Labels, Vec<Vec<u8>>)> = idx
+            .series
+            .iter()
+            .map(|(id, h)| {
+                let s = h.lock();
+                (*id, s.labels.clone(), s.checkpoint_chunks())
+            })
+            .collect();
+        out.sort_by_key(|x| x.0);
+        out
+    }
+
+    /// Loads a checkpoint chunk into a series (WAL replay).
+    pub fn load_chunk(&self, id: SeriesId, data: &[u8]) -> Result<usize, String> {
+        let Some(handle) = self.series_by_id(id) else {
+            return Err(format!("chunk for unknown series {id}"));
+        };
+        let it = chunk::decode(data).map_err(|e| e.to_string())?;
+        let samples: Vec<Sample> = it.map(|(t, v)| Sample::new(t, v)).collect();
+        Ok(self.append(&handle, &samples))
+    }
+
+    /// Label names and values for the API (label names/values endpoints).
+    pub fn label_names(&self) -> Vec<String> {
+        self.index.read().postings.names().into_iter().map(|s| s.to_string()).collect()
+    }
+
+    /// Cardinality statistics for `/api/v1/status/tsdb`, top `limit` per list.
+    pub fn stats(&self, limit: usize) -> TsdbStats {
+        let idx = self.index.read();
+        let p = &idx.postings;
+        let top = |mut v: Vec<(String, u64)>| {
+            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            v.truncate(limit);
+            v
+        };
+        let names = p.names();
+        let mut pairs = Vec::new();
+        let mut value_counts = Vec::new();
+        let mut memory = Vec::new();
+        let mut num_label_pairs = 0u64;
+        for n in &names {
+            let mut bytes = 0u64;
+            let mut count = 0u64;
+            for v in p.values(n) {
+                let c = p.get(n, v).len() as u64;
+                bytes += (v.len() as u64) * c;
+                count += 1;
+                pairs.push((format!("{n}={v}"), c));
+            }
+            num_label_pairs += count;
+            value_counts.push((n.to_string(), count));
+            memory.push((n.to_string(), bytes));
+        }
+        let by_metric: Vec<(String, u64)> =
+            p.values("__name__").map(|v| (v.to_string(), p.get("__name__", v).len() as u64)).collect();
+        let chunk_count = idx
+            .series
+            .values()
+            .map(|h| {
+                let s = h.lock();
+                (s.closed.len() + usize::from(s.open.num_samples() > 0)) as u64
+            })
+            .sum();
+        TsdbStats {
+            num_series: idx.series.len() as u64,
+            num_label_pairs,
+            chunk_count,
+            min_t: self.min_t(),
+            max_t: self.max_t(),
+            series_count_by_metric_name: top(by_metric),
+            label_value_count_by_label_name: top(value_counts),
+            memory_in_bytes_by_label_name: top(memory),
+            series_count_by_label_value_pair: top(pairs),
+        }
+    }
+
+    pub fn memory_bytes(&self) -> usize {
+        let idx = self.index.read();
+        idx.series.values().map(|h| h.lock().memory_bytes() + 64).sum()
+    }
+}
+
+fn lookup(idx: &HeadIndex, h: u64, labels: &Labels) -> Option<SeriesHandle> {
+    let ids = idx.by_hash.get(&h)?;
+    for id in ids {
+        if let Some(s) = idx.series.get(id) {
+            if s.lock().labels == *labels {
+                return Some(SeriesHandle { id: *id, created: false, series: s.clone() });
+            }
+        }
+    }
+    None
+}
+
+fn insert(idx: &mut HeadIndex, id: SeriesId, labels: Labels, h: u64) -> SeriesHandle {
+    idx.postings.add(id, &labels);
+    let s = Arc::new(Mutex::new(MemSeries::new(labels)));
+    idx.series.insert(id, s.clone());
+    idx.by_hash.entry(h).or_default().push(id);
+    SeriesHandle { id, created: true, series: s }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::MatchOp;
+
+    fn lbl(job: &str) -> Labels {
+        Labels::from_pairs([("__name__", "up"), ("job", job)])
+    }
+
+    #[test]
+    fn append_select_and_verdicts() {
+        let head = Head::new(7_200_000, 0);
+        let h = head.get_or_create(&lbl("a"), 0).unwrap();
+        assert!(h.created);
+        let samples: Vec<Sample> = (0..300).map(|i| Sample::new(i * 15_000, i as f64)).collect();
+        assert!(head.judge(&h, &samples).iter().all(|v| *v == Verdict::Append));
+        assert_eq!(head.append(&h, &samples), 300);
+        let again = head.get_or_create(&lbl("a"), 0).unwrap();
+        assert!(!again.created);
+        assert_eq!(again.id, h.id);
+        let v = head.judge(&h, &[Sample::new(0, 5.0), Sample::new(299 * 15_000, 299.0), Sample::new(299 * 15_000, 1.0)]);
+        assert_eq!(
+            v,
+            vec![
+                Verdict::Reject(SampleRejection::OutOfOrder),
+                Verdict::Duplicate,
+                Verdict::Reject(SampleRejection::DuplicateTimestamp)
+            ]
+        );
+        let m = Matcher::new(MatchOp::Equal, "job", "a").unwrap();
+        let got = head.select(&[m], 15_000, 30_000);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].samples, vec![Sample::new(15_000, 1.0), Sample::new(30_000, 2.0)]);
+    }
+
+    #[test]
+    fn out_of_order_window() {
+        let head = Head::new(7_200_000, 600_000);
+        let h = head.get_or_create(&lbl("a"), 0).unwrap();
+        head.append(&h, &[Sample::new(1_000_000, 1.0)]);
+        let v = head.judge(&h, &[Sample::new(500_000, 2.0), Sample::new(100_000, 3.0)]);
+        assert_eq!(v[0], Verdict::Append);
+        assert_eq!(v[1], Verdict::Reject(SampleRejection::OutOfOrder));
+        head.append(&h, &[Sample::new(500_000, 2.0)]);
+        let all = Matcher::new(MatchOp::NotEqual, "__name__", "").unwrap();
+        let got = head.select(&[all], 0, 2_000_000);
+        assert_eq!(got[0].samples, vec![Sample::new(500_000, 2.0), Sample::new(1_000_000, 1.0)]);
+    }
+
+    #[test]
+    fn cut_truncate_and_gc() {
+        let block = 7_200_000;
+        let head = Head::new(block, 0);
+        let a = head.get_or_create(&lbl("a"), 0).unwrap();
+        let b = head.get_or_create(&lbl("b"), 0).unwrap();
+        let samples: Vec<Sample> = (0..1000).map(|i| Sample::new(i * 15_000, 1.0)).collect();
+        head.append(&a, &samples);
+        head.append(&b, &samples[..100]);
+        let cut = head.cut_before(block);
+        assert_eq!(cut.series.len(), 2);
+        let n: usize = cut.series[0].1.iter().map(|c| c.num_samples()).sum();
+        assert_eq!(n, 480);
+        head.truncate_before(block);
+        assert_eq!(head.num_series(), 1, "series b had only old data");
+        assert_eq!(head.min_t(), block);
+        let all = Matcher::new(MatchOp::NotEqual, "__name__", "").unwrap();
+        let left = head.select(&[all], 0, i64::MAX);
+        assert_eq!(left[0].samples.len(), 520);
+        assert_eq!(head.judge(&a, &[Sample::new(block - 1, 0.0)])[0], Verdict::Reject(SampleRejection::OutOfOrder));
+    }
+
+    #[test]
+    fn series_limit() {
+        let head = Head::new(7_200_000, 0);
+        assert!(head.get_or_create(&lbl("a"), 1).is_some());
+        assert!(head.get_or_create(&lbl("a"), 1).is_some());
+        assert!(head.get_or_create(&lbl("b"), 1).is_none());
+    }
+}

@@ -1,0 +1,582 @@
+//! Aggregation operators (`sum avg min max count group stddev stdvar quantile
+//! topk bottomk limitk limit_ratio count_values`) with `by` / `without`.
+
+use std::collections::HashMap;
+
+use promql_parser::parser::token::{
+    T_AVG, T_BOTTOMK, T_COUNT, T_COUNT_VALUES, T_GROUP, T_LIMITK, T_LIMIT_RATIO, T_MAX, T_MIN, T_QUANTILE, T_STDDEV,
+    T_STDVAR, T_SUM, T_TOPK,
+};
+use promql_parser::parser::{AggregateExpr, Expr, LabelModifier};
+
+use crate::model::labels::METRIC_NAME;
+use crate::model::{Labels, Sample};
+
+use super::eval::{unwrap_parens, Evaluator};
+use super::step::{total_points, Evaluated, Grid, OutputBuilder, StepCursor, StepSeries};
+use super::util::{format_float_go, format_float_plain, kahan_inc, quantile};
+use super::value::QueryError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AggOp {
+    Sum,
+    Avg,
+    Count,
+    Min,
+    Max,
+    Group,
+    Stddev,
+    Stdvar,
+    Quantile,
+    Topk,
+    Bottomk,
+    Limitk,
+    LimitRatio,
+    CountValues,
+}
+
+impl AggOp {
+    fn from_token(id: u16) -> Option<AggOp> {
+        Some(match id {
+            T_SUM => AggOp::Sum,
+            T_AVG => AggOp::Avg,
+            T_COUNT => AggOp::Count,
+            T_MIN => AggOp::Min,
+            T_MAX => AggOp::Max,
+            T_GROUP => AggOp::Group,
+            T_STDDEV => AggOp::Stddev,
+            T_STDVAR => AggOp::Stdvar,
+            T_QUANTILE => AggOp::Quantile,
+            T_TOPK => AggOp::Topk,
+            T_BOTTOMK => AggOp::Bottomk,
+            T_LIMITK => AggOp::Limitk,
+            T_LIMIT_RATIO => AggOp::LimitRatio,
+            T_COUNT_VALUES => AggOp::CountValues,
+            _ => return None,
+        })
+    }
+}
+
+/// How series are grouped.
+enum Grouping {
+    By(Vec<String>),
+    Without(Vec<String>),
+}
+
+impl Grouping {
+    fn from(m: &Option<LabelModifier>) -> Self {
+        match m {
+            None => Grouping::By(Vec::new()),
+            Some(LabelModifier::Include(l)) => Grouping::By(l.labels.clone()),
+            Some(LabelModifier::Exclude(l)) => Grouping::Without(l.labels.clone()),
+        }
+    }
+
+    fn group_labels(&self, labels: &Labels) -> Labels {
+        match self {
+            Grouping::By(names) if names.is_empty() => Labels::empty(),
+            Grouping::By(names) => labels.keep_only(names),
+            Grouping::Without(names) => {
+                let mut n = names.clone();
+                n.push(METRIC_NAME.to_string());
+                labels.drop_names(&n)
+            }
+        }
+    }
+}
+
+pub(crate) fn eval(ev: &mut Evaluator<'_>, grid: Grid, a: &AggregateExpr) -> Result<Evaluated, QueryError> {
+    let op = AggOp::from_token(a.op.id())
+        .ok_or_else(|| QueryError::exec(format!("unsupported aggregation operator {}", a.op)))?;
+    let grouping = Grouping::from(&a.modifier);
+    if op == AggOp::CountValues {
+        return count_values(ev, grid, a, grouping);
+    }
+    let param = match (&a.param, op) {
+        (Some(p), AggOp::Quantile | AggOp::Topk | AggOp::Bottomk | AggOp::Limitk | AggOp::LimitRatio) => {
+            Some(ev.eval_scalar(grid, p)?)
+        }
+        _ => None,
+    };
+    let input = ev.eval_vector(grid, &a.expr)?;
+    let out = match op {
+        AggOp::Topk | AggOp::Bottomk | AggOp::Limitk | AggOp::LimitRatio => {
+            select_k(ev, grid, op, &input, &grouping, param.as_deref().unwrap_or(&[]))?
+        }
+        _ => aggregate(ev, grid, op, &input, &grouping, param.as_deref())?,
+    };
+    ev.release_series(&input);
+    if let Some(p) = &param {
+        ev.limits.release(p.len());
+    }
+    ev.limits.hold(total_points(&out))?;
+    Ok(Evaluated::Vector(out))
+}
+
+/// Running state of one group at one step.
+#[derive(Clone, Debug, Default)]
+struct Acc {
+    seen: bool,
+    value: f64,
+    mean: f64,
+    comp: f64,
+    count: f64,
+    incremental: bool,
+    values: Vec<f64>,
+}
+
+impl Acc {
+    fn start(&mut self, op: AggOp, f: f64) {
+        *self = Acc {
+            seen: true,
+            value: f,
+            mean: f,
+            comp: 0.0,
+            count: 1.0,
+            incremental: false,
+            values: std::mem::take(&mut self.values),
+        };
+        match op {
+            AggOp::Stddev | AggOp::Stdvar => {
+                self.value = if f.is_nan() || f.is_infinite() { f64::NAN } else { 0.0 };
+            }
+            AggOp::Quantile => {
+                self.values.clear();
+                self.values.push(f);
+            }
+            AggOp::Group => self.value = 1.0,
+            _ => {}
+        }
+    }
+
+    fn add(&mut self, op: AggOp, f: f64) {
+        match op {
+            AggOp::Sum => (self.value, self.comp) = kahan_inc(f, self.value, self.comp),
+            AggOp::Avg => {
+                self.count += 1.0;
+                if !self.incremental {
+                    let (v, c) = kahan_inc(f, self.value, self.comp);
+                    if !v.is_infinite() {
+                        self.value = v;
+                        self.comp = c;
+                        return;
+                    }
+                    // The sum would overflow: continue with an incremental mean.
+                    self.incremental = true;
+                    self.mean = self.value / (self.count - 1.0);
+                    self.comp /= self.count - 1.0;
+                }
+                let q = (self.count - 1.0) / self.count;
+                (self.mean, self.comp) = kahan_inc(f / self.count, q * self.mean, q * self.comp);
+            }
+            AggOp::Count => self.count += 1.0,
+            AggOp::Max => {
+                if self.value < f || self.value.is_nan() {
+                    self.value = f;
+                }
+            }
+            AggOp::Min => {
+                if self.value > f || self.value.is_nan() {
+                    self.value = f;
+                }
+            }
+            AggOp::Stddev | AggOp::Stdvar => {
+                self.count += 1.0;
+                let delta = f - self.mean;
+                self.mean += delta / self.count;
+                self.value += delta * (f - self.mean);
+            }
+            AggOp::Quantile => self.values.push(f),
+            _ => {}
+        }
+    }
+
+    fn result(&mut self, op: AggOp, q: f64) -> f64 {
+        match op {
+            AggOp::Sum => self.value + self.comp,
+            AggOp::Avg if self.incremental => self.mean + self.comp,
+            AggOp::Avg => self.value / self.count + self.comp / self.count,
+            AggOp::Count => self.count,
+            AggOp::Stdvar => self.value / self.count,
+            AggOp::Stddev => (self.value / self.count).sqrt(),
+            AggOp::Quantile => quantile(q, &mut self.values),
+            _ => self.value,
+        }
+    }
+}
+
+fn quantile_param_warnings(ev: &mut Evaluator<'_>, params: &[f64]) {
+    for &q in params {
+        if q.is_nan() || !(0.0..=1.0).contains(&q) {
+            ev.notes
+                .warn(format!("quantile value should be between 0 and 1, got {}", format_float_go(q)));
+        }
+    }
+}
+
+fn aggregate(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    op: AggOp,
+    input: &[StepSeries],
+    grouping: &Grouping,
+    param: Option<&[f64]>,
+) -> Result<Vec<StepSeries>, QueryError> {
+    if op == AggOp::Quantile {
+        quantile_param_warnings(ev, param.unwrap_or(&[]));
+    }
+    let mut index: HashMap<Labels, usize> = HashMap::new();
+    let mut out: Vec<StepSeries> = Vec::new();
+    let mut group_of = Vec::with_capacity(input.len());
+    for s in input {
+        let g = grouping.group_labels(&s.labels);
+        let idx = match index.get(&g) {
+            Some(&i) => i,
+            None => {
+                out.push(StepSeries::new(g.clone(), false));
+                index.insert(g, out.len() - 1);
+                out.len() - 1
+            }
+        };
+        group_of.push(idx);
+    }
+    let mut accs = vec![Acc::default(); out.len()];
+    let mut touched: Vec<usize> = Vec::new();
+    let mut cursor = StepCursor::new(input);
+    let mut present = Vec::new();
+    for (step, ts) in grid.timestamps().enumerate() {
+        ev.limits.tick()?;
+        cursor.at(ts, &mut present);
+        touched.clear();
+        for &(i, f) in &present {
+            let g = group_of[i];
+            let acc = &mut accs[g];
+            if !acc.seen {
+                acc.start(op, f);
+                touched.push(g);
+            } else {
+                acc.add(op, f);
+            }
+            if input[i].drop_name {
+                out[g].drop_name = true;
+            }
+        }
+        let q = param.and_then(|p| p.get(step).copied()).unwrap_or(f64::NAN);
+        for &g in &touched {
+            let acc = &mut accs[g];
+            let v = acc.result(op, q);
+            acc.seen = false;
+            out[g].floats.push(Sample::new(ts, v));
+        }
+    }
+    out.retain(|s| !s.floats.is_empty());
+    Ok(out)
+}
+
+/// One candidate in a top-k style selection: input series and value.
+#[derive(Clone, Copy, Debug)]
+struct Cand {
+    series: usize,
+    v: f64,
+}
+
+/// Go's `container/heap` operations with Prometheus' orderings, so ties are
+/// broken exactly as Prometheus breaks them.
+struct GoHeap {
+    items: Vec<Cand>,
+    /// true: min-heap by value (topk); false: max-heap (bottomk).
+    min: bool,
+}
+
+impl GoHeap {
+    fn less(&self, i: usize, j: usize) -> bool {
+        let (a, b) = (self.items[i].v, self.items[j].v);
+        if a.is_nan() {
+            return true;
+        }
+        if self.min {
+            a < b
+        } else {
+            a > b
+        }
+    }
+
+    fn up(&mut self, mut j: usize) {
+        while j > 0 {
+            let i = (j - 1) / 2;
+            if !self.less(j, i) {
+                break;
+            }
+            self.items.swap(i, j);
+            j = i;
+        }
+    }
+
+    fn down(&mut self, i0: usize) -> bool {
+        let n = self.items.len();
+        let mut i = i0;
+        loop {
+            let j1 = 2 * i + 1;
+            if j1 >= n {
+                break;
+            }
+            let mut j = j1;
+            let j2 = j1 + 1;
+            if j2 < n && self.less(j2, j1) {
+                j = j2;
+            }
+            if !self.less(j, i) {
+                break;
+            }
+            self.items.swap(i, j);
+            i = j;
+        }
+        i > i0
+    }
+
+    fn push(&mut self, c: Cand) {
+        self.items.push(c);
+        let n = self.items.len() - 1;
+        self.up(n);
+    }
+
+    fn fix_top(&mut self) {
+        if !self.down(0) {
+            self.up(0);
+        }
+    }
+}
+
+/// Sorts candidates as Prometheus does: insertion sort (what Go's sort uses
+/// for short inputs) with `before(a, b)`, and a stable sort beyond that.
+pub(crate) fn go_sort<T: Copy>(items: &mut [T], before: impl Fn(&T, &T) -> bool) {
+    if items.len() <= 12 {
+        for i in 1..items.len() {
+            let mut j = i;
+            while j > 0 && before(&items[j], &items[j - 1]) {
+                items.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+    } else {
+        items.sort_by(|a, b| {
+            if before(a, b) && !before(b, a) {
+                std::cmp::Ordering::Less
+            } else if before(b, a) && !before(a, b) {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        });
+    }
+}
+
+/// Descending by value, NaN last.
+pub(crate) fn desc_nan_last(a: f64, b: f64) -> bool {
+    !a.is_nan() && (b.is_nan() || a > b)
+}
+
+/// Ascending by value, NaN last.
+pub(crate) fn asc_nan_last(a: f64, b: f64) -> bool {
+    !a.is_nan() && (b.is_nan() || a < b)
+}
+
+fn select_k(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    op: AggOp,
+    input: &[StepSeries],
+    grouping: &Grouping,
+    params: &[f64],
+) -> Result<Vec<StepSeries>, QueryError> {
+    let max = params.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let min = params.iter().copied().fold(f64::INFINITY, f64::min);
+    if op == AggOp::LimitRatio {
+        if params.iter().any(|p| p.is_nan()) {
+            return Err(QueryError::exec("Ratio value is NaN"));
+        }
+        if max == 0.0 && min == 0.0 {
+            return Ok(Vec::new());
+        }
+        if max > 1.0 {
+            ev.notes.warn(format!(
+                "ratio value should be between -1 and 1, got {}, capping to 1",
+                format_float_go(max)
+            ));
+        }
+        if min < -1.0 {
+            ev.notes.warn(format!(
+                "ratio value should be between -1 and 1, got {}, capping to -1",
+                format_float_go(min)
+            ));
+        }
+    } else {
+        if params.iter().any(|p| p.is_nan()) {
+            return Err(QueryError::exec("Parameter value is NaN"));
+        }
+        if max < 1.0 {
+            return Ok(Vec::new());
+        }
+        if min <= -9.223372036854776e18 {
+            return Err(QueryError::exec(format!("Scalar value {} underflows int64", format_float_go(min))));
+        }
+        if max >= 9.223372036854775e18 {
+            return Err(QueryError::exec(format!("Scalar value {} overflows int64", format_float_go(max))));
+        }
+    }
+    let mut index: HashMap<Labels, usize> = HashMap::new();
+    let mut group_of = Vec::with_capacity(input.len());
+    for s in input {
+        let g = grouping.group_labels(&s.labels);
+        let next = index.len();
+        group_of.push(*index.entry(g).or_insert(next));
+    }
+    let ngroups = index.len();
+    let mut heaps: Vec<Option<GoHeap>> = (0..ngroups).map(|_| None).collect();
+    let mut group_order: Vec<usize> = Vec::new();
+    let mut points: Vec<Vec<Sample>> = vec![Vec::new(); input.len()];
+    let mut emitted: Vec<usize> = Vec::new();
+    let mut cursor = StepCursor::new(input);
+    let mut present = Vec::new();
+    for (step, ts) in grid.timestamps().enumerate() {
+        ev.limits.tick()?;
+        cursor.at(ts, &mut present);
+        let p = params.get(step).copied().unwrap_or(f64::NAN);
+        let k = (p as i64).min(input.len() as i64);
+        let ratio = p.clamp(-1.0, 1.0);
+        if op != AggOp::LimitRatio && k < 1 {
+            continue;
+        }
+        if op == AggOp::LimitRatio && p == 0.0 {
+            continue;
+        }
+        group_order.clear();
+        for &(i, v) in &present {
+            let g = group_of[i];
+            let c = Cand { series: i, v };
+            let heap = match &mut heaps[g] {
+                Some(h) => h,
+                slot @ None => {
+                    group_order.push(g);
+                    slot.insert(GoHeap {
+                        items: Vec::new(),
+                        min: op != AggOp::Bottomk,
+                    })
+                }
+            };
+            let k = k as usize;
+            match op {
+                AggOp::Topk | AggOp::Bottomk => {
+                    if heap.items.len() < k {
+                        heap.push(c);
+                    } else {
+                        let top = heap.items[0].v;
+                        let better = if op == AggOp::Topk { top < v } else { top > v };
+                        if better || (top.is_nan() && !v.is_nan()) {
+                            heap.items[0] = c;
+                            if k > 1 {
+                                heap.fix_top();
+                            }
+                        }
+                    }
+                }
+                AggOp::Limitk => {
+                    if heap.items.len() < k {
+                        heap.items.push(c);
+                    }
+                }
+                _ => {
+                    if ratio_sample(&input[i].labels, ratio) {
+                        heap.items.push(c);
+                    }
+                }
+            }
+        }
+        for &g in &group_order {
+            let Some(mut heap) = heaps[g].take() else { continue };
+            match op {
+                AggOp::Topk => go_sort(&mut heap.items, |a, b| desc_nan_last(a.v, b.v)),
+                AggOp::Bottomk => go_sort(&mut heap.items, |a, b| asc_nan_last(a.v, b.v)),
+                _ => {}
+            }
+            for c in heap.items {
+                if points[c.series].is_empty() {
+                    emitted.push(c.series);
+                }
+                points[c.series].push(Sample::new(ts, c.v));
+            }
+        }
+    }
+    let order: Vec<usize> = if grid.steps() == 1 {
+        emitted
+    } else {
+        (0..input.len()).collect()
+    };
+    let mut out = Vec::with_capacity(order.len());
+    for i in order {
+        let pts = std::mem::take(&mut points[i]);
+        if !pts.is_empty() {
+            out.push(StepSeries {
+                labels: input[i].labels.clone(),
+                drop_name: input[i].drop_name,
+                floats: pts,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Deterministic sampling for `limit_ratio`: a series is kept when the
+/// position of its label hash in [0, 1) falls within the ratio.
+fn ratio_sample(labels: &Labels, ratio: f64) -> bool {
+    let offset = labels.hash64() as f64 / u64::MAX as f64;
+    (ratio >= 0.0 && offset < ratio) || (ratio < 0.0 && offset >= 1.0 + ratio)
+}
+
+fn count_values(ev: &mut Evaluator<'_>, grid: Grid, a: &AggregateExpr, grouping: Grouping) -> Result<Evaluated, QueryError> {
+    let label = match a.param.as_deref().map(unwrap_parens) {
+        Some(Expr::StringLiteral(s)) => s.val.clone(),
+        _ => return Err(QueryError::exec("count_values requires a string label name")),
+    };
+    if label.is_empty() {
+        return Err(QueryError::exec(format!("invalid label name {label:?}")));
+    }
+    let grouping = match grouping {
+        Grouping::By(mut names) => {
+            names.push(label.clone());
+            Grouping::By(names)
+        }
+        w => w,
+    };
+    let input = ev.eval_vector(grid, &a.expr)?;
+    let mut builder = OutputBuilder::new();
+    let mut cursor = StepCursor::new(&input);
+    let mut present = Vec::new();
+    let mut counts: Vec<(Labels, f64)> = Vec::new();
+    let mut pos: HashMap<Labels, usize> = HashMap::new();
+    for ts in grid.timestamps() {
+        ev.limits.tick()?;
+        cursor.at(ts, &mut present);
+        counts.clear();
+        pos.clear();
+        for &(i, v) in &present {
+            let mut l = input[i].labels.clone();
+            l.set(&label, &format_float_plain(v));
+            let g = grouping.group_labels(&l);
+            match pos.get(&g) {
+                Some(&p) => counts[p].1 += 1.0,
+                None => {
+                    pos.insert(g.clone(), counts.len());
+                    counts.push((g, 1.0));
+                }
+            }
+        }
+        for (l, c) in &counts {
+            builder.push(l, false, ts, *c)?;
+        }
+    }
+    ev.release_series(&input);
+    let out = builder.finish();
+    ev.limits.hold(total_points(&out))?;
+    Ok(Evaluated::Vector(out))
+}

@@ -1,0 +1,528 @@
+//! Binary operators: arithmetic, comparison (with and without `bool`) and the
+//! set operators, between scalars and instant vectors, with Prometheus'
+//! vector matching (`on`, `ignoring`, `group_left`, `group_right`, `fill`).
+
+use std::collections::{HashMap, HashSet};
+
+use promql_parser::label::Labels as NameList;
+use promql_parser::parser::token::{
+    T_ADD, T_ATAN2, T_DIV, T_EQLC, T_GTE, T_GTR, T_LAND, T_LOR, T_LSS, T_LTE, T_LUNLESS, T_MOD, T_MUL, T_NEQ, T_POW,
+    T_SUB,
+};
+use promql_parser::parser::{BinModifier, BinaryExpr, LabelModifier, VectorMatchCardinality};
+
+use crate::model::labels::METRIC_NAME;
+use crate::model::{Labels, Sample};
+
+use super::eval::Evaluator;
+use super::step::{merge_same_labelset, total_points, Evaluated, Grid, OutputBuilder, StepCursor, StepSeries};
+use super::util::{drop_metric_name, prom_labels_string};
+use super::value::QueryError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Pow,
+    Atan2,
+    Eq,
+    Ne,
+    Gt,
+    Lt,
+    Ge,
+    Le,
+    And,
+    Or,
+    Unless,
+}
+
+impl BinOp {
+    fn from_token(id: u16) -> Option<BinOp> {
+        Some(match id {
+            T_ADD => BinOp::Add,
+            T_SUB => BinOp::Sub,
+            T_MUL => BinOp::Mul,
+            T_DIV => BinOp::Div,
+            T_MOD => BinOp::Mod,
+            T_POW => BinOp::Pow,
+            T_ATAN2 => BinOp::Atan2,
+            T_EQLC => BinOp::Eq,
+            T_NEQ => BinOp::Ne,
+            T_GTR => BinOp::Gt,
+            T_LSS => BinOp::Lt,
+            T_GTE => BinOp::Ge,
+            T_LTE => BinOp::Le,
+            T_LAND => BinOp::And,
+            T_LOR => BinOp::Or,
+            T_LUNLESS => BinOp::Unless,
+            _ => return None,
+        })
+    }
+
+    fn is_comparison(self) -> bool {
+        matches!(self, BinOp::Eq | BinOp::Ne | BinOp::Gt | BinOp::Lt | BinOp::Ge | BinOp::Le)
+    }
+
+    fn is_set(self) -> bool {
+        matches!(self, BinOp::And | BinOp::Or | BinOp::Unless)
+    }
+
+    /// Arithmetic results have a different meaning than their inputs, so the
+    /// metric name is dropped.
+    fn changes_metric(self) -> bool {
+        !self.is_comparison() && !self.is_set()
+    }
+}
+
+/// Arithmetic on two floats.
+pub(crate) fn arith(op: BinOp, l: f64, r: f64) -> f64 {
+    match op {
+        BinOp::Add => l + r,
+        BinOp::Sub => l - r,
+        BinOp::Mul => l * r,
+        BinOp::Div => l / r,
+        BinOp::Mod => l % r,
+        BinOp::Pow => l.powf(r),
+        BinOp::Atan2 => l.atan2(r),
+        _ => f64::NAN,
+    }
+}
+
+/// A comparison of two floats (NaN compares false, except `!=`).
+pub(crate) fn compare(op: BinOp, l: f64, r: f64) -> bool {
+    match op {
+        BinOp::Eq => l == r,
+        BinOp::Ne => l != r,
+        BinOp::Gt => l > r,
+        BinOp::Lt => l < r,
+        BinOp::Ge => l >= r,
+        BinOp::Le => l <= r,
+        _ => false,
+    }
+}
+
+/// Result of applying an operator to one pair of values: the value, and
+/// whether the element is kept (comparisons without `bool` filter).
+fn apply(op: BinOp, l: f64, r: f64, return_bool: bool) -> (f64, bool) {
+    if op.is_comparison() {
+        let keep = compare(op, l, r);
+        if return_bool {
+            (if keep { 1.0 } else { 0.0 }, true)
+        } else {
+            (l, keep)
+        }
+    } else {
+        (arith(op, l, r), true)
+    }
+}
+
+pub(crate) fn eval(ev: &mut Evaluator<'_>, grid: Grid, e: &BinaryExpr) -> Result<Evaluated, QueryError> {
+    let op = BinOp::from_token(e.op.id())
+        .ok_or_else(|| QueryError::exec(format!("operator {:?} not allowed in binary expressions", e.op.to_string())))?;
+    let default_mod = BinModifier::default();
+    let modifier = e.modifier.as_ref().unwrap_or(&default_mod);
+    let return_bool = modifier.return_bool;
+    let lhs = ev.eval(grid, &e.lhs)?;
+    let rhs = ev.eval(grid, &e.rhs)?;
+    let held = lhs.points() + rhs.points();
+    let out = match (lhs, rhs) {
+        (Evaluated::Scalar(l), Evaluated::Scalar(r)) => {
+            let v: Vec<f64> = l.iter().zip(r.iter()).map(|(&a, &b)| apply(op, a, b, true).0).collect();
+            ev.limits.hold(v.len())?;
+            Evaluated::Scalar(v)
+        }
+        (Evaluated::Vector(v), Evaluated::Scalar(s)) => {
+            Evaluated::Vector(vector_scalar(ev, grid, op, v, &s, false, return_bool)?)
+        }
+        (Evaluated::Scalar(s), Evaluated::Vector(v)) => {
+            Evaluated::Vector(vector_scalar(ev, grid, op, v, &s, true, return_bool)?)
+        }
+        (Evaluated::Vector(l), Evaluated::Vector(r)) => {
+            let out = if op.is_set() {
+                set_op(ev, grid, op, l, r, modifier.matching.as_ref())?
+            } else {
+                vector_vector(ev, grid, op, &l, &r, modifier)?
+            };
+            ev.limits.hold(total_points(&out))?;
+            Evaluated::Vector(out)
+        }
+        (l, r) => {
+            return Err(QueryError::exec(format!(
+                "binary expression must contain only scalar and instant vector types, got {} and {}",
+                l.kind(),
+                r.kind()
+            )))
+        }
+    };
+    ev.limits.release(held);
+    Ok(out)
+}
+
+fn vector_scalar(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    op: BinOp,
+    vector: Vec<StepSeries>,
+    scalar: &[f64],
+    scalar_on_left: bool,
+    return_bool: bool,
+) -> Result<Vec<StepSeries>, QueryError> {
+    let mut out = Vec::with_capacity(vector.len());
+    let mut held = 0usize;
+    for mut s in vector {
+        ev.limits.tick()?;
+        let mut pts = Vec::with_capacity(s.floats.len());
+        for p in &s.floats {
+            let sc = scalar.get(grid.index_of(p.t)).copied().unwrap_or(f64::NAN);
+            let (l, r) = if scalar_on_left { (sc, p.v) } else { (p.v, sc) };
+            let (mut v, keep) = apply(op, l, r, return_bool);
+            if !keep {
+                continue;
+            }
+            if op.is_comparison() && !return_bool {
+                // The vector element's own value is kept, whichever side it was on.
+                v = p.v;
+            }
+            pts.push(Sample::new(p.t, v));
+        }
+        if pts.is_empty() {
+            continue;
+        }
+        if op.changes_metric() || return_bool {
+            s.drop_name = true;
+        }
+        held += pts.len();
+        s.floats = pts;
+        out.push(s);
+    }
+    ev.limits.hold(held)?;
+    Ok(out)
+}
+
+/// Computes matching signatures: `on(...)` keeps the listed labels,
+/// `ignoring(...)` (and no modifier) drops them and the metric name.
+struct Signatures {
+    ids: HashMap<Labels, usize>,
+}
+
+impl Signatures {
+    fn new() -> Self {
+        Signatures { ids: HashMap::new() }
+    }
+
+    fn of(&mut self, labels: &Labels, matching: Option<&LabelModifier>) -> usize {
+        let sig = match_labels(labels, matching);
+        let next = self.ids.len();
+        *self.ids.entry(sig).or_insert(next)
+    }
+
+    fn count(&self) -> usize {
+        self.ids.len()
+    }
+}
+
+fn names(list: &NameList) -> Vec<String> {
+    list.labels.clone()
+}
+
+/// The labels that take part in matching (Prometheus' `MatchLabels`).
+fn match_labels(labels: &Labels, matching: Option<&LabelModifier>) -> Labels {
+    match matching {
+        Some(LabelModifier::Include(on)) => labels.keep_only(&names(on)),
+        Some(LabelModifier::Exclude(ign)) => {
+            let mut n = names(ign);
+            n.push(METRIC_NAME.to_string());
+            labels.drop_names(&n)
+        }
+        None => labels.drop_names(&[METRIC_NAME.to_string()]),
+    }
+}
+
+fn set_op(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    op: BinOp,
+    lhs: Vec<StepSeries>,
+    rhs: Vec<StepSeries>,
+    matching: Option<&LabelModifier>,
+) -> Result<Vec<StepSeries>, QueryError> {
+    let mut sigs = Signatures::new();
+    let lsig: Vec<usize> = lhs.iter().map(|s| sigs.of(&s.labels, matching)).collect();
+    let rsig: Vec<usize> = rhs.iter().map(|s| sigs.of(&s.labels, matching)).collect();
+    let mut present = vec![false; sigs.count()];
+    let mut lout: Vec<Vec<Sample>> = vec![Vec::new(); lhs.len()];
+    let mut rout: Vec<Vec<Sample>> = vec![Vec::new(); rhs.len()];
+    let mut lc = StepCursor::new(&lhs);
+    let mut rc = StepCursor::new(&rhs);
+    let (mut lv, mut rv) = (Vec::new(), Vec::new());
+    for ts in grid.timestamps() {
+        ev.limits.tick()?;
+        lc.at(ts, &mut lv);
+        rc.at(ts, &mut rv);
+        match op {
+            BinOp::And | BinOp::Unless => {
+                for &(j, _) in &rv {
+                    present[rsig[j]] = true;
+                }
+                for &(i, v) in &lv {
+                    if present[lsig[i]] == (op == BinOp::And) {
+                        lout[i].push(Sample::new(ts, v));
+                    }
+                }
+                for &(j, _) in &rv {
+                    present[rsig[j]] = false;
+                }
+            }
+            _ => {
+                for &(i, v) in &lv {
+                    present[lsig[i]] = true;
+                    lout[i].push(Sample::new(ts, v));
+                }
+                for &(j, v) in &rv {
+                    if !present[rsig[j]] {
+                        rout[j].push(Sample::new(ts, v));
+                    }
+                }
+                for &(i, _) in &lv {
+                    present[lsig[i]] = false;
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (s, pts) in lhs.into_iter().zip(lout).chain(rhs.into_iter().zip(rout)) {
+        if !pts.is_empty() {
+            out.push(StepSeries {
+                labels: s.labels,
+                drop_name: s.drop_name,
+                floats: pts,
+            });
+        }
+    }
+    merge_same_labelset(out)
+}
+
+/// One side of a one-to-one / many-to-one match at a step: a real series or
+/// a `fill()` value.
+#[derive(Clone, Copy)]
+enum Side {
+    Series(usize, f64),
+    Fill(usize, f64),
+}
+
+fn vector_vector(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    op: BinOp,
+    lhs: &[StepSeries],
+    rhs: &[StepSeries],
+    modifier: &BinModifier,
+) -> Result<Vec<StepSeries>, QueryError> {
+    let matching = modifier.matching.as_ref();
+    let return_bool = modifier.return_bool;
+    let (card_one_to_one, include, swapped) = match &modifier.card {
+        VectorMatchCardinality::OneToOne | VectorMatchCardinality::ManyToMany => (true, Vec::new(), false),
+        VectorMatchCardinality::ManyToOne(l) => (false, names(l), false),
+        VectorMatchCardinality::OneToMany(l) => (false, names(l), true),
+    };
+    // After the swap, `many` is the side whose labels the result keeps.
+    let (many, one) = if swapped { (rhs, lhs) } else { (lhs, rhs) };
+    let (fill_one, fill_many) = if swapped {
+        (modifier.fill_values.lhs, modifier.fill_values.rhs)
+    } else {
+        (modifier.fill_values.rhs, modifier.fill_values.lhs)
+    };
+    let mut sigs = Signatures::new();
+    let many_sig: Vec<usize> = many.iter().map(|s| sigs.of(&s.labels, matching)).collect();
+    let one_sig: Vec<usize> = one.iter().map(|s| sigs.of(&s.labels, matching)).collect();
+    let nsigs = sigs.count();
+    let mut one_at: Vec<Option<usize>> = vec![None; nsigs];
+    let mut one_val: Vec<f64> = vec![0.0; nsigs];
+    let mut matched_one: Vec<bool> = vec![false; nsigs];
+    let mut many_has: Vec<bool> = vec![false; nsigs];
+    let mut matched_many: Vec<HashSet<u64>> = vec![HashSet::new(); if card_one_to_one { 0 } else { nsigs }];
+    // Result labels per (many side, one side) pair.
+    let mut result_cache: HashMap<(Side2, Side2), (Labels, u64)> = HashMap::new();
+    let mut builder = OutputBuilder::new();
+    let mut mc = StepCursor::new(many);
+    let mut oc = StepCursor::new(one);
+    let (mut mv, mut ov) = (Vec::new(), Vec::new());
+    for ts in grid.timestamps() {
+        ev.limits.tick()?;
+        mc.at(ts, &mut mv);
+        oc.at(ts, &mut ov);
+        if (mv.is_empty() && ov.is_empty())
+            || ((mv.is_empty() || ov.is_empty()) && fill_one.is_none() && fill_many.is_none())
+        {
+            continue;
+        }
+        for &(j, v) in &ov {
+            let sig = one_sig[j];
+            if let Some(prev) = one_at[sig] {
+                return Err(duplicate_error(&one[prev].labels, &one[j].labels, matching, swapped));
+            }
+            one_at[sig] = Some(j);
+            one_val[sig] = v;
+        }
+        let mut step_pairs: Vec<(Side, Side, usize)> = Vec::with_capacity(mv.len());
+        for &(i, v) in &mv {
+            let sig = many_sig[i];
+            many_has[sig] = true;
+            let other = match one_at[sig] {
+                Some(j) => Side::Series(j, one_val[sig]),
+                None => match fill_one {
+                    Some(f) => Side::Fill(i, f),
+                    None => continue,
+                },
+            };
+            step_pairs.push((Side::Series(i, v), other, sig));
+        }
+        if let Some(f) = fill_many {
+            for &(j, _) in &ov {
+                let sig = one_sig[j];
+                if !many_has[sig] {
+                    step_pairs.push((Side::Fill(j, f), Side::Series(j, one_val[sig]), sig));
+                }
+            }
+        }
+        for (m, o, sig) in step_pairs {
+            let (mval, oval) = (side_value(m), side_value(o));
+            let (l, r) = if swapped { (oval, mval) } else { (mval, oval) };
+            let (value, keep) = apply(op, l, r, return_bool);
+            let key = (side_key(m), side_key(o));
+            let (labels, hash) = match result_cache.get(&key) {
+                Some(x) => x.clone(),
+                None => {
+                    let many_labels = side_labels(m, many, one, matching, true);
+                    let one_labels = side_labels(o, many, one, matching, false);
+                    let l = result_labels(&many_labels, &one_labels, op, card_one_to_one, matching, &include);
+                    let h = l.hash64();
+                    result_cache.insert(key, (l.clone(), h));
+                    (l, h)
+                }
+            };
+            if card_one_to_one {
+                if matched_one[sig] {
+                    return Err(QueryError::exec(
+                        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
+                    ));
+                }
+                matched_one[sig] = true;
+            } else if !matched_many[sig].insert(hash) {
+                return Err(QueryError::exec(
+                    "multiple matches for labels: grouping labels must ensure unique matches",
+                ));
+            }
+            if !keep {
+                continue;
+            }
+            let drop_name = return_bool
+                || match m {
+                    Side::Series(i, _) => many[i].drop_name,
+                    Side::Fill(..) => false,
+                };
+            builder.push(&labels, drop_name, ts, value)?;
+        }
+        for &(j, _) in &ov {
+            let sig = one_sig[j];
+            one_at[sig] = None;
+            matched_one[sig] = false;
+            if !card_one_to_one {
+                matched_many[sig].clear();
+            }
+        }
+        for &(i, _) in &mv {
+            let sig = many_sig[i];
+            many_has[sig] = false;
+            matched_one[sig] = false;
+            if !card_one_to_one {
+                matched_many[sig].clear();
+            }
+        }
+    }
+    Ok(builder.finish())
+}
+
+/// Cache key of a match side.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Side2 {
+    Series(usize),
+    Fill(usize),
+}
+
+fn side_key(s: Side) -> Side2 {
+    match s {
+        Side::Series(i, _) => Side2::Series(i),
+        Side::Fill(i, _) => Side2::Fill(i),
+    }
+}
+
+fn side_value(s: Side) -> f64 {
+    match s {
+        Side::Series(_, v) | Side::Fill(_, v) => v,
+    }
+}
+
+/// Labels of a match side; a fill value takes the matching labels of the
+/// series it stands in for (which lives on the other side).
+fn side_labels(
+    s: Side,
+    many: &[StepSeries],
+    one: &[StepSeries],
+    matching: Option<&LabelModifier>,
+    is_many: bool,
+) -> Labels {
+    match (s, is_many) {
+        (Side::Series(i, _), true) => many[i].labels.clone(),
+        (Side::Series(j, _), false) => one[j].labels.clone(),
+        (Side::Fill(j, _), true) => match_labels(&one[j].labels, matching),
+        (Side::Fill(i, _), false) => match_labels(&many[i].labels, matching),
+    }
+}
+
+/// The labels of a vector-vector result element (Prometheus' `resultMetric`).
+fn result_labels(
+    many: &Labels,
+    one: &Labels,
+    op: BinOp,
+    one_to_one: bool,
+    matching: Option<&LabelModifier>,
+    include: &[String],
+) -> Labels {
+    let mut l = if op.changes_metric() {
+        drop_metric_name(many)
+    } else {
+        many.clone()
+    };
+    if one_to_one {
+        match matching {
+            Some(LabelModifier::Include(on)) => l = l.keep_only(&names(on)),
+            Some(LabelModifier::Exclude(ign)) => l = l.drop_names(&names(ign)),
+            None => {}
+        }
+    }
+    for name in include {
+        match one.get(name) {
+            Some(v) => {
+                let v = v.to_string();
+                l.set(name, &v);
+            }
+            None => l.remove(name),
+        }
+    }
+    l
+}
+
+fn duplicate_error(a: &Labels, b: &Labels, matching: Option<&LabelModifier>, swapped: bool) -> QueryError {
+    let side = if swapped { "left" } else { "right" };
+    let group = prom_labels_string(&match_labels(b, matching));
+    let mut pair = [prom_labels_string(a), prom_labels_string(b)];
+    pair.sort();
+    QueryError::exec(format!(
+        "found duplicate series for the match group {group} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
+        pair[0], pair[1]
+    ))
+}

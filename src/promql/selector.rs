@@ -1,0 +1,323 @@
+//! Series selection: converting the parser's matchers to ours, selecting each
+//! selector from the [`SampleSource`](super::source::SampleSource) once for the
+//! whole evaluation range, and slicing the result in memory per step
+//! (lookback for instant selectors, left-open windows for range selectors).
+
+use promql_parser::label::{MatchOp as PMatchOp, Matcher as PMatcher};
+use promql_parser::parser::{Expr, MatrixSelector, VectorSelector};
+
+use crate::model::labels::METRIC_NAME;
+use crate::model::{is_stale_nan, MatchOp, Matcher, Sample};
+
+use super::eval::Evaluator;
+use super::source::Series;
+use super::step::{Grid, StepSeries};
+use super::util::millis;
+use super::value::QueryError;
+
+/// Parses a series selector as used in `match[]` parameters, e.g.
+/// `up{job=~"a.*"}` or `{__name__=~".+"}`, into matchers (the metric name
+/// becomes a `__name__` equality matcher).
+pub fn parse_series_selector(s: &str) -> Result<Vec<Matcher>, String> {
+    let expr = promql_parser::parser::parse(s)?;
+    let vs = match expr {
+        Expr::VectorSelector(vs) => vs,
+        _ => return Err(format!("invalid series selector {s:?}: expected a vector selector")),
+    };
+    if vs.offset.is_some() || vs.at.is_some() {
+        return Err(format!("invalid series selector {s:?}: no offset or @ modifiers allowed"));
+    }
+    if !vs.matchers.or_matchers.is_empty() {
+        return Err(format!("invalid series selector {s:?}: 'or' is not supported here"));
+    }
+    let mut groups = matcher_groups(&vs)?;
+    Ok(groups.pop().unwrap_or_default())
+}
+
+/// The matchers of a selector, one list per `or` alternative (usually one).
+pub(crate) fn matcher_groups(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, String> {
+    let mut base = Vec::new();
+    if let Some(name) = &vs.name {
+        base.push(Matcher::equal(METRIC_NAME, name.clone()));
+    }
+    for m in &vs.matchers.matchers {
+        base.push(convert_matcher(m)?);
+    }
+    if vs.matchers.or_matchers.is_empty() {
+        return Ok(vec![base]);
+    }
+    let mut groups = Vec::with_capacity(vs.matchers.or_matchers.len());
+    for alt in &vs.matchers.or_matchers {
+        let mut g = base.clone();
+        for m in alt {
+            g.push(convert_matcher(m)?);
+        }
+        groups.push(g);
+    }
+    Ok(groups)
+}
+
+fn convert_matcher(m: &PMatcher) -> Result<Matcher, String> {
+    let op = match m.op {
+        PMatchOp::Equal => MatchOp::Equal,
+        PMatchOp::NotEqual => MatchOp::NotEqual,
+        PMatchOp::Re(_) => MatchOp::Regex,
+        PMatchOp::NotRe(_) => MatchOp::NotRegex,
+    };
+    match Matcher::new(op, m.name.clone(), m.value.clone()) {
+        Ok(x) => Ok(x),
+        // Go's RE2 accepts a literal `{` where Rust's regex wants a repetition.
+        Err(e) => Matcher::new(op, m.name.clone(), escape_literal_braces(&m.value)).map_err(|_| e),
+    }
+}
+
+/// Escapes every `{` that does not start a valid `{n}`, `{n,}` or `{n,m}`
+/// repetition, so Go-compatible regexes compile with the `regex` crate.
+pub(crate) fn escape_literal_braces(re: &str) -> String {
+    let chars: Vec<char> = re.chars().collect();
+    let mut out = String::with_capacity(re.len() + 4);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\\' {
+            out.push(c);
+            if let Some(&n) = chars.get(i + 1) {
+                out.push(n);
+            }
+            i += 2;
+            continue;
+        }
+        if c == '{' && !is_repetition(&chars[i + 1..]) {
+            out.push('\\');
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+fn is_repetition(rest: &[char]) -> bool {
+    let Some(close) = rest.iter().position(|&c| c == '}') else {
+        return false;
+    };
+    let body: String = rest[..close].iter().collect();
+    let mut parts = body.splitn(2, ',');
+    let first = parts.next().unwrap_or("");
+    if first.is_empty() || !first.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    match parts.next() {
+        None => true,
+        Some(second) => second.bytes().all(|b| b.is_ascii_digit()),
+    }
+}
+
+/// Selects the series of a selector with samples in `[mint, maxt]`, sorted by
+/// labels.
+pub(crate) fn select(ev: &mut Evaluator<'_>, vs: &VectorSelector, mint: i64, maxt: i64) -> Result<Vec<Series>, QueryError> {
+    ev.limits.check_deadline()?;
+    let groups = matcher_groups(vs).map_err(QueryError::BadData)?;
+    let mut out: Vec<Series> = Vec::new();
+    for g in &groups {
+        out.extend(ev.src.select(g, mint, maxt)?);
+    }
+    out.sort_by(|a, b| a.labels.cmp(&b.labels));
+    if groups.len() > 1 {
+        out.dedup_by(|a, b| a.labels == b.labels);
+    }
+    ev.limits.check_deadline()?;
+    Ok(out)
+}
+
+/// What an instant selector yields per step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum InstantMode {
+    /// The sample value (normal selectors).
+    Values,
+    /// The sample's own timestamp in seconds (`timestamp(selector)`).
+    Timestamps,
+}
+
+/// Evaluates an instant vector selector at every step of `grid`: the newest
+/// sample in `(ref - lookback, ref]`, unless it is a staleness marker.
+pub(crate) fn eval_vector_selector(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    vs: &VectorSelector,
+    mode: InstantMode,
+) -> Result<Vec<StepSeries>, QueryError> {
+    let offset = ev.offset_ms(&vs.offset);
+    let at = ev.at_time(&vs.at);
+    let steps = grid.steps();
+    if steps == 0 {
+        return Ok(Vec::new());
+    }
+    let ref_of = |ts: i64| at.unwrap_or(ts).saturating_sub(offset);
+    let first_ref = ref_of(grid.start);
+    let last_ref = ref_of(grid.end);
+    let lookback = ev.lookback;
+    let series = select(ev, vs, first_ref.saturating_sub(lookback).saturating_add(1), last_ref)?;
+    let mut out = Vec::with_capacity(series.len());
+    for s in series {
+        ev.limits.tick()?;
+        let samples = &s.samples;
+        let mut floats: Vec<Sample> = Vec::new();
+        let mut idx = 0usize;
+        for i in 0..steps {
+            let ts = grid.ts(i);
+            let r = ref_of(ts);
+            while idx < samples.len() && samples[idx].t <= r {
+                idx += 1;
+            }
+            if idx == 0 {
+                continue;
+            }
+            let smp = samples[idx - 1];
+            if smp.t <= r.saturating_sub(lookback) || is_stale_nan(smp.v) {
+                continue;
+            }
+            let v = match mode {
+                InstantMode::Values => smp.v,
+                InstantMode::Timestamps => smp.t as f64 / 1000.0,
+            };
+            floats.push(Sample::new(ts, v));
+        }
+        if floats.is_empty() {
+            continue;
+        }
+        ev.limits.touched(floats.len());
+        ev.limits.hold(floats.len())?;
+        out.push(StepSeries {
+            labels: s.labels,
+            drop_name: mode == InstantMode::Timestamps,
+            floats,
+        });
+    }
+    Ok(out)
+}
+
+/// A range-vector argument ready to be windowed per step: raw samples of a
+/// matrix selector (staleness markers removed) or the points of an evaluated
+/// subquery.
+#[derive(Debug)]
+pub(crate) struct RangeInput {
+    pub series: Vec<StepSeries>,
+    pub range: i64,
+    pub offset: i64,
+    pub at: Option<i64>,
+}
+
+/// The time window of one evaluation step.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Window {
+    /// Evaluation timestamp of the step.
+    pub ts: i64,
+    /// Exclusive lower bound of the window.
+    pub start: i64,
+    /// Inclusive upper bound of the window.
+    pub end: i64,
+}
+
+impl RangeInput {
+    /// Calls `f(step index, window, points)` for every step of `grid` whose
+    /// left-open window `(end - range, end]` holds at least one point.
+    pub fn for_each_window<F>(&self, series: &StepSeries, grid: Grid, mut f: F) -> Result<(), QueryError>
+    where
+        F: FnMut(usize, Window, &[Sample]) -> Result<(), QueryError>,
+    {
+        let pts = &series.floats;
+        let (mut lo, mut hi) = (0usize, 0usize);
+        for i in 0..grid.steps() {
+            let ts = grid.ts(i);
+            let end = self.at.unwrap_or(ts).saturating_sub(self.offset);
+            let start = end.saturating_sub(self.range);
+            while hi < pts.len() && pts[hi].t <= end {
+                hi += 1;
+            }
+            while lo < hi && pts[lo].t <= start {
+                lo += 1;
+            }
+            if lo < hi {
+                f(i, Window { ts, start, end }, &pts[lo..hi])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Loads a matrix selector for all steps of `grid`.
+pub(crate) fn load_matrix_selector(ev: &mut Evaluator<'_>, grid: Grid, ms: &MatrixSelector) -> Result<RangeInput, QueryError> {
+    let vs = &ms.vs;
+    let offset = ev.offset_ms(&vs.offset);
+    let at = ev.at_time(&vs.at);
+    let range = millis(&ms.range);
+    let ref_of = |ts: i64| at.unwrap_or(ts).saturating_sub(offset);
+    let first_ref = ref_of(grid.start);
+    let last_ref = ref_of(grid.end);
+    let series = select(ev, vs, first_ref.saturating_sub(range).saturating_add(1), last_ref)?;
+    let series = series
+        .into_iter()
+        .map(|s| StepSeries {
+            labels: s.labels,
+            drop_name: false,
+            floats: s.samples.into_iter().filter(|p| !is_stale_nan(p.v)).collect(),
+        })
+        .filter(|s| !s.floats.is_empty())
+        .collect();
+    Ok(RangeInput {
+        series,
+        range,
+        offset,
+        at,
+    })
+}
+
+/// The points of a range input inside the window of the single step of an
+/// instant evaluation (a range vector result).
+pub(crate) fn matrix_at(ev: &mut Evaluator<'_>, input: RangeInput, grid: Grid) -> Result<Vec<StepSeries>, QueryError> {
+    let mut out = Vec::with_capacity(input.series.len());
+    for s in &input.series {
+        let mut pts: Vec<Sample> = Vec::new();
+        input.for_each_window(s, grid, |_, _, w| {
+            pts = w.to_vec();
+            Ok(())
+        })?;
+        if pts.is_empty() {
+            continue;
+        }
+        ev.limits.touched(pts.len());
+        ev.limits.hold(pts.len())?;
+        out.push(StepSeries {
+            labels: s.labels.clone(),
+            drop_name: s.drop_name,
+            floats: pts,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_match_params() {
+        let m = parse_series_selector(r#"up{job=~"a.*"}"#).unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].name, "__name__");
+        assert!(m[1].matches("abc"));
+        assert!(!m[1].matches("xabc"));
+        let m = parse_series_selector(r#"{__name__=~".+"}"#).unwrap();
+        assert_eq!(m.len(), 1);
+        assert!(parse_series_selector("rate(x[5m])").is_err());
+        assert!(parse_series_selector("up offset 5m").is_err());
+        assert!(parse_series_selector("{").is_err());
+    }
+
+    #[test]
+    fn escapes_go_style_braces() {
+        assert_eq!(escape_literal_braces("a{b}c"), "a\\{b}c");
+        assert_eq!(escape_literal_braces("a{2,3}"), "a{2,3}");
+        assert_eq!(escape_literal_braces("a\\{"), "a\\{");
+    }
+}

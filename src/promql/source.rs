@@ -1,0 +1,88 @@
+//! The store trait the PromQL engine evaluates against. The TSDB implements
+//! it; tests and the conformance runner use an in-memory implementation.
+
+use crate::model::{Labels, Matcher, Sample};
+
+/// One series as returned by a select: its labels and its samples in the
+/// requested time range, sorted by timestamp. Staleness markers are included
+/// as stored (the engine interprets them).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    pub labels: Labels,
+    pub samples: Vec<Sample>,
+}
+
+/// A storage failure while selecting (maps to HTTP 500/503, never 4xx).
+#[derive(Debug, thiserror::Error)]
+#[error("storage error: {0}")]
+pub struct SourceError(pub String);
+
+/// Anything that can answer "which series match these matchers, and what
+/// samples do they have between `mint` and `maxt` (inclusive, milliseconds)".
+pub trait SampleSource: Send + Sync {
+    /// Series matching every matcher, with their samples in `[mint, maxt]`.
+    /// Series with no sample in the range may be omitted.
+    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, SourceError>;
+}
+
+/// A simple in-memory source: tests and the conformance runner load data
+/// into it directly.
+#[derive(Default, Clone, Debug)]
+pub struct MemorySource {
+    series: Vec<Series>,
+}
+
+impl MemorySource {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds samples to the series with these labels (created if new).
+    /// Samples are kept sorted by timestamp; a sample at an existing
+    /// timestamp replaces it.
+    pub fn add(&mut self, labels: Labels, samples: impl IntoIterator<Item = Sample>) {
+        let idx = match self.series.iter().position(|s| s.labels == labels) {
+            Some(i) => i,
+            None => {
+                self.series.push(Series { labels, samples: Vec::new() });
+                self.series.len() - 1
+            }
+        };
+        let s = &mut self.series[idx];
+        for smp in samples {
+            match s.samples.binary_search_by_key(&smp.t, |x| x.t) {
+                Ok(i) => s.samples[i] = smp,
+                Err(i) => s.samples.insert(i, smp),
+            }
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.series.clear();
+    }
+}
+
+impl SampleSource for MemorySource {
+    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, SourceError> {
+        let mut out: Vec<Series> = self
+            .series
+            .iter()
+            .filter(|s| {
+                matchers
+                    .iter()
+                    .all(|m| m.matches(s.labels.get(&m.name).unwrap_or("")))
+            })
+            .filter_map(|s| {
+                let samples: Vec<Sample> = s
+                    .samples
+                    .iter()
+                    .filter(|x| x.t >= mint && x.t <= maxt)
+                    .copied()
+                    .collect();
+                (!samples.is_empty()).then(|| Series { labels: s.labels.clone(), samples })
+            })
+            .collect();
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        Ok(out)
+    }
+}

@@ -1,0 +1,225 @@
+//! Wiring: the axum router over every HTTP API, middleware (request metrics,
+//! body limits), readiness, background maintenance and graceful shutdown.
+
+pub mod body;
+pub mod state;
+pub mod write;
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::api::prometheus as prom;
+use crate::config::Config;
+use crate::metrics::MetricsStore;
+use crate::promql::{Engine, EngineOptions};
+use crate::selfmon::{Gauges, SelfMetrics};
+use crate::storage::clock::{Clock, SystemClock};
+use state::{AppState, QueryGate, SharedState};
+
+/// Builds the shared state (stores are created but not yet opened).
+pub fn build_state(cfg: Arc<Config>, clock: Arc<dyn Clock>) -> SharedState {
+    let selfmon = Arc::new(SelfMetrics::new());
+    let fsync_hist = selfmon.wal_fsync.with(&[]);
+    let observer: crate::metrics::store::FsyncObserver = Arc::new(move |d| fsync_hist.observe(d));
+    let metrics = Arc::new(MetricsStore::new(cfg.clone(), clock, Some(observer)));
+    let engine = Arc::new(Engine::new(EngineOptions {
+        lookback_delta_ms: cfg.query.lookback_delta.as_millis_i64(),
+        max_samples: cfg.query.max_samples,
+        timeout: cfg.query.timeout.0,
+    }));
+    Arc::new(AppState {
+        queries: QueryGate::new(cfg.query.max_concurrent),
+        cfg,
+        metrics,
+        engine,
+        limiters: Default::default(),
+        selfmon,
+        ready: Default::default(),
+    })
+}
+
+fn prometheus_api() -> Router<SharedState> {
+    Router::new()
+        .route("/api/v1/query", get(prom::query).post(prom::query))
+        .route("/api/v1/query_range", get(prom::query_range).post(prom::query_range))
+        .route("/api/v1/series", get(prom::series).post(prom::series))
+        .route("/api/v1/labels", get(prom::labels).post(prom::labels))
+        .route("/api/v1/label/{name}/values", get(prom::label_values))
+        .route("/api/v1/metadata", get(prom::metadata))
+        .route("/api/v1/query_exemplars", get(prom::query_exemplars).post(prom::query_exemplars))
+        .route("/api/v1/status/buildinfo", get(prom::buildinfo))
+        .route("/api/v1/status/tsdb", get(prom::tsdb_status))
+        .route("/api/v1/rules", get(prom::rules))
+        .route("/api/v1/alerts", get(prom::alerts))
+        .route("/api/v1/format_query", get(prom::format_query).post(prom::format_query))
+        .route("/api/v1/write", post(write::remote_write))
+        .route("/api/v1/push", post(write::remote_write))
+}
+
+/// The complete HTTP application.
+pub fn router(st: SharedState) -> Router {
+    let limit = st.cfg.server.max_request_body.0 as usize;
+    Router::new()
+        .merge(prometheus_api())
+        .nest("/prometheus", prometheus_api())
+        .route("/ready", get(ready))
+        .route("/metrics", get(self_metrics))
+        .route("/", get(index))
+        .layer(middleware::from_fn_with_state(st.clone(), track_requests))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(st)
+}
+
+async fn index() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        concat!(
+            "Cairn ", env!("CARGO_PKG_VERSION"), "\n\n",
+            "Prometheus API: /api/v1/query, /api/v1/query_range, ... (also under /prometheus)\n",
+            "Remote write:   POST /api/v1/write\n",
+            "Health:         /ready, /metrics\n"
+        ),
+    )
+}
+
+async fn ready(State(st): State<SharedState>) -> Response {
+    if st.ready.load(Ordering::SeqCst) {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "replaying write-ahead logs\n").into_response()
+    }
+}
+
+async fn self_metrics(State(st): State<SharedState>) -> Response {
+    let st2 = st.clone();
+    let gauges = tokio::task::spawn_blocking(move || {
+        let dbs = st2.metrics.all();
+        Gauges {
+            active_series: dbs.iter().map(|d| d.head().num_series() as u64).sum(),
+            blocks: dbs.iter().map(|d| d.blocks().len() as u64).sum(),
+            disk_bytes: dbs.iter().map(|d| d.disk_bytes()).sum(),
+            head_memory_bytes: dbs.iter().map(|d| d.head().memory_bytes() as u64).sum(),
+            tenants: dbs.len() as u64,
+            ready: st2.ready.load(Ordering::SeqCst),
+        }
+    })
+    .await
+    .unwrap_or_default();
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        st.selfmon.render(&gauges),
+    )
+        .into_response()
+}
+
+/// Counts requests by route, method and code, and times them.
+async fn track_requests(State(st): State<SharedState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    st.selfmon.http_duration.with(&[&route]).observe(started.elapsed());
+    st.selfmon.http_requests.with(&[&route, &method, resp.status().as_str()]).inc();
+    resp
+}
+
+/// Opens the stores (WAL replay) and flips readiness.
+pub async fn open_stores(st: SharedState) -> anyhow::Result<()> {
+    let st2 = st.clone();
+    let started = Instant::now();
+    let n = tokio::task::spawn_blocking(move || st2.metrics.open_existing()).await??;
+    st.ready.store(true, Ordering::SeqCst);
+    tracing::info!(tenants = n, elapsed_ms = started.elapsed().as_millis() as u64, "stores opened, ready");
+    Ok(())
+}
+
+/// Runs maintenance (seal, compact, retention, disk cap) on an interval.
+pub fn spawn_maintenance(st: SharedState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(st.cfg.storage.maintenance_interval.0.max(std::time::Duration::from_secs(1)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if !st.ready.load(Ordering::SeqCst) {
+                continue;
+            }
+            let st2 = st.clone();
+            match tokio::task::spawn_blocking(move || st2.metrics.maintain()).await {
+                Ok(r) if r != Default::default() => tracing::info!(?r, "maintenance done"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "maintenance task failed"),
+            }
+        }
+    })
+}
+
+/// Serves until SIGTERM/SIGINT, then stops accepting, lets in-flight
+/// requests finish (bounded by the graceful shutdown timeout) and closes
+/// the WALs.
+pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
+    let st = build_state(cfg.clone(), Arc::new(SystemClock));
+    let listener = tokio::net::TcpListener::bind(&cfg.server.http_listen_address)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.server.http_listen_address))?;
+    tracing::info!(address = %cfg.server.http_listen_address, data_dir = %cfg.storage.data_dir.display(), "Cairn listening");
+    let opener = tokio::spawn(open_stores(st.clone()));
+    let maintenance = spawn_maintenance(st.clone());
+    let app = router(st.clone());
+    let grace = cfg.server.graceful_shutdown_timeout.0;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    shutdown_signal().await;
+    tracing::info!("shutdown requested: no new connections, finishing in-flight requests");
+    let _ = tx.send(());
+    match tokio::time::timeout(grace, server).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => tracing::error!(error = %e, "server error during shutdown"),
+        Ok(Err(e)) => tracing::error!(error = %e, "server task failed"),
+        Err(_) => tracing::warn!("graceful shutdown timed out, closing anyway"),
+    }
+    maintenance.abort();
+    opener.abort();
+    let st2 = st.clone();
+    tokio::task::spawn_blocking(move || st2.metrics.close()).await?;
+    tracing::info!("write-ahead logs flushed and closed, bye");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

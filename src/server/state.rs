@@ -1,0 +1,54 @@
+//! Shared server state handed to every handler: config, stores, engines,
+//! limiters, self-metrics and readiness.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::config::Config;
+use crate::ingest::limiter::RateLimiters;
+use crate::metrics::MetricsStore;
+use crate::promql::Engine;
+use crate::selfmon::SelfMetrics;
+
+pub struct AppState {
+    pub cfg: Arc<Config>,
+    pub metrics: Arc<MetricsStore>,
+    pub engine: Arc<Engine>,
+    pub queries: QueryGate,
+    pub limiters: RateLimiters,
+    pub selfmon: Arc<SelfMetrics>,
+    /// False while WAL replay runs; `/ready` answers 503 until it is true.
+    pub ready: AtomicBool,
+}
+
+pub type SharedState = Arc<AppState>;
+
+/// Bounds concurrent queries: `max` run at once, up to `4 × max` wait; more
+/// are refused (429) rather than queued without bound.
+pub struct QueryGate {
+    permits: Arc<Semaphore>,
+    waiting: AtomicUsize,
+    max_waiting: usize,
+}
+
+impl QueryGate {
+    pub fn new(max: usize) -> Self {
+        QueryGate { permits: Arc::new(Semaphore::new(max.max(1))), waiting: AtomicUsize::new(0), max_waiting: max.max(1) * 4 }
+    }
+
+    /// Waits for a slot, or returns `None` if too many are already waiting.
+    pub async fn acquire(&self) -> Option<OwnedSemaphorePermit> {
+        if let Ok(p) = self.permits.clone().try_acquire_owned() {
+            return Some(p);
+        }
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        let p = self.permits.clone().acquire_owned().await.ok();
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        p
+    }
+}
