@@ -162,6 +162,7 @@ impl XorChunk {
     /// # Panics
     /// If the chunk already holds [`MAX_SAMPLES`] samples; see
     /// [`XorChunk::try_append`] and [`XorChunk::is_full`].
+    #[inline]
     pub fn append(&mut self, t: i64, v: f64) {
         if self.try_append(t, v).is_err() {
             panic!("XorChunk::append on a full chunk ({MAX_SAMPLES} samples)");
@@ -169,6 +170,7 @@ impl XorChunk {
     }
 
     /// Appends a sample, or fails with [`ChunkError::Full`].
+    #[inline]
     pub fn try_append(&mut self, t: i64, v: f64) -> Result<(), ChunkError> {
         let vb = v.to_bits();
         let need = self.byte + SLACK;
@@ -399,6 +401,19 @@ fn read_uvarint(bytes: &[u8], pos: &mut usize) -> Result<u64, ChunkError> {
     Err(ChunkError::Corrupt("varint overflows 64 bits"))
 }
 
+/// The 8 bytes at `pos`, zero-padded past the end of `buf`. (A free
+/// function so the reader's address never escapes and its state stays in
+/// registers.)
+#[cold]
+#[inline(never)]
+fn tail_word(buf: &[u8], pos: usize) -> u64 {
+    let mut b = [0u8; 8];
+    let rest = buf.get(pos..).unwrap_or(&[]);
+    let n = rest.len().min(8);
+    b[..n].copy_from_slice(&rest[..n]);
+    u64::from_be_bytes(b)
+}
+
 /// MSB-first bit reader over a byte slice. `acc` holds `nbits` unread bits
 /// left-aligned (the bits below them are the following stream bits or zero);
 /// the next byte to load is `pos`. Past the end of `buf` it reads zeros, and
@@ -426,21 +441,11 @@ impl<'a> BitReader<'a> {
     fn refill(&mut self) {
         let w = match self.buf.get(self.pos..).and_then(|s| s.first_chunk::<8>()) {
             Some(c) => u64::from_be_bytes(*c),
-            None => self.tail_word(),
+            None => tail_word(self.buf, self.pos),
         };
         self.acc |= w >> self.nbits;
         self.pos += ((63 - self.nbits) >> 3) as usize;
         self.nbits |= 56;
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn tail_word(&self) -> u64 {
-        let mut b = [0u8; 8];
-        let rest = self.buf.get(self.pos..).unwrap_or(&[]);
-        let n = rest.len().min(8);
-        b[..n].copy_from_slice(&rest[..n]);
-        u64::from_be_bytes(b)
     }
 
     /// Drops `n` bits (n ≤ nbits).
@@ -579,8 +584,7 @@ impl<'a> XorIter<'a> {
         self.r.bit_pos()
     }
 
-    #[cold]
-    #[inline(never)]
+    #[inline(always)]
     fn fail(&mut self, e: ChunkError) -> Option<(i64, f64)> {
         // Bad control bits read past the end are a truncation symptom.
         self.err = Some(if self.r.overran() {
@@ -592,6 +596,9 @@ impl<'a> XorIter<'a> {
         None
     }
 
+    /// Decodes one timestamp delta-of-delta. (Branching on the bucket beat
+    /// a branch-free table lookup: the lookup lengthens the dependency
+    /// chain through the bit buffer, and buckets are mostly predictable.)
     #[inline(always)]
     fn read_dod(&mut self) -> i64 {
         self.r.refill();

@@ -46,6 +46,8 @@ pub(crate) struct Evaluator<'a> {
     /// Start and end of the query, for `@ start()` / `@ end()`.
     pub query_start: i64,
     pub query_end: i64,
+    /// Step of a range query (0 for instant queries), for `step()`.
+    pub query_step: i64,
     /// True for range queries (some annotations depend on it).
     pub range_query: bool,
     pub limits: Limits,

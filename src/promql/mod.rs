@@ -1,5 +1,38 @@
 //! PromQL: parsing (the `promql-parser` crate) and our own evaluator over a
 //! [`source::SampleSource`]. The HTTP layer calls [`Engine::instant`] and
 //! [`Engine::range`]; nothing here knows about HTTP.
+//!
+//! Semantics follow Prometheus 3.x: left-open lookback and range windows,
+//! staleness markers, `offset` / `@`, subqueries aligned to their step,
+//! delayed `__name__` removal, and Prometheus' numerics (extrapolated rates,
+//! compensated sums, classic histogram quantiles).
 
 pub mod source;
+
+mod aggregate;
+mod binary;
+mod datetime;
+mod engine;
+mod eval;
+mod functions;
+mod histogram;
+mod limits;
+mod range_functions;
+mod selector;
+mod step;
+mod util;
+mod value;
+
+#[cfg(test)]
+mod testscript;
+#[cfg(test)]
+mod tests;
+
+pub use engine::{Engine, EngineOptions};
+pub use selector::parse_series_selector;
+pub use value::{InstantSample, QueryError, QueryResult, Value};
+
+/// Pretty-prints a query the way Prometheus' `/api/v1/format_query` does.
+pub fn format_query(q: &str) -> Result<String, QueryError> {
+    Ok(engine::parse(q)?.prettify())
+}

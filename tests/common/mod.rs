@@ -1,0 +1,108 @@
+//! Shared helpers for the in-process and child-process server tests:
+//! start a server on an ephemeral port, build and send remote-write requests.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use cairn::config::Config;
+use cairn::ingest::proto::prometheus as pb;
+use cairn::server::state::SharedState;
+use prost::Message;
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub state: SharedState,
+    pub dir: tempfile::TempDir,
+    pub client: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.state.metrics.close();
+    }
+}
+
+/// Starts Cairn in-process with a temporary data dir; `tweak` edits the config.
+pub async fn start(tweak: impl FnOnce(&mut Config)) -> TestServer {
+    let dir = tempfile::tempdir().expect("tempdir");
+    start_in(dir, tweak).await
+}
+
+pub async fn start_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> TestServer {
+    let mut cfg = Config::default();
+    cfg.storage.data_dir = dir.path().to_path_buf();
+    tweak(&mut cfg);
+    let state = cairn::server::build_state(Arc::new(cfg), Arc::new(cairn::storage::clock::SystemClock));
+    cairn::server::open_stores(state.clone()).await.expect("open stores");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = cairn::server::router(state.clone());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    TestServer { addr, state, dir, client: reqwest::Client::new(), shutdown: Some(tx) }
+}
+
+pub fn series(name: &str, labels: &[(&str, &str)], samples: &[(i64, f64)]) -> pb::TimeSeries {
+    let mut l = vec![pb::Label { name: "__name__".into(), value: name.into() }];
+    l.extend(labels.iter().map(|(n, v)| pb::Label { name: n.to_string(), value: v.to_string() }));
+    pb::TimeSeries {
+        labels: l,
+        samples: samples.iter().map(|(t, v)| pb::Sample { timestamp: *t, value: *v }).collect(),
+        ..Default::default()
+    }
+}
+
+pub fn encode_v1(ts: Vec<pb::TimeSeries>) -> Vec<u8> {
+    let req = pb::WriteRequest { timeseries: ts, metadata: vec![] };
+    snap::raw::Encoder::new().compress_vec(&req.encode_to_vec()).expect("snappy")
+}
+
+/// Sends a remote-write 1.0 request; returns status and body.
+pub async fn write_v1(client: &reqwest::Client, url: &str, ts: Vec<pb::TimeSeries>, tenant: Option<&str>) -> (u16, String) {
+    let mut rb = client
+        .post(url)
+        .header("Content-Type", "application/x-protobuf")
+        .header("Content-Encoding", "snappy")
+        .header("X-Prometheus-Remote-Write-Version", "0.1.0")
+        .body(encode_v1(ts));
+    if let Some(t) = tenant {
+        rb = rb.header("X-Scope-OrgID", t);
+    }
+    let resp = rb.send().await.expect("send");
+    let status = resp.status().as_u16();
+    (status, resp.text().await.unwrap_or_default())
+}
+
+/// GET a JSON endpoint; returns status and parsed body.
+pub async fn get_json(client: &reqwest::Client, url: &str) -> (u16, serde_json::Value) {
+    let resp = client.get(url).send().await.expect("send");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+pub fn dir_exists(p: &Path) -> bool {
+    p.exists()
+}
