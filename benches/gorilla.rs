@@ -75,7 +75,11 @@ fn encode(samples: &[(i64, f64)]) -> XorChunk {
 
 fn bench(c: &mut Criterion) {
     type Gen = fn(usize) -> Vec<(i64, f64)>;
-    let series: [(&str, Gen); 3] = [("counter", counter), ("gauge", gauge), ("constant", constant)];
+    let series: [(&str, Gen); 3] = [
+        ("counter", counter),
+        ("gauge", gauge),
+        ("constant", constant),
+    ];
     for n in [120usize, 1024] {
         let mut enc = c.benchmark_group(format!("gorilla_encode_{n}"));
         enc.throughput(Throughput::Elements(n as u64));

@@ -20,7 +20,10 @@ const BATCH: usize = 2000;
 fn labels(i: usize) -> Vec<(String, String)> {
     vec![
         ("__name__".into(), format!("bench_metric_{}_total", i % 50)),
-        ("instance".into(), format!("10.0.{}.{}:9100", (i / 250) % 256, i % 250)),
+        (
+            "instance".into(),
+            format!("10.0.{}.{}:9100", (i / 250) % 256, i % 250),
+        ),
         ("job".into(), format!("job-{}", i % 10)),
         ("namespace".into(), "wordpress-production".into()),
         ("pod".into(), format!("wp-clone-{}", i / 50)),
@@ -31,13 +34,25 @@ fn labels(i: usize) -> Vec<(String, String)> {
 fn request(offset: usize, t: i64) -> Vec<u8> {
     let ts = (offset..offset + BATCH)
         .map(|i| pb::TimeSeries {
-            labels: labels(i).into_iter().map(|(name, value)| pb::Label { name, value }).collect(),
-            samples: vec![pb::Sample { value: i as f64, timestamp: t }],
+            labels: labels(i)
+                .into_iter()
+                .map(|(name, value)| pb::Label { name, value })
+                .collect(),
+            samples: vec![pb::Sample {
+                value: i as f64,
+                timestamp: t,
+            }],
             ..Default::default()
         })
         .collect();
     snap::raw::Encoder::new()
-        .compress_vec(&pb::WriteRequest { timeseries: ts, metadata: vec![] }.encode_to_vec())
+        .compress_vec(
+            &pb::WriteRequest {
+                timeseries: ts,
+                metadata: vec![],
+            }
+            .encode_to_vec(),
+        )
         .unwrap_or_default()
 }
 
@@ -49,7 +64,11 @@ fn bench_decode(c: &mut Criterion) {
     g.bench_function("v1_2000_series", |b| {
         b.iter(|| {
             let raw = decompress(black_box(&body), 64 << 20).unwrap_or_default();
-            black_box(decode(&raw, Version::V1, &limits).map(|d| d.series.len()).unwrap_or(0))
+            black_box(
+                decode(&raw, Version::V1, &limits)
+                    .map(|d| d.series.len())
+                    .unwrap_or(0),
+            )
         })
     });
     g.finish();
@@ -62,7 +81,10 @@ fn open_db(dir: &std::path::Path, fsync: FsyncPolicy) -> Db {
         retention_ms: i64::MAX,
         max_exemplars: 0,
         max_series: 0,
-        wal: WalOptions { fsync, ..Default::default() },
+        wal: WalOptions {
+            fsync,
+            ..Default::default()
+        },
     };
     match Db::open("bench", dir, opts, Arc::new(SystemClock)) {
         Ok(db) => db,
@@ -75,7 +97,10 @@ fn bench_append(c: &mut Criterion) {
     let series_labels: Vec<Labels> = (0..SERIES).map(|i| Labels::from_pairs(labels(i))).collect();
     let mut g = c.benchmark_group("tsdb_append");
     g.throughput(Throughput::Elements(BATCH as u64));
-    for (name, policy) in [("fsync_always", FsyncPolicy::Always), ("fsync_never", FsyncPolicy::Never)] {
+    for (name, policy) in [
+        ("fsync_always", FsyncPolicy::Always),
+        ("fsync_never", FsyncPolicy::Never),
+    ] {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let db = open_db(dir.path(), policy);
         let mut round: i64 = 0;
@@ -89,10 +114,18 @@ fn bench_append(c: &mut Criterion) {
                 let t = 1_700_000_000_000 + round * 15_000;
                 let batch: Vec<IncomingSeries> = series_labels[offset..offset + BATCH]
                     .iter()
-                    .map(|l| IncomingSeries { labels: l.clone(), samples: vec![Sample::new(t, 1.0)], ..Default::default() })
+                    .map(|l| IncomingSeries {
+                        labels: l.clone(),
+                        samples: vec![Sample::new(t, 1.0)],
+                        ..Default::default()
+                    })
                     .collect();
                 offset += BATCH;
-                black_box(db.write(&batch, &[]).map(|o| o.samples_written).unwrap_or(0))
+                black_box(
+                    db.write(&batch, &[])
+                        .map(|o| o.samples_written)
+                        .unwrap_or(0),
+                )
             })
         });
     }

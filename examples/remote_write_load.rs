@@ -57,13 +57,26 @@ fn parse_args() -> Args {
 }
 
 fn labels_for(i: usize) -> Vec<pb::Label> {
-    let l = |n: &str, v: String| pb::Label { name: n.into(), value: v };
+    let l = |n: &str, v: String| pb::Label {
+        name: n.into(),
+        value: v,
+    };
     vec![
         l("__name__", format!("load_metric_{}_total", i % 50)),
         l("container", format!("c{}", i % 7)),
-        l("instance", format!("10.0.{}.{}:9100", (i / 250) % 256, i % 250)),
+        l(
+            "instance",
+            format!("10.0.{}.{}:9100", (i / 250) % 256, i % 250),
+        ),
         l("job", format!("job-{}", i % 10)),
-        l("namespace", if i % 2 == 0 { "wordpress-staging".into() } else { "wordpress-production".into() }),
+        l(
+            "namespace",
+            if i.is_multiple_of(2) {
+                "wordpress-staging".into()
+            } else {
+                "wordpress-production".into()
+            },
+        ),
         l("pod", format!("wp-clone-{}", i / 50)),
         l("series", i.to_string()),
     ]
@@ -91,18 +104,33 @@ fn main() {
                     .iter()
                     .map(|&i| pb::TimeSeries {
                         labels: labels[i].clone(),
-                        samples: vec![pb::Sample { value: (r * 10 + i % 10) as f64, timestamp: t }],
+                        samples: vec![pb::Sample {
+                            value: (r * 10 + i % 10) as f64,
+                            timestamp: t,
+                        }],
                         ..Default::default()
                     })
                     .collect();
-                let raw = pb::WriteRequest { timeseries: ts, metadata: vec![] }.encode_to_vec();
+                let raw = pb::WriteRequest {
+                    timeseries: ts,
+                    metadata: vec![],
+                }
+                .encode_to_vec();
                 raw_bytes += raw.len();
-                bodies.push(snap::raw::Encoder::new().compress_vec(&raw).unwrap_or_default());
+                bodies.push(
+                    snap::raw::Encoder::new()
+                        .compress_vec(&raw)
+                        .unwrap_or_default(),
+                );
             }
         }
     }
     let total_samples = a.series * a.rounds;
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     let client = reqwest::Client::new();
     let started = Instant::now();
     let results: Vec<(Vec<Duration>, usize)> = rt.block_on(async {
@@ -130,7 +158,11 @@ fn main() {
                         Ok(r) => {
                             failures += 1;
                             if failures <= 3 {
-                                eprintln!("status {}: {}", r.status(), r.text().await.unwrap_or_default());
+                                eprintln!(
+                                    "status {}: {}",
+                                    r.status(),
+                                    r.text().await.unwrap_or_default()
+                                );
                             }
                         }
                         Err(e) => {
@@ -157,7 +189,11 @@ fn main() {
     let mut lat: Vec<Duration> = results.iter().flat_map(|r| r.0.iter().copied()).collect();
     let failures: usize = results.iter().map(|r| r.1).sum();
     lat.sort();
-    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or_default();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
     println!(
         "sent {total_samples} samples in {} requests ({:.1} MB protobuf) in {:.2}s: {:.0} samples/s; latency p50 {:?} p99 {:?}; failures {failures}",
         lat.len(),

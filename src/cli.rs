@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 use crate::config::{Config, FlagOverrides, LogFormat};
 
 #[derive(Parser, Debug)]
-#[command(name = "cairn", version, about = "Metrics, logs, traces and alerts in one binary")]
+#[command(
+    name = "cairn",
+    version,
+    about = "Metrics, logs, traces and alerts in one binary"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -45,13 +49,17 @@ pub struct ServeArgs {
 }
 
 fn env_vars() -> Vec<(String, String)> {
-    std::env::vars().filter(|(k, _)| k.starts_with("CAIRN_")).collect()
+    std::env::vars()
+        .filter(|(k, _)| k.starts_with("CAIRN_"))
+        .collect()
 }
 
 fn init_logging(cfg: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_new(&cfg.server.log_level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match cfg.server.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -62,17 +70,19 @@ fn init_logging(cfg: &Config) {
 pub fn run() -> i32 {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
-        Command::CheckConfig { file } => match Config::load(Some(&file), env_vars(), &FlagOverrides::default()) {
-            Ok(cfg) => {
-                println!("# {}: valid. Effective configuration:", file.display());
-                print!("{}", cfg.to_yaml());
-                0
+        Command::CheckConfig { file } => {
+            match Config::load(Some(&file), env_vars(), &FlagOverrides::default()) {
+                Ok(cfg) => {
+                    println!("# {}: valid. Effective configuration:", file.display());
+                    print!("{}", cfg.to_yaml());
+                    0
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    1
+                }
             }
-            Err(e) => {
-                eprintln!("error: {e}");
-                1
-            }
-        },
+        }
         Command::Serve(args) => {
             let flags = FlagOverrides {
                 data_dir: args.data_dir,
@@ -88,7 +98,10 @@ pub fn run() -> i32 {
                 }
             };
             init_logging(&cfg);
-            let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(rt) => rt,
                 Err(e) => {
                     eprintln!("error: cannot start runtime: {e}");

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::units::{ByteSize, PromDuration};
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub server: ServerConfig,
@@ -146,20 +146,6 @@ pub struct TenantOverrides {
     pub limits: PartialLimits,
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server: ServerConfig::default(),
-            storage: StorageConfig::default(),
-            retention: RetentionConfig::default(),
-            metrics: MetricsConfig::default(),
-            limits: Limits::default(),
-            query: QueryConfig::default(),
-            tenants: BTreeMap::new(),
-        }
-    }
-}
-
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
@@ -233,14 +219,22 @@ impl Default for QueryConfig {
 impl Limits {
     fn apply(&self, p: &PartialLimits) -> Limits {
         Limits {
-            ingestion_rate_samples: p.ingestion_rate_samples.unwrap_or(self.ingestion_rate_samples),
-            ingestion_burst_samples: p.ingestion_burst_samples.unwrap_or(self.ingestion_burst_samples),
+            ingestion_rate_samples: p
+                .ingestion_rate_samples
+                .unwrap_or(self.ingestion_rate_samples),
+            ingestion_burst_samples: p
+                .ingestion_burst_samples
+                .unwrap_or(self.ingestion_burst_samples),
             max_series: p.max_series.unwrap_or(self.max_series),
             max_label_names_per_series: p
                 .max_label_names_per_series
                 .unwrap_or(self.max_label_names_per_series),
-            max_label_name_length: p.max_label_name_length.unwrap_or(self.max_label_name_length),
-            max_label_value_length: p.max_label_value_length.unwrap_or(self.max_label_value_length),
+            max_label_name_length: p
+                .max_label_name_length
+                .unwrap_or(self.max_label_name_length),
+            max_label_value_length: p
+                .max_label_value_length
+                .unwrap_or(self.max_label_value_length),
         }
     }
 }
@@ -274,7 +268,9 @@ impl Config {
             tree = serde_json::Value::Object(Default::default());
         }
         for (k, v) in vars {
-            let Some(rest) = k.strip_prefix("CAIRN_") else { continue };
+            let Some(rest) = k.strip_prefix("CAIRN_") else {
+                continue;
+            };
             if rest == "CONFIG" || rest.is_empty() {
                 continue;
             }
@@ -283,8 +279,14 @@ impl Config {
                 .map_err(|e| format!("environment variable {k}: {e}"))?;
         }
         let flag_sets: [(&[&str], Option<String>); 4] = [
-            (&["storage", "data_dir"], flags.data_dir.as_ref().map(|p| p.display().to_string())),
-            (&["server", "http_listen_address"], flags.http_listen_address.clone()),
+            (
+                &["storage", "data_dir"],
+                flags.data_dir.as_ref().map(|p| p.display().to_string()),
+            ),
+            (
+                &["server", "http_listen_address"],
+                flags.http_listen_address.clone(),
+            ),
             (&["server", "log_level"], flags.log_level.clone()),
             (&["server", "log_format"], flags.log_format.clone()),
         ];
@@ -307,7 +309,13 @@ impl Config {
         if self.metrics.block_duration.0 < Duration::from_secs(60) {
             return Err("metrics.block_duration must be at least 1m".into());
         }
-        if self.metrics.block_duration.0.as_millis() % 60_000 != 0 {
+        if !self
+            .metrics
+            .block_duration
+            .0
+            .as_millis()
+            .is_multiple_of(60_000)
+        {
             return Err("metrics.block_duration must be a whole number of minutes".into());
         }
         for (name, r) in [
@@ -323,7 +331,10 @@ impl Config {
             return Err("query.max_concurrent must be at least 1".into());
         }
         if self.storage.fsync == FsyncMode::Interval && self.storage.fsync_interval.0.is_zero() {
-            return Err("storage.fsync_interval must be greater than 0 when storage.fsync is interval".into());
+            return Err(
+                "storage.fsync_interval must be greater than 0 when storage.fsync is interval"
+                    .into(),
+            );
         }
         for id in self.tenants.keys() {
             crate::model::TenantId::parse(id).map_err(|e| format!("tenants.{id}: {e}"))?;
@@ -371,7 +382,11 @@ fn scalar_from_str(v: &str) -> serde_json::Value {
     }
 }
 
-fn set_path(tree: &mut serde_json::Value, path: &[String], value: serde_json::Value) -> Result<(), String> {
+fn set_path(
+    tree: &mut serde_json::Value,
+    path: &[String],
+    value: serde_json::Value,
+) -> Result<(), String> {
     let mut node = tree;
     for (i, key) in path.iter().enumerate() {
         let obj = match node {
@@ -399,7 +414,8 @@ mod tests {
         std::fs::write(&p, yaml).map_err(|e| e.to_string())?;
         Config::load(
             Some(&p),
-            vars.into_iter().map(|(a, b)| (a.to_string(), b.to_string())),
+            vars.into_iter()
+                .map(|(a, b)| (a.to_string(), b.to_string())),
             &FlagOverrides::default(),
         )
     }
@@ -418,22 +434,37 @@ mod tests {
     #[test]
     fn unknown_key_reports_its_path() {
         let err = load_str("storage:\n  data_dirr: /x\n", vec![]).unwrap_err();
-        assert!(err.contains("storage.data_dirr") || err.contains("data_dirr"), "{err}");
+        assert!(
+            err.contains("storage.data_dirr") || err.contains("data_dirr"),
+            "{err}"
+        );
         assert!(err.contains("storage"), "{err}");
     }
 
     #[test]
     fn file_env_and_flags_precedence() {
         let yaml = "storage:\n  data_dir: /from/file\nretention:\n  metrics: 30d\nquery:\n  max_concurrent: 4\n";
-        let c = load_str(yaml, vec![("CAIRN_QUERY__MAX_CONCURRENT", "8"), ("OTHER", "x")]).unwrap();
+        let c = load_str(
+            yaml,
+            vec![("CAIRN_QUERY__MAX_CONCURRENT", "8"), ("OTHER", "x")],
+        )
+        .unwrap();
         assert_eq!(c.storage.data_dir, PathBuf::from("/from/file"));
         assert_eq!(c.retention.metrics.0, Duration::from_secs(30 * 86400));
         assert_eq!(c.query.max_concurrent, 8);
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.yaml");
         std::fs::write(&p, yaml).unwrap();
-        let flags = FlagOverrides { data_dir: Some("/from/flag".into()), ..Default::default() };
-        let c = Config::load(Some(&p), vec![("CAIRN_STORAGE__DATA_DIR".into(), "/from/env".into())], &flags).unwrap();
+        let flags = FlagOverrides {
+            data_dir: Some("/from/flag".into()),
+            ..Default::default()
+        };
+        let c = Config::load(
+            Some(&p),
+            vec![("CAIRN_STORAGE__DATA_DIR".into(), "/from/env".into())],
+            &flags,
+        )
+        .unwrap();
         assert_eq!(c.storage.data_dir, PathBuf::from("/from/flag"));
     }
 
@@ -441,15 +472,23 @@ mod tests {
     fn tenant_overrides() {
         let yaml = "tenants:\n  team-a:\n    retention:\n      metrics: 90d\n    limits:\n      max_series: 10\n";
         let c = load_str(yaml, vec![]).unwrap();
-        assert_eq!(c.metrics_retention("team-a"), Duration::from_secs(90 * 86400));
-        assert_eq!(c.metrics_retention("other"), Duration::from_secs(15 * 86400));
+        assert_eq!(
+            c.metrics_retention("team-a"),
+            Duration::from_secs(90 * 86400)
+        );
+        assert_eq!(
+            c.metrics_retention("other"),
+            Duration::from_secs(15 * 86400)
+        );
         assert_eq!(c.limits_for("team-a").max_series, 10);
         assert_eq!(c.limits_for("team-a").max_label_names_per_series, 64);
     }
 
     #[test]
     fn invalid_values_are_errors() {
-        assert!(load_str("retention:\n  metrics: 15x\n", vec![]).unwrap_err().contains("retention.metrics"));
+        assert!(load_str("retention:\n  metrics: 15x\n", vec![])
+            .unwrap_err()
+            .contains("retention.metrics"));
         assert!(load_str("storage:\n  fsync: sometimes\n", vec![]).is_err());
         assert!(load_str("metrics:\n  block_duration: 10s\n", vec![]).is_err());
     }

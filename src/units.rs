@@ -94,9 +94,9 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
     let mult: u64 = match unit.trim() {
         "" | "B" => 1,
         "KB" | "kB" => 1000,
-        "MB" => 1000_000,
-        "GB" => 1000_000_000,
-        "TB" => 1000_000_000_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "TB" => 1_000_000_000_000,
         "KiB" | "Ki" => 1 << 10,
         "MiB" | "Mi" => 1 << 20,
         "GiB" | "Gi" => 1 << 30,
@@ -112,8 +112,13 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
 
 /// Prints a byte size with the largest binary unit that divides it exactly.
 pub fn format_bytes(b: u64) -> String {
-    for (unit, size) in [("TiB", 1u64 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
-        if b >= size && b % size == 0 {
+    for (unit, size) in [
+        ("TiB", 1u64 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+    ] {
+        if b >= size && b.is_multiple_of(size) {
             return format!("{}{}", b / size, unit);
         }
     }
@@ -152,7 +157,9 @@ impl<'de> Deserialize<'de> for PromDuration {
             serde_json::Value::String(s) => parse_duration(&s)
                 .map(PromDuration)
                 .map_err(serde::de::Error::custom),
-            serde_json::Value::Number(n) if n.as_u64() == Some(0) => Ok(PromDuration(Duration::ZERO)),
+            serde_json::Value::Number(n) if n.as_u64() == Some(0) => {
+                Ok(PromDuration(Duration::ZERO))
+            }
             other => Err(serde::de::Error::custom(format!(
                 "expected a duration such as \"15d\" or \"30s\", got {other}"
             ))),
@@ -180,7 +187,9 @@ impl<'de> Deserialize<'de> for ByteSize {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = serde_json::Value::deserialize(d)?;
         match v {
-            serde_json::Value::String(s) => parse_bytes(&s).map(ByteSize).map_err(serde::de::Error::custom),
+            serde_json::Value::String(s) => parse_bytes(&s)
+                .map(ByteSize)
+                .map_err(serde::de::Error::custom),
             serde_json::Value::Number(n) => n
                 .as_u64()
                 .map(ByteSize)
@@ -198,7 +207,10 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("15d").unwrap(), Duration::from_secs(15 * 86400));
+        assert_eq!(
+            parse_duration("15d").unwrap(),
+            Duration::from_secs(15 * 86400)
+        );
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);

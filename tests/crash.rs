@@ -10,14 +10,22 @@ use std::time::{Duration, Instant};
 use common::*;
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 fn spawn(dir: &std::path::Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_cairn"))
         .args(["serve", "--data-dir"])
         .arg(dir)
-        .args(["--http-listen-address", &format!("127.0.0.1:{port}"), "--log-level", "warn"])
+        .args([
+            "--http-listen-address",
+            &format!("127.0.0.1:{port}"),
+            "--log-level",
+            "warn",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -27,7 +35,11 @@ fn spawn(dir: &std::path::Path, port: u16) -> Child {
 async fn wait_ready(client: &reqwest::Client, port: u16) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if let Ok(r) = client.get(format!("http://127.0.0.1:{port}/ready")).send().await {
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{port}/ready"))
+            .send()
+            .await
+        {
             if r.status() == 200 {
                 return;
             }
@@ -56,7 +68,13 @@ async fn acknowledged_samples_survive_sigkill() {
             let mut acked: Vec<i64> = Vec::new();
             for k in 0..100_000i64 {
                 let ts: Vec<_> = (0..SERIES)
-                    .map(|i| series("crash_test", &[("series", &i.to_string())], &[(base + k, k as f64)]))
+                    .map(|i| {
+                        series(
+                            "crash_test",
+                            &[("series", &i.to_string())],
+                            &[(base + k, k as f64)],
+                        )
+                    })
                     .collect();
                 let res = client
                     .post(&url)
@@ -79,7 +97,11 @@ async fn acknowledged_samples_survive_sigkill() {
     child.kill().expect("SIGKILL"); // std's kill() sends SIGKILL on Unix
     let _ = child.wait();
     let acked = writer.await.unwrap();
-    assert!(acked.len() > 10, "the writer got some acknowledgements before the kill ({})", acked.len());
+    assert!(
+        acked.len() > 10,
+        "the writer got some acknowledgements before the kill ({})",
+        acked.len()
+    );
 
     let mut child = spawn(dir.path(), port);
     wait_ready(&client, port).await;
@@ -89,13 +111,23 @@ async fn acknowledged_samples_survive_sigkill() {
         (base + last + 1) as f64 / 1000.0
     );
     let v: serde_json::Value = client.get(&q).send().await.unwrap().json().await.unwrap();
-    let result = v["data"]["result"].as_array().expect("matrix result").clone();
+    let result = v["data"]["result"]
+        .as_array()
+        .expect("matrix result")
+        .clone();
     assert_eq!(result.len(), SERIES, "{v}");
     for s in &result {
         let values = s["values"].as_array().unwrap();
-        let got: std::collections::HashSet<i64> = values.iter().map(|p| p[1].as_str().unwrap().parse::<f64>().unwrap() as i64).collect();
+        let got: std::collections::HashSet<i64> = values
+            .iter()
+            .map(|p| p[1].as_str().unwrap().parse::<f64>().unwrap() as i64)
+            .collect();
         for k in &acked {
-            assert!(got.contains(k), "acknowledged sample {k} of series {} lost after SIGKILL", s["metric"]["series"]);
+            assert!(
+                got.contains(k),
+                "acknowledged sample {k} of series {} lost after SIGKILL",
+                s["metric"]["series"]
+            );
         }
     }
     child.kill().ok();

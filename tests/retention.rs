@@ -14,9 +14,15 @@ const HOUR: i64 = 3_600_000;
 
 fn write_hours(db: &Db, name: &str, from_h: i64, to_h: i64) {
     let labels = Labels::from_pairs([("__name__", name), ("job", "retention")]);
-    let samples: Vec<Sample> = (from_h * 240..to_h * 240).map(|i| Sample::new(i * 15_000, i as f64)).collect();
+    let samples: Vec<Sample> = (from_h * 240..to_h * 240)
+        .map(|i| Sample::new(i * 15_000, i as f64))
+        .collect();
     for chunk in samples.chunks(500) {
-        let s = IncomingSeries { labels: labels.clone(), samples: chunk.to_vec(), ..Default::default() };
+        let s = IncomingSeries {
+            labels: labels.clone(),
+            samples: chunk.to_vec(),
+            ..Default::default()
+        };
         let out = db.write(&[s], &[]).expect("write");
         assert!(out.errors.is_empty(), "{:?}", out.errors);
     }
@@ -41,10 +47,21 @@ fn blocks_past_retention_are_deleted_whole() {
     let db = store.tenant(&TenantId::default_tenant()).unwrap();
     write_hours(&db, "m", 0, 10);
     let report = db.maintain().unwrap();
-    assert_eq!(report.blocks_sealed, 4, "head spanning 10h seals [0,2h) .. [6h,8h)");
+    assert_eq!(
+        report.blocks_sealed, 4,
+        "head spanning 10h seals [0,2h) .. [6h,8h)"
+    );
     assert_eq!(report.blocks_deleted, 0);
-    let metas: Vec<(i64, i64)> = db.blocks().iter().map(|b| (b.meta.min_t, b.meta.max_t)).collect();
-    assert_eq!(metas, vec![(0, 6 * HOUR), (6 * HOUR, 8 * HOUR)], "the first three 2h blocks compacted into one 6h block");
+    let metas: Vec<(i64, i64)> = db
+        .blocks()
+        .iter()
+        .map(|b| (b.meta.min_t, b.meta.max_t))
+        .collect();
+    assert_eq!(
+        metas,
+        vec![(0, 6 * HOUR), (6 * HOUR, 8 * HOUR)],
+        "the first three 2h blocks compacted into one 6h block"
+    );
 
     // Nothing is old enough yet.
     clock.set(10 * HOUR);
@@ -55,10 +72,20 @@ fn blocks_past_retention_are_deleted_whole() {
     assert_eq!(db.apply_retention().unwrap(), 1);
     let got = db.select(&all(), 0, 11 * HOUR).unwrap();
     assert_eq!(got.len(), 1);
-    assert_eq!(got[0].samples.first().map(|s| s.t), Some(6 * HOUR), "data before 6h is gone, the rest stays");
+    assert_eq!(
+        got[0].samples.first().map(|s| s.t),
+        Some(6 * HOUR),
+        "data before 6h is gone, the rest stays"
+    );
     assert_eq!(got[0].samples.last().map(|s| s.t), Some(10 * HOUR - 15_000));
-    let remaining: Vec<_> = std::fs::read_dir(dir.path().join("metrics/fake/blocks")).unwrap().collect();
-    assert_eq!(remaining.len(), 1, "the expired block's directory was removed");
+    let remaining: Vec<_> = std::fs::read_dir(dir.path().join("metrics/fake/blocks"))
+        .unwrap()
+        .collect();
+    assert_eq!(
+        remaining.len(),
+        1,
+        "the expired block's directory was removed"
+    );
 }
 
 #[test]
@@ -70,12 +97,17 @@ fn disk_cap_deletes_oldest_blocks_first() {
     let b = store.tenant(&TenantId::parse("b").unwrap()).unwrap();
     write_hours(&a, "m", 0, 6); // blocks [0,2h) [2h,4h)
     write_hours(&b, "m", 2, 9); // blocks [2h,4h) [4h,6h)
-    // Seal without compaction, so several small blocks exist.
+                                // Seal without compaction, so several small blocks exist.
     a.seal(2 * HOUR).unwrap();
     a.seal(4 * HOUR).unwrap();
     b.seal(4 * HOUR).unwrap();
     b.seal(6 * HOUR).unwrap();
-    let sizes: Vec<u64> = store.all().iter().flat_map(|d| d.blocks()).map(|b| b.size_bytes()).collect();
+    let sizes: Vec<u64> = store
+        .all()
+        .iter()
+        .flat_map(|d| d.blocks())
+        .map(|b| b.size_bytes())
+        .collect();
     assert_eq!(sizes.len(), 4);
     let total: u64 = store.all().iter().map(|d| d.disk_bytes()).sum();
     // A cap that forces exactly the two oldest blocks (max_t 2h, then 4h) out.
@@ -84,9 +116,15 @@ fn disk_cap_deletes_oldest_blocks_first() {
     let deleted = store.enforce_disk_cap(cap).unwrap();
     assert!(deleted >= 1);
     let left_a: Vec<i64> = a.blocks().iter().map(|x| x.meta.max_t).collect();
-    assert!(!left_a.contains(&(2 * HOUR)), "the oldest block (tenant a, [0,2h)) went first: {left_a:?}");
+    assert!(
+        !left_a.contains(&(2 * HOUR)),
+        "the oldest block (tenant a, [0,2h)) went first: {left_a:?}"
+    );
     let left_b: Vec<i64> = b.blocks().iter().map(|x| x.meta.max_t).collect();
-    assert!(left_b.contains(&(6 * HOUR)), "the newest block stays: {left_b:?}");
+    assert!(
+        left_b.contains(&(6 * HOUR)),
+        "the newest block stays: {left_b:?}"
+    );
     let total_after: u64 = store.all().iter().map(|d| d.disk_bytes()).sum();
     assert!(total_after <= cap, "{total_after} > {cap}");
     // Cap 0 means no cap.
@@ -111,6 +149,10 @@ fn reopen_replays_wal_and_keeps_blocks() {
     let db = store.tenant(&TenantId::default_tenant()).unwrap();
     let got = db.select(&all(), 0, 7 * HOUR).unwrap();
     assert_eq!(got.len(), 1);
-    assert_eq!(got[0].samples.len(), 6 * 240, "every sample, from the block, the checkpoint and the WAL");
+    assert_eq!(
+        got[0].samples.len(),
+        6 * 240,
+        "every sample, from the block, the checkpoint and the WAL"
+    );
     assert!(got[0].samples.windows(2).all(|w| w[0].t < w[1].t));
 }

@@ -17,19 +17,44 @@ pub struct PromError {
 
 impl PromError {
     pub fn bad_data(msg: impl Into<String>) -> Self {
-        PromError { status: StatusCode::BAD_REQUEST, error_type: "bad_data", message: msg.into(), retry_after: None }
+        PromError {
+            status: StatusCode::BAD_REQUEST,
+            error_type: "bad_data",
+            message: msg.into(),
+            retry_after: None,
+        }
     }
     pub fn execution(msg: impl Into<String>) -> Self {
-        PromError { status: StatusCode::UNPROCESSABLE_ENTITY, error_type: "execution", message: msg.into(), retry_after: None }
+        PromError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error_type: "execution",
+            message: msg.into(),
+            retry_after: None,
+        }
     }
     pub fn timeout(msg: impl Into<String>) -> Self {
-        PromError { status: StatusCode::SERVICE_UNAVAILABLE, error_type: "timeout", message: msg.into(), retry_after: None }
+        PromError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            error_type: "timeout",
+            message: msg.into(),
+            retry_after: None,
+        }
     }
     pub fn internal(msg: impl Into<String>) -> Self {
-        PromError { status: StatusCode::INTERNAL_SERVER_ERROR, error_type: "internal", message: msg.into(), retry_after: None }
+        PromError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            error_type: "internal",
+            message: msg.into(),
+            retry_after: None,
+        }
     }
     pub fn unavailable(msg: impl Into<String>) -> Self {
-        PromError { status: StatusCode::SERVICE_UNAVAILABLE, error_type: "unavailable", message: msg.into(), retry_after: Some(1) }
+        PromError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            error_type: "unavailable",
+            message: msg.into(),
+            retry_after: Some(1),
+        }
     }
     pub fn too_many_queries() -> Self {
         PromError {
@@ -60,7 +85,12 @@ impl IntoResponse for PromError {
             "errorType": self.error_type,
             "error": self.message,
         });
-        let mut resp = (self.status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response();
+        let mut resp = (
+            self.status,
+            [(header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response();
         if let Some(s) = self.retry_after {
             if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);

@@ -14,7 +14,9 @@ impl Params {
     pub fn from_parts(query: Option<&str>, form_body: Option<&[u8]>) -> Params {
         let mut v: Vec<(String, String)> = Vec::new();
         if let Some(q) = query {
-            v.extend(form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())));
+            v.extend(
+                form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())),
+            );
         }
         if let Some(b) = form_body {
             v.extend(form_urlencoded::parse(b).map(|(k, v)| (k.into_owned(), v.into_owned())));
@@ -32,7 +34,11 @@ impl Params {
 
     /// Every value of a key (`match[]`).
     pub fn all(&self, key: &str) -> Vec<&str> {
-        self.0.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 }
 
@@ -53,7 +59,9 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
 pub fn parse_duration_ms(s: &str) -> Result<i64, String> {
     if let Ok(f) = s.parse::<f64>() {
         if !f.is_finite() || f * 1000.0 > i64::MAX as f64 || f * 1000.0 < i64::MIN as f64 {
-            return Err(format!("cannot parse {s:?} to a valid duration. It overflows int64"));
+            return Err(format!(
+                "cannot parse {s:?} to a valid duration. It overflows int64"
+            ));
         }
         return Ok((f * 1000.0).round() as i64);
     }
@@ -65,11 +73,24 @@ pub fn parse_duration_ms(s: &str) -> Result<i64, String> {
 /// A minimal RFC3339 parser (`2024-01-02T03:04:05.123Z`, `+02:00` offsets).
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b't') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !(b[10] == b'T' || b[10] == b't')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> { s.get(r)?.parse::<i64>().ok() };
-    let (y, mo, d, h, mi, sec) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let (y, mo, d, h, mi, sec) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
         return None;
     }
@@ -97,7 +118,11 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
             let oh = num(i + 1..i + 3)?;
             let om = num(i + 4..i + 6)?;
             let m = oh * 60 + om;
-            if *sign == b'+' { m } else { -m }
+            if *sign == b'+' {
+                m
+            } else {
+                -m
+            }
         }
         _ => return None,
     };
@@ -124,7 +149,12 @@ pub fn format_rfc3339(ms: i64) -> String {
     let days = secs.div_euclid(86400);
     let rem = secs.rem_euclid(86400);
     let (y, m, d) = civil_from_days(days);
-    let base = format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60);
+    let base = format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    );
     if frac == 0 {
         format!("{base}Z")
     } else {
@@ -153,11 +183,23 @@ mod tests {
     fn times() {
         assert_eq!(parse_time("1700000000").unwrap(), 1_700_000_000_000);
         assert_eq!(parse_time("1700000000.123").unwrap(), 1_700_000_000_123);
-        assert_eq!(parse_time("2023-11-14T22:13:20Z").unwrap(), 1_700_000_000_000);
-        assert_eq!(parse_time("2023-11-14T23:13:20.5+01:00").unwrap(), 1_700_000_000_500);
-        assert!(parse_time("1700000000000").is_ok(), "ms given as seconds must still parse");
+        assert_eq!(
+            parse_time("2023-11-14T22:13:20Z").unwrap(),
+            1_700_000_000_000
+        );
+        assert_eq!(
+            parse_time("2023-11-14T23:13:20.5+01:00").unwrap(),
+            1_700_000_000_500
+        );
+        assert!(
+            parse_time("1700000000000").is_ok(),
+            "ms given as seconds must still parse"
+        );
         assert!(parse_time("yesterday").is_err());
-        assert_eq!(format_rfc3339(1_700_000_000_500), "2023-11-14T22:13:20.500Z");
+        assert_eq!(
+            format_rfc3339(1_700_000_000_500),
+            "2023-11-14T22:13:20.500Z"
+        );
         assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
     }
 
@@ -171,7 +213,10 @@ mod tests {
 
     #[test]
     fn params_merge_and_repeat() {
-        let p = Params::from_parts(Some("match[]=a&match[]=b&query=up"), Some(b"time=5&query=ignored"));
+        let p = Params::from_parts(
+            Some("match[]=a&match[]=b&query=up"),
+            Some(b"time=5&query=ignored"),
+        );
         assert_eq!(p.all("match[]"), vec!["a", "b"]);
         assert_eq!(p.get("query"), Some("up"));
         assert_eq!(p.get("time"), Some("5"));

@@ -37,18 +37,31 @@ fn json_response(body: String) -> Response {
 }
 
 /// Collects parameters from the URL and, for form POSTs, the body.
-fn params(st: &SharedState, headers: &HeaderMap, query: Option<String>, body: &Bytes) -> Result<Params, PromError> {
+fn params(
+    st: &SharedState,
+    headers: &HeaderMap,
+    query: Option<String>,
+    body: &Bytes,
+) -> Result<Params, PromError> {
     if body.is_empty() {
         return Ok(Params::from_parts(query.as_deref(), None));
     }
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if !ct.is_empty() && !ct.starts_with("application/x-www-form-urlencoded") {
         return Err(PromError::bad_data(format!(
             "unsupported Content-Type {ct:?} for a form POST, use application/x-www-form-urlencoded"
         )));
     }
-    let raw = decode_body(headers, body, st.cfg.server.max_request_body.0 as usize, &[])
-        .map_err(|e| PromError::bad_data(e.message()))?;
+    let raw = decode_body(
+        headers,
+        body,
+        st.cfg.server.max_request_body.0 as usize,
+        &[],
+    )
+    .map_err(|e| PromError::bad_data(e.message()))?;
     Ok(Params::from_parts(query.as_deref(), Some(&raw)))
 }
 
@@ -66,7 +79,8 @@ fn source(st: &SharedState, t: &TenantId) -> Arc<dyn SampleSource> {
 fn time_param(p: &Params, key: &str, default: i64) -> Result<i64, PromError> {
     match p.get(key) {
         None => Ok(default),
-        Some(s) => parse_time(s).map_err(|e| PromError::bad_data(format!("invalid parameter {key:?}: {e}"))),
+        Some(s) => parse_time(s)
+            .map_err(|e| PromError::bad_data(format!("invalid parameter {key:?}: {e}"))),
     }
 }
 
@@ -75,14 +89,20 @@ fn query_timeout(st: &SharedState, p: &Params) -> Result<Duration, PromError> {
     match p.get("timeout") {
         None => Ok(max),
         Some(s) => {
-            let ms = parse_duration_ms(s).map_err(|e| PromError::bad_data(format!("invalid parameter \"timeout\": {e}")))?;
+            let ms = parse_duration_ms(s)
+                .map_err(|e| PromError::bad_data(format!("invalid parameter \"timeout\": {e}")))?;
             Ok(Duration::from_millis(ms.max(0) as u64).min(max))
         }
     }
 }
 
 /// Runs an engine call on the blocking pool, bounded by the query gate and timeout.
-async fn run_query<F>(st: &SharedState, kind: &'static str, timeout: Duration, f: F) -> Result<QueryResult, PromError>
+async fn run_query<F>(
+    st: &SharedState,
+    kind: &'static str,
+    timeout: Duration,
+    f: F,
+) -> Result<QueryResult, PromError>
 where
     F: FnOnce() -> Result<QueryResult, crate::promql::QueryError> + Send + 'static,
 {
@@ -92,7 +112,10 @@ where
     };
     let started = Instant::now();
     let res = tokio::time::timeout(timeout, tokio::task::spawn_blocking(f)).await;
-    st.selfmon.query_duration.with(&["promql", kind]).observe(started.elapsed());
+    st.selfmon
+        .query_duration
+        .with(&["promql", kind])
+        .observe(started.elapsed());
     match res {
         Err(_) => Err(PromError::timeout("query timed out in query execution")),
         Ok(Err(join)) => Err(PromError::internal(format!("query panicked: {join}"))),
@@ -107,32 +130,62 @@ fn render_result(r: &QueryResult) -> Response {
 }
 
 /// `GET|POST /api/v1/query`
-pub async fn query(State(st): State<SharedState>, headers: HeaderMap, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, PromError> {
+pub async fn query(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Result<Response, PromError> {
     let p = params(&st, &headers, q, &body)?;
     let t = tenant_of(&headers)?;
-    let expr = p.get("query").ok_or_else(|| PromError::bad_data("invalid parameter \"query\": missing query"))?.to_string();
+    let expr = p
+        .get("query")
+        .ok_or_else(|| PromError::bad_data("invalid parameter \"query\": missing query"))?
+        .to_string();
     let ts = time_param(&p, "time", now_ms())?;
     let timeout = query_timeout(&st, &p)?;
     let src = source(&st, &t);
     let engine = st.engine.clone();
-    let r = run_query(&st, "instant", timeout, move || engine.instant(src.as_ref(), &expr, ts)).await?;
+    let r = run_query(&st, "instant", timeout, move || {
+        engine.instant(src.as_ref(), &expr, ts)
+    })
+    .await?;
     Ok(render_result(&r))
 }
 
 /// `GET|POST /api/v1/query_range`
-pub async fn query_range(State(st): State<SharedState>, headers: HeaderMap, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, PromError> {
+pub async fn query_range(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Result<Response, PromError> {
     let p = params(&st, &headers, q, &body)?;
     let t = tenant_of(&headers)?;
-    let expr = p.get("query").ok_or_else(|| PromError::bad_data("invalid parameter \"query\": missing query"))?.to_string();
-    let start = p.get("start").ok_or_else(|| PromError::bad_data("invalid parameter \"start\": missing start"))?;
-    let end = p.get("end").ok_or_else(|| PromError::bad_data("invalid parameter \"end\": missing end"))?;
-    let start = parse_time(start).map_err(|e| PromError::bad_data(format!("invalid parameter \"start\": {e}")))?;
-    let end = parse_time(end).map_err(|e| PromError::bad_data(format!("invalid parameter \"end\": {e}")))?;
+    let expr = p
+        .get("query")
+        .ok_or_else(|| PromError::bad_data("invalid parameter \"query\": missing query"))?
+        .to_string();
+    let start = p
+        .get("start")
+        .ok_or_else(|| PromError::bad_data("invalid parameter \"start\": missing start"))?;
+    let end = p
+        .get("end")
+        .ok_or_else(|| PromError::bad_data("invalid parameter \"end\": missing end"))?;
+    let start = parse_time(start)
+        .map_err(|e| PromError::bad_data(format!("invalid parameter \"start\": {e}")))?;
+    let end = parse_time(end)
+        .map_err(|e| PromError::bad_data(format!("invalid parameter \"end\": {e}")))?;
     if end < start {
-        return Err(PromError::bad_data("invalid parameter \"end\": end timestamp must not be before start time"));
+        return Err(PromError::bad_data(
+            "invalid parameter \"end\": end timestamp must not be before start time",
+        ));
     }
-    let step = p.get("step").ok_or_else(|| PromError::bad_data("invalid parameter \"step\": missing step"))?;
-    let step = parse_duration_ms(step).map_err(|e| PromError::bad_data(format!("invalid parameter \"step\": {e}")))?;
+    let step = p
+        .get("step")
+        .ok_or_else(|| PromError::bad_data("invalid parameter \"step\": missing step"))?;
+    let step = parse_duration_ms(step)
+        .map_err(|e| PromError::bad_data(format!("invalid parameter \"step\": {e}")))?;
     if step <= 0 {
         return Err(PromError::bad_data(
             "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer",
@@ -146,7 +199,10 @@ pub async fn query_range(State(st): State<SharedState>, headers: HeaderMap, RawQ
     let timeout = query_timeout(&st, &p)?;
     let src = source(&st, &t);
     let engine = st.engine.clone();
-    let r = run_query(&st, "range", timeout, move || engine.range(src.as_ref(), &expr, start, end, step)).await?;
+    let r = run_query(&st, "range", timeout, move || {
+        engine.range(src.as_ref(), &expr, start, end, step)
+    })
+    .await?;
     Ok(render_result(&r))
 }
 
@@ -161,23 +217,35 @@ fn match_sets(p: &Params, required: bool) -> Result<Vec<Vec<Matcher>>, PromError
         return Ok(vec![vec![all]]);
     }
     raw.iter()
-        .map(|m| parse_series_selector(m).map_err(|e| PromError::bad_data(format!("invalid parameter \"match[]\": {e}"))))
+        .map(|m| {
+            parse_series_selector(m)
+                .map_err(|e| PromError::bad_data(format!("invalid parameter \"match[]\": {e}")))
+        })
         .collect()
 }
 
 fn limit_param(p: &Params) -> Result<usize, PromError> {
     match p.get("limit") {
         None => Ok(0),
-        Some(s) => s
-            .parse::<i64>()
-            .map(|v| v.max(0) as usize)
-            .map_err(|_| PromError::bad_data(format!("invalid parameter \"limit\": cannot parse {s:?} to a valid limit"))),
+        Some(s) => s.parse::<i64>().map(|v| v.max(0) as usize).map_err(|_| {
+            PromError::bad_data(format!(
+                "invalid parameter \"limit\": cannot parse {s:?} to a valid limit"
+            ))
+        }),
     }
 }
 
 /// Series label sets for the request's tenant, matchers and time range.
-async fn series_for(st: &SharedState, t: &TenantId, sets: Vec<Vec<Matcher>>, start: i64, end: i64) -> Result<Vec<crate::model::Labels>, PromError> {
-    let Some(db) = st.metrics.existing(t) else { return Ok(Vec::new()) };
+async fn series_for(
+    st: &SharedState,
+    t: &TenantId,
+    sets: Vec<Vec<Matcher>>,
+    start: i64,
+    end: i64,
+) -> Result<Vec<crate::model::Labels>, PromError> {
+    let Some(db) = st.metrics.existing(t) else {
+        return Ok(Vec::new());
+    };
     tokio::task::spawn_blocking(move || db.series(&sets, start, end))
         .await
         .map_err(|e| PromError::internal(e.to_string()))
@@ -192,7 +260,12 @@ fn truncated_warning(truncated: bool) -> Vec<String> {
 }
 
 /// `GET|POST /api/v1/series`
-pub async fn series(State(st): State<SharedState>, headers: HeaderMap, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, PromError> {
+pub async fn series(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Result<Response, PromError> {
     let p = params(&st, &headers, q, &body)?;
     let t = tenant_of(&headers)?;
     let sets = match_sets(&p, true)?;
@@ -212,7 +285,11 @@ pub async fn series(State(st): State<SharedState>, headers: HeaderMap, RawQuery(
         write_labels(&mut data, l);
     }
     data.push(']');
-    Ok(json_response(success_with(&data, &truncated_warning(truncated), &[])))
+    Ok(json_response(success_with(
+        &data,
+        &truncated_warning(truncated),
+        &[],
+    )))
 }
 
 fn string_list(items: impl IntoIterator<Item = String>, limit: usize) -> (String, bool) {
@@ -233,7 +310,12 @@ fn string_list(items: impl IntoIterator<Item = String>, limit: usize) -> (String
 }
 
 /// `GET|POST /api/v1/labels`
-pub async fn labels(State(st): State<SharedState>, headers: HeaderMap, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, PromError> {
+pub async fn labels(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Result<Response, PromError> {
     let p = params(&st, &headers, q, &body)?;
     let t = tenant_of(&headers)?;
     let sets = match_sets(&p, false)?;
@@ -241,14 +323,23 @@ pub async fn labels(State(st): State<SharedState>, headers: HeaderMap, RawQuery(
     let end = time_param(&p, "end", i64::MAX)?;
     let limit = limit_param(&p)?;
     let series = series_for(&st, &t, sets, start, end).await?;
-    let names: BTreeSet<String> = series.iter().flat_map(|l| l.iter().map(|x| x.name.clone())).collect();
+    let names: BTreeSet<String> = series
+        .iter()
+        .flat_map(|l| l.iter().map(|x| x.name.clone()))
+        .collect();
     let (data, truncated) = string_list(names, limit);
-    Ok(json_response(success_with(&data, &truncated_warning(truncated), &[])))
+    Ok(json_response(success_with(
+        &data,
+        &truncated_warning(truncated),
+        &[],
+    )))
 }
 
 /// Undoes Grafana's `U__` escaping of UTF-8 label names (`U__a_2e_b` → `a.b`).
 pub fn unescape_label_name(name: &str) -> String {
-    let Some(rest) = name.strip_prefix("U__") else { return name.to_string() };
+    let Some(rest) = name.strip_prefix("U__") else {
+        return name.to_string();
+    };
     let mut out = String::new();
     let mut chars = rest.chars().peekable();
     while let Some(c) = chars.next() {
@@ -288,20 +379,35 @@ pub async fn label_values(
     let end = time_param(&p, "end", i64::MAX)?;
     let limit = limit_param(&p)?;
     let series = series_for(&st, &t, sets, start, end).await?;
-    let values: BTreeSet<String> = series.iter().filter_map(|l| l.get(&name).map(str::to_string)).collect();
+    let values: BTreeSet<String> = series
+        .iter()
+        .filter_map(|l| l.get(&name).map(str::to_string))
+        .collect();
     let (data, truncated) = string_list(values, limit);
-    Ok(json_response(success_with(&data, &truncated_warning(truncated), &[])))
+    Ok(json_response(success_with(
+        &data,
+        &truncated_warning(truncated),
+        &[],
+    )))
 }
 
 /// `GET /api/v1/metadata`
-pub async fn metadata(State(st): State<SharedState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Response, PromError> {
+pub async fn metadata(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, PromError> {
     let p = Params::from_parts(q.as_deref(), None);
     let t = tenant_of(&headers)?;
     let limit = match limit_param(&p)? {
         0 => usize::MAX,
         n => n,
     };
-    let md = st.metrics.existing(&t).map(|db| db.metadata(p.get("metric"), limit)).unwrap_or_default();
+    let md = st
+        .metrics
+        .existing(&t)
+        .map(|db| db.metadata(p.get("metric"), limit))
+        .unwrap_or_default();
     let mut obj = serde_json::Map::new();
     for m in md {
         obj.insert(
@@ -309,7 +415,11 @@ pub async fn metadata(State(st): State<SharedState>, headers: HeaderMap, RawQuer
             serde_json::json!([{ "type": m.kind, "help": m.help, "unit": m.unit }]),
         );
     }
-    Ok(json_response(success_with(&serde_json::Value::Object(obj).to_string(), &[], &[])))
+    Ok(json_response(success_with(
+        &serde_json::Value::Object(obj).to_string(),
+        &[],
+        &[],
+    )))
 }
 
 /// Every vector selector in a PromQL expression, as matcher sets.
@@ -336,26 +446,43 @@ fn selectors_of(expr: &str) -> Result<Vec<Vec<Matcher>>, PromError> {
             _ => {}
         }
     }
-    let ast = promql_parser::parser::parse(expr).map_err(|e| PromError::bad_data(format!("invalid parameter \"query\": {e}")))?;
+    let ast = promql_parser::parser::parse(expr)
+        .map_err(|e| PromError::bad_data(format!("invalid parameter \"query\": {e}")))?;
     let mut sels = Vec::new();
     walk(&ast, &mut sels);
     sels.iter()
-        .map(|s| parse_series_selector(s).map_err(|e| PromError::bad_data(format!("invalid parameter \"query\": {e}"))))
+        .map(|s| {
+            parse_series_selector(s)
+                .map_err(|e| PromError::bad_data(format!("invalid parameter \"query\": {e}")))
+        })
         .collect()
 }
 
 /// `GET|POST /api/v1/query_exemplars`
-pub async fn query_exemplars(State(st): State<SharedState>, headers: HeaderMap, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, PromError> {
+pub async fn query_exemplars(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Result<Response, PromError> {
     let p = params(&st, &headers, q, &body)?;
     let t = tenant_of(&headers)?;
-    let expr = p.get("query").ok_or_else(|| PromError::bad_data("invalid parameter \"query\": missing query"))?;
+    let expr = p
+        .get("query")
+        .ok_or_else(|| PromError::bad_data("invalid parameter \"query\": missing query"))?;
     let start = time_param(&p, "start", i64::MIN)?;
     let end = time_param(&p, "end", i64::MAX)?;
     if end < start {
-        return Err(PromError::bad_data("invalid parameter \"end\": end timestamp must not be before start time"));
+        return Err(PromError::bad_data(
+            "invalid parameter \"end\": end timestamp must not be before start time",
+        ));
     }
     let sets = selectors_of(expr)?;
-    let found = st.metrics.existing(&t).map(|db| db.exemplars(&sets, start, end)).unwrap_or_default();
+    let found = st
+        .metrics
+        .existing(&t)
+        .map(|db| db.exemplars(&sets, start, end))
+        .unwrap_or_default();
     let mut data = String::from("[");
     for (i, s) in found.iter().enumerate() {
         if i > 0 {
@@ -397,16 +524,28 @@ pub async fn buildinfo() -> Response {
 }
 
 /// `GET /api/v1/status/tsdb`
-pub async fn tsdb_status(State(st): State<SharedState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Response, PromError> {
+pub async fn tsdb_status(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, PromError> {
     let p = Params::from_parts(q.as_deref(), None);
     let t = tenant_of(&headers)?;
     let limit = match limit_param(&p)? {
         0 => 10,
         n => n,
     };
-    let stats = st.metrics.existing(&t).map(|db: Arc<Db>| db.head().stats(limit)).unwrap_or_default();
+    let stats = st
+        .metrics
+        .existing(&t)
+        .map(|db: Arc<Db>| db.head().stats(limit))
+        .unwrap_or_default();
     let pairs = |v: &[(String, u64)]| -> serde_json::Value {
-        serde_json::Value::Array(v.iter().map(|(n, c)| serde_json::json!({"name": n, "value": c})).collect())
+        serde_json::Value::Array(
+            v.iter()
+                .map(|(n, c)| serde_json::json!({"name": n, "value": c}))
+                .collect(),
+        )
     };
     let data = serde_json::json!({
         "headStats": {
@@ -435,11 +574,22 @@ pub async fn alerts() -> Response {
 }
 
 /// `GET|POST /api/v1/format_query`
-pub async fn format_query(State(st): State<SharedState>, headers: HeaderMap, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, PromError> {
+pub async fn format_query(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Result<Response, PromError> {
     let p = params(&st, &headers, q, &body)?;
-    let expr = p.get("query").ok_or_else(|| PromError::bad_data("invalid parameter \"query\": missing query"))?;
+    let expr = p
+        .get("query")
+        .ok_or_else(|| PromError::bad_data("invalid parameter \"query\": missing query"))?;
     let pretty = crate::promql::format_query(expr)?;
-    Ok(json_response(success_with(&serde_json::Value::String(pretty).to_string(), &[], &[])))
+    Ok(json_response(success_with(
+        &serde_json::Value::String(pretty).to_string(),
+        &[],
+        &[],
+    )))
 }
 
 #[cfg(test)]
@@ -449,6 +599,9 @@ mod tests {
     #[test]
     fn utf8_label_name_unescaping() {
         assert_eq!(unescape_label_name("job"), "job");
-        assert_eq!(unescape_label_name("U__my_20_lovely__http_2e_status"), "my lovely_http.status");
+        assert_eq!(
+            unescape_label_name("U__my_20_lovely__http_2e_status"),
+            "my lovely_http.status"
+        );
     }
 }

@@ -26,15 +26,23 @@ impl RateLimiters {
         self.take_at(tenant, n, rate, burst, Instant::now())
     }
 
-    fn take_at(&self, tenant: &str, n: u64, rate: u64, burst: u64, now: Instant) -> Result<(), u64> {
+    fn take_at(
+        &self,
+        tenant: &str,
+        n: u64,
+        rate: u64,
+        burst: u64,
+        now: Instant,
+    ) -> Result<(), u64> {
         if rate == 0 {
             return Ok(());
         }
         let burst = burst.max(rate) as f64;
         let mut map = self.buckets.lock();
-        let b = map
-            .entry(tenant.to_string())
-            .or_insert(Bucket { tokens: burst, last: now });
+        let b = map.entry(tenant.to_string()).or_insert(Bucket {
+            tokens: burst,
+            last: now,
+        });
         let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
         b.tokens = (b.tokens + elapsed * rate as f64).min(burst);
         b.last = now;
@@ -58,8 +66,13 @@ mod tests {
         assert!(l.take_at("a", 100, 10, 100, t0).is_ok());
         let retry = l.take_at("a", 1, 10, 100, t0).unwrap_err();
         assert!(retry >= 1);
-        assert!(l.take_at("b", 1, 10, 100, t0).is_ok(), "tenants are independent");
-        assert!(l.take_at("a", 1, 10, 100, t0 + Duration::from_secs(2)).is_ok());
+        assert!(
+            l.take_at("b", 1, 10, 100, t0).is_ok(),
+            "tenants are independent"
+        );
+        assert!(l
+            .take_at("a", 1, 10, 100, t0 + Duration::from_secs(2))
+            .is_ok());
         assert!(l.take_at("a", 5, 0, 0, t0).is_ok());
     }
 }

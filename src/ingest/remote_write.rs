@@ -44,7 +44,10 @@ pub struct Decoded {
 }
 
 /// Picks the schema from `Content-Type` (and checks `Content-Encoding`).
-pub fn detect_version(content_type: Option<&str>, content_encoding: Option<&str>) -> Result<Version, DecodeError> {
+pub fn detect_version(
+    content_type: Option<&str>,
+    content_encoding: Option<&str>,
+) -> Result<Version, DecodeError> {
     if let Some(enc) = content_encoding {
         if !enc.trim().eq_ignore_ascii_case("snappy") {
             return Err(DecodeError::Unsupported(format!(
@@ -52,7 +55,9 @@ pub fn detect_version(content_type: Option<&str>, content_encoding: Option<&str>
             )));
         }
     }
-    let Some(ct) = content_type else { return Ok(Version::V1) };
+    let Some(ct) = content_type else {
+        return Ok(Version::V1);
+    };
     let mut parts = ct.split(';').map(str::trim);
     let media = parts.next().unwrap_or("");
     if !media.eq_ignore_ascii_case("application/x-protobuf") {
@@ -65,7 +70,9 @@ pub fn detect_version(content_type: Option<&str>, content_encoding: Option<&str>
             return match proto.trim_matches('"') {
                 "prometheus.WriteRequest" => Ok(Version::V1),
                 "io.prometheus.write.v2.Request" => Ok(Version::V2),
-                other => Err(DecodeError::Unsupported(format!("unsupported remote write protobuf message {other:?}"))),
+                other => Err(DecodeError::Unsupported(format!(
+                    "unsupported remote write protobuf message {other:?}"
+                ))),
             };
         }
     }
@@ -74,7 +81,8 @@ pub fn detect_version(content_type: Option<&str>, content_encoding: Option<&str>
 
 /// Snappy-decompresses a body, refusing anything that would exceed `max_len`.
 pub fn decompress(body: &[u8], max_len: usize) -> Result<Vec<u8>, DecodeError> {
-    let len = snap::raw::decompress_len(body).map_err(|e| DecodeError::Malformed(format!("snappy: {e}")))?;
+    let len = snap::raw::decompress_len(body)
+        .map_err(|e| DecodeError::Malformed(format!("snappy: {e}")))?;
     if len > max_len {
         return Err(DecodeError::TooLarge(format!(
             "decompressed body of {len} bytes exceeds the limit of {max_len} bytes"
@@ -94,10 +102,15 @@ pub fn decode(raw: &[u8], version: Version, limits: &Limits) -> Result<Decoded, 
 }
 
 fn decode_v1(raw: &[u8], limits: &Limits) -> Result<Decoded, DecodeError> {
-    let req = v1::WriteRequest::decode(raw).map_err(|e| DecodeError::Malformed(format!("protobuf: {e}")))?;
+    let req = v1::WriteRequest::decode(raw)
+        .map_err(|e| DecodeError::Malformed(format!("protobuf: {e}")))?;
     let mut out = Decoded::default();
     for ts in req.timeseries {
-        let pairs: Vec<(&str, &str)> = ts.labels.iter().map(|l| (l.name.as_str(), l.value.as_str())).collect();
+        let pairs: Vec<(&str, &str)> = ts
+            .labels
+            .iter()
+            .map(|l| (l.name.as_str(), l.value.as_str()))
+            .collect();
         out.histograms_dropped += ts.histograms.len() as u64;
         let labels = match validate_labels(&pairs, limits) {
             Ok(l) => l,
@@ -111,32 +124,53 @@ fn decode_v1(raw: &[u8], limits: &Limits) -> Result<Decoded, DecodeError> {
             .exemplars
             .iter()
             .map(|e| Exemplar {
-                labels: Labels::from_pairs(e.labels.iter().map(|l| (l.name.clone(), l.value.clone()))),
+                labels: Labels::from_pairs(
+                    e.labels.iter().map(|l| (l.name.clone(), l.value.clone())),
+                ),
                 value: e.value,
                 t: e.timestamp,
             })
             .collect();
-        let samples = ts.samples.iter().map(|s| Sample::new(s.timestamp, s.value)).collect();
-        out.series.push(IncomingSeries { labels, samples, exemplars, created_t: None });
+        let samples = ts
+            .samples
+            .iter()
+            .map(|s| Sample::new(s.timestamp, s.value))
+            .collect();
+        out.series.push(IncomingSeries {
+            labels,
+            samples,
+            exemplars,
+            created_t: None,
+        });
     }
     for m in req.metadata {
         let kind = v1::metric_metadata::MetricType::try_from(m.r#type)
             .map(|t| t.as_str_name().to_ascii_lowercase())
             .unwrap_or_else(|_| "unknown".into());
-        out.metadata.push(MetricMetadata { metric_family: m.metric_family_name, kind, help: m.help, unit: m.unit });
+        out.metadata.push(MetricMetadata {
+            metric_family: m.metric_family_name,
+            kind,
+            help: m.help,
+            unit: m.unit,
+        });
     }
     Ok(out)
 }
 
-fn symbol<'a>(symbols: &'a [String], r: u32) -> Result<&'a str, String> {
-    symbols
-        .get(r as usize)
-        .map(|s| s.as_str())
-        .ok_or_else(|| format!("symbol reference {r} out of range (table has {} symbols)", symbols.len()))
+fn symbol(symbols: &[String], r: u32) -> Result<&str, String> {
+    symbols.get(r as usize).map(|s| s.as_str()).ok_or_else(|| {
+        format!(
+            "symbol reference {r} out of range (table has {} symbols)",
+            symbols.len()
+        )
+    })
 }
 
-fn resolve_pairs<'a>(symbols: &'a [String], refs: &[u32]) -> Result<Vec<(&'a str, &'a str)>, String> {
-    if refs.len() % 2 != 0 {
+fn resolve_pairs<'a>(
+    symbols: &'a [String],
+    refs: &[u32],
+) -> Result<Vec<(&'a str, &'a str)>, String> {
+    if !refs.len().is_multiple_of(2) {
         return Err(format!("odd number of label references ({})", refs.len()));
     }
     refs.chunks(2)
@@ -145,9 +179,12 @@ fn resolve_pairs<'a>(symbols: &'a [String], refs: &[u32]) -> Result<Vec<(&'a str
 }
 
 fn decode_v2(raw: &[u8], limits: &Limits) -> Result<Decoded, DecodeError> {
-    let req = v2::Request::decode(raw).map_err(|e| DecodeError::Malformed(format!("protobuf: {e}")))?;
+    let req =
+        v2::Request::decode(raw).map_err(|e| DecodeError::Malformed(format!("protobuf: {e}")))?;
     if req.symbols.first().is_some_and(|s| !s.is_empty()) {
-        return Err(DecodeError::Malformed("symbols[0] must be the empty string".into()));
+        return Err(DecodeError::Malformed(
+            "symbols[0] must be the empty string".into(),
+        ));
     }
     let symbols = &req.symbols;
     let mut out = Decoded::default();
@@ -165,9 +202,17 @@ fn decode_v2(raw: &[u8], limits: &Limits) -> Result<Decoded, DecodeError> {
         let mut exemplars = Vec::with_capacity(ts.exemplars.len());
         for e in &ts.exemplars {
             let p = resolve_pairs(symbols, &e.labels_refs).map_err(DecodeError::Malformed)?;
-            exemplars.push(Exemplar { labels: Labels::from_pairs(p), value: e.value, t: e.timestamp });
+            exemplars.push(Exemplar {
+                labels: Labels::from_pairs(p),
+                value: e.value,
+                t: e.timestamp,
+            });
         }
-        let samples: Vec<Sample> = ts.samples.iter().map(|s| Sample::new(s.timestamp, s.value)).collect();
+        let samples: Vec<Sample> = ts
+            .samples
+            .iter()
+            .map(|s| Sample::new(s.timestamp, s.value))
+            .collect();
         let created_t = ts
             .samples
             .first()
@@ -176,13 +221,21 @@ fn decode_v2(raw: &[u8], limits: &Limits) -> Result<Decoded, DecodeError> {
             .or((ts.created_timestamp != 0).then_some(ts.created_timestamp));
         if let Some(md) = &ts.metadata {
             let kind = v2::metadata::MetricType::try_from(md.r#type)
-                .map(|t| t.as_str_name().trim_start_matches("METRIC_TYPE_").to_ascii_lowercase())
+                .map(|t| {
+                    t.as_str_name()
+                        .trim_start_matches("METRIC_TYPE_")
+                        .to_ascii_lowercase()
+                })
                 .unwrap_or_else(|_| "unknown".into());
             let help = symbol(symbols, md.help_ref).map_err(DecodeError::Malformed)?;
             let unit = symbol(symbols, md.unit_ref).map_err(DecodeError::Malformed)?;
             if md.r#type != 0 || !help.is_empty() || !unit.is_empty() {
                 if let Some(name) = labels.metric_name() {
-                    let kind = if kind == "unspecified" { "unknown".to_string() } else { kind };
+                    let kind = if kind == "unspecified" {
+                        "unknown".to_string()
+                    } else {
+                        kind
+                    };
                     out.metadata.push(MetricMetadata {
                         metric_family: name.to_string(),
                         kind,
@@ -192,7 +245,12 @@ fn decode_v2(raw: &[u8], limits: &Limits) -> Result<Decoded, DecodeError> {
                 }
             }
         }
-        out.series.push(IncomingSeries { labels, samples, exemplars, created_t });
+        out.series.push(IncomingSeries {
+            labels,
+            samples,
+            exemplars,
+            created_t,
+        });
     }
     Ok(out)
 }
@@ -208,7 +266,10 @@ pub fn validate_labels(pairs: &[(&str, &str)], limits: &Limits) -> Result<Labels
         return Err("series without labels".into());
     }
     if let Some(d) = Labels::first_duplicate(pairs.iter().map(|(n, _)| *n)) {
-        return Err(format!("duplicate label name {d:?} in series {}", describe()));
+        return Err(format!(
+            "duplicate label name {d:?} in series {}",
+            describe()
+        ));
     }
     let mut has_name = false;
     for (n, v) in pairs {
@@ -244,7 +305,9 @@ pub fn validate_labels(pairs: &[(&str, &str)], limits: &Limits) -> Result<Labels
             describe()
         ));
     }
-    Ok(Labels::from_pairs(pairs.iter().map(|(n, v)| (n.to_string(), v.to_string()))))
+    Ok(Labels::from_pairs(
+        pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())),
+    ))
 }
 
 #[cfg(test)]
@@ -258,23 +321,44 @@ mod tests {
     #[test]
     fn version_detection() {
         assert_eq!(detect_version(None, None).unwrap(), Version::V1);
-        assert_eq!(detect_version(Some("application/x-protobuf"), Some("snappy")).unwrap(), Version::V1);
         assert_eq!(
-            detect_version(Some("application/x-protobuf;proto=io.prometheus.write.v2.Request"), None).unwrap(),
+            detect_version(Some("application/x-protobuf"), Some("snappy")).unwrap(),
+            Version::V1
+        );
+        assert_eq!(
+            detect_version(
+                Some("application/x-protobuf;proto=io.prometheus.write.v2.Request"),
+                None
+            )
+            .unwrap(),
             Version::V2
         );
-        assert!(matches!(detect_version(Some("application/json"), None), Err(DecodeError::Unsupported(_))));
-        assert!(matches!(detect_version(None, Some("gzip")), Err(DecodeError::Unsupported(_))));
+        assert!(matches!(
+            detect_version(Some("application/json"), None),
+            Err(DecodeError::Unsupported(_))
+        ));
+        assert!(matches!(
+            detect_version(None, Some("gzip")),
+            Err(DecodeError::Unsupported(_))
+        ));
     }
 
     #[test]
     fn label_validation() {
         assert!(validate_labels(&[("__name__", "up"), ("job", "a")], &lim()).is_ok());
-        assert!(validate_labels(&[("__name__", "up"), ("job", "a"), ("job", "b")], &lim())
+        assert!(
+            validate_labels(&[("__name__", "up"), ("job", "a"), ("job", "b")], &lim())
+                .unwrap_err()
+                .contains("duplicate label name \"job\"")
+        );
+        assert!(
+            validate_labels(&[("__name__", "up"), ("1bad", "a")], &lim())
+                .unwrap_err()
+                .contains("invalid label name")
+        );
+        assert!(validate_labels(&[("job", "a")], &lim())
             .unwrap_err()
-            .contains("duplicate label name \"job\""));
-        assert!(validate_labels(&[("__name__", "up"), ("1bad", "a")], &lim()).unwrap_err().contains("invalid label name"));
-        assert!(validate_labels(&[("job", "a")], &lim()).unwrap_err().contains("without a metric name"));
+            .contains("without a metric name"));
     }
 
     #[test]
@@ -283,15 +367,30 @@ mod tests {
             timeseries: vec![
                 v1::TimeSeries {
                     labels: vec![
-                        v1::Label { name: "__name__".into(), value: "up".into() },
-                        v1::Label { name: "job".into(), value: "a".into() },
+                        v1::Label {
+                            name: "__name__".into(),
+                            value: "up".into(),
+                        },
+                        v1::Label {
+                            name: "job".into(),
+                            value: "a".into(),
+                        },
                     ],
-                    samples: vec![v1::Sample { value: 1.0, timestamp: 1000 }],
+                    samples: vec![v1::Sample {
+                        value: 1.0,
+                        timestamp: 1000,
+                    }],
                     ..Default::default()
                 },
                 v1::TimeSeries {
-                    labels: vec![v1::Label { name: "bad-name".into(), value: "x".into() }],
-                    samples: vec![v1::Sample { value: 1.0, timestamp: 1000 }],
+                    labels: vec![v1::Label {
+                        name: "bad-name".into(),
+                        value: "x".into(),
+                    }],
+                    samples: vec![v1::Sample {
+                        value: 1.0,
+                        timestamp: 1000,
+                    }],
                     ..Default::default()
                 },
             ],
@@ -308,11 +407,26 @@ mod tests {
         assert_eq!(d.metadata[0].kind, "counter");
 
         let req2 = v2::Request {
-            symbols: vec!["".into(), "__name__".into(), "up".into(), "job".into(), "a".into(), "help me".into()],
+            symbols: vec![
+                "".into(),
+                "__name__".into(),
+                "up".into(),
+                "job".into(),
+                "a".into(),
+                "help me".into(),
+            ],
             timeseries: vec![v2::TimeSeries {
                 labels_refs: vec![1, 2, 3, 4],
-                samples: vec![v2::Sample { value: 2.0, timestamp: 5, start_timestamp: 1 }],
-                metadata: Some(v2::Metadata { r#type: 2, help_ref: 5, unit_ref: 0 }),
+                samples: vec![v2::Sample {
+                    value: 2.0,
+                    timestamp: 5,
+                    start_timestamp: 1,
+                }],
+                metadata: Some(v2::Metadata {
+                    r#type: 2,
+                    help_ref: 5,
+                    unit_ref: 0,
+                }),
                 ..Default::default()
             }],
         };
@@ -322,16 +436,36 @@ mod tests {
         assert_eq!(d.metadata[0].kind, "gauge");
         assert_eq!(d.metadata[0].help, "help me");
 
-        let bad = v2::Request { symbols: vec!["".into()], timeseries: vec![v2::TimeSeries { labels_refs: vec![1, 2], ..Default::default() }] };
-        assert!(matches!(decode(&bad.encode_to_vec(), Version::V2, &lim()), Err(DecodeError::Malformed(_))));
-        assert!(matches!(decode(&[0xff, 0xff], Version::V1, &lim()), Err(DecodeError::Malformed(_))));
+        let bad = v2::Request {
+            symbols: vec!["".into()],
+            timeseries: vec![v2::TimeSeries {
+                labels_refs: vec![1, 2],
+                ..Default::default()
+            }],
+        };
+        assert!(matches!(
+            decode(&bad.encode_to_vec(), Version::V2, &lim()),
+            Err(DecodeError::Malformed(_))
+        ));
+        assert!(matches!(
+            decode(&[0xff, 0xff], Version::V1, &lim()),
+            Err(DecodeError::Malformed(_))
+        ));
     }
 
     #[test]
     fn snappy_limits() {
-        let body = snap::raw::Encoder::new().compress_vec(&[7u8; 1000]).unwrap();
+        let body = snap::raw::Encoder::new()
+            .compress_vec(&[7u8; 1000])
+            .unwrap();
         assert_eq!(decompress(&body, 2000).unwrap().len(), 1000);
-        assert!(matches!(decompress(&body, 10), Err(DecodeError::TooLarge(_))));
-        assert!(matches!(decompress(b"not snappy at all", 1000), Err(DecodeError::Malformed(_))));
+        assert!(matches!(
+            decompress(&body, 10),
+            Err(DecodeError::TooLarge(_))
+        ));
+        assert!(matches!(
+            decompress(b"not snappy at all", 1000),
+            Err(DecodeError::Malformed(_))
+        ));
     }
 }

@@ -92,7 +92,8 @@ pub fn write_block(
         }
         put_uvarint(&mut index, chunks.len() as u64);
         for c in chunks {
-            let mut it = chunk::decode(c).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+            let mut it = chunk::decode(c)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
             let mut first = None;
             let mut last = 0;
             let mut n = 0u64;
@@ -172,15 +173,28 @@ impl Block {
                 let min_t = r.varint().map_err(e)?;
                 let span = r.uvarint().map_err(e)?;
                 let offset = r.uvarint().map_err(e)?;
-                let len = u32::try_from(r.uvarint().map_err(e)?).map_err(|_| bad("chunk too long"))?;
-                chunks.push(ChunkRef { min_t, max_t: min_t.wrapping_add(span as i64), offset, len });
+                let len =
+                    u32::try_from(r.uvarint().map_err(e)?).map_err(|_| bad("chunk too long"))?;
+                chunks.push(ChunkRef {
+                    min_t,
+                    max_t: min_t.wrapping_add(span as i64),
+                    offset,
+                    len,
+                });
             }
             postings.add(id as u32, &labels);
             series.push(BlockSeries { labels, chunks });
         }
         let chunks_file = File::open(dir.join("chunks"))?;
         let size_bytes = fsutil::dir_size(dir);
-        Ok(Block { dir: dir.to_path_buf(), meta, series, postings, chunks_file, size_bytes })
+        Ok(Block {
+            dir: dir.to_path_buf(),
+            meta,
+            series,
+            postings,
+            chunks_file,
+            size_bytes,
+        })
     }
 
     pub fn size_bytes(&self) -> u64 {
@@ -201,15 +215,28 @@ impl Block {
     pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> io::Result<Vec<Series>> {
         let mut out = Vec::new();
         for id in self.postings.select(matchers) {
-            let Some(s) = self.series.get(id as usize) else { continue };
+            let Some(s) = self.series.get(id as usize) else {
+                continue;
+            };
             let mut samples = Vec::new();
-            for c in s.chunks.iter().filter(|c| c.max_t >= mint && c.min_t <= maxt) {
+            for c in s
+                .chunks
+                .iter()
+                .filter(|c| c.max_t >= mint && c.min_t <= maxt)
+            {
                 let bytes = self.read_chunk(c)?;
-                let it = chunk::decode(&bytes).map_err(|e| bad(format!("{}: {e}", self.dir.display())))?;
-                samples.extend(it.filter(|(t, _)| *t >= mint && *t <= maxt).map(|(t, v)| Sample::new(t, v)));
+                let it = chunk::decode(&bytes)
+                    .map_err(|e| bad(format!("{}: {e}", self.dir.display())))?;
+                samples.extend(
+                    it.filter(|(t, _)| *t >= mint && *t <= maxt)
+                        .map(|(t, v)| Sample::new(t, v)),
+                );
             }
             if !samples.is_empty() {
-                out.push(Series { labels: s.labels.clone(), samples });
+                out.push(Series {
+                    labels: s.labels.clone(),
+                    samples,
+                });
             }
         }
         Ok(out)
@@ -231,7 +258,11 @@ impl Block {
         self.series
             .iter()
             .map(|s| {
-                let chunks = s.chunks.iter().map(|c| self.read_chunk(c)).collect::<io::Result<Vec<_>>>()?;
+                let chunks = s
+                    .chunks
+                    .iter()
+                    .map(|c| self.read_chunk(c))
+                    .collect::<io::Result<Vec<_>>>()?;
                 Ok((s.labels.clone(), chunks))
             })
             .collect()

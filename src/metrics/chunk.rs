@@ -251,6 +251,7 @@ impl XorChunk {
     }
 
     /// Iterates the samples appended so far.
+    #[inline]
     pub fn iter(&self) -> XorIter<'_> {
         // Our own bytes always have a valid header; if that ever failed the
         // iterator would simply report the error.
@@ -401,17 +402,29 @@ fn read_uvarint(bytes: &[u8], pos: &mut usize) -> Result<u64, ChunkError> {
     Err(ChunkError::Corrupt("varint overflows 64 bits"))
 }
 
-/// The 8 bytes at `pos`, zero-padded past the end of `buf`. (A free
-/// function so the reader's address never escapes and its state stays in
-/// registers.)
+/// The 8 bytes at `pos`, zero-padded past the end of `buf`, for the last
+/// few bytes of a chunk (hot for well-compressed chunks, so no memcpy).
+#[inline(always)]
+fn tail_word(buf: &[u8], pos: usize) -> u64 {
+    if pos >= buf.len() {
+        return 0;
+    }
+    match buf.last_chunk::<8>() {
+        // pos < len < pos + 8: shift off the bytes before `pos`.
+        Some(last) => u64::from_be_bytes(*last) << (8 * (pos + 8 - buf.len())),
+        None => short_word(buf, pos),
+    }
+}
+
+/// `tail_word` for buffers shorter than 8 bytes.
 #[cold]
 #[inline(never)]
-fn tail_word(buf: &[u8], pos: usize) -> u64 {
-    let mut b = [0u8; 8];
-    let rest = buf.get(pos..).unwrap_or(&[]);
-    let n = rest.len().min(8);
-    b[..n].copy_from_slice(&rest[..n]);
-    u64::from_be_bytes(b)
+fn short_word(buf: &[u8], pos: usize) -> u64 {
+    let mut w = 0u64;
+    for (i, &b) in buf.iter().skip(pos).take(8).enumerate() {
+        w |= (b as u64) << (56 - 8 * i);
+    }
+    w
 }
 
 /// MSB-first bit reader over a byte slice. `acc` holds `nbits` unread bits
@@ -514,6 +527,7 @@ pub struct XorIter<'a> {
 /// reading. Errors if the header or the first two samples' byte-aligned
 /// parts are missing or malformed; later problems stop the iterator with
 /// [`XorIter::err`] set. Bytes after the last sample are ignored.
+#[inline]
 pub fn decode(bytes: &[u8]) -> Result<XorIter<'_>, ChunkError> {
     let header = bytes.first_chunk::<2>().ok_or(ChunkError::Truncated)?;
     let total = u16::from_be_bytes(*header);
@@ -628,7 +642,9 @@ impl<'a> XorIter<'a> {
     /// Decodes one XOR-encoded value into `self.v`.
     #[inline(always)]
     fn read_value(&mut self) -> Result<(), ChunkError> {
-        self.r.refill();
+        if self.r.nbits < 13 {
+            self.r.refill();
+        }
         let w = self.r.acc;
         if w >> 63 == 0 {
             self.r.consume(1);
@@ -750,16 +766,22 @@ mod tests {
             (46001, 2.0f64.to_bits()),
         ]);
         let mut want = vec![0, 4];
-        want.extend_from_slice(&[0xd0, 0x0f]); // zigzag(1000) = 2000
+        // zigzag(1000) = 2000
+        want.extend_from_slice(&[0xd0, 0x0f]);
         want.extend_from_slice(&1.0f64.to_bits().to_be_bytes());
-        want.extend_from_slice(&[0x98, 0x75]); // uvarint(15000)
+        // uvarint(15000)
+        want.extend_from_slice(&[0x98, 0x75]);
         // s1: value '0'; s2: dod '0', value 1.0^2.0 = 0x7ff0<<48: leading 1,
         // trailing 52, sig 11: '11' 00001 001011 11111111111; s3: dod 1 in
         // the 14-bit bucket '10' 00000000000001, value '0'.
         let bits = "0\
                     0 11 00001 001011 11111111111\
                     10 00000000000001 0";
-        let bits: Vec<u8> = bits.bytes().filter(|b| *b != b' ').map(|b| b - b'0').collect();
+        let bits: Vec<u8> = bits
+            .bytes()
+            .filter(|b| *b != b' ')
+            .map(|b| b - b'0')
+            .collect();
         for chunk in bits.chunks(8) {
             let mut byte = 0u8;
             for (i, b) in chunk.iter().enumerate() {
@@ -856,15 +878,21 @@ mod tests {
         let i = 2 + 1 + 8 + 1;
         b[i] = 0b1000_0000;
         b.truncate(i + 1);
-        assert_eq!(decode_all(&b), Err(ChunkError::Corrupt("value reuses a window never set")));
+        assert_eq!(
+            decode_all(&b),
+            Err(ChunkError::Corrupt("value reuses a window never set"))
+        );
         // leading 31 + 63 significant bits.
         let mut b = encode(&[(0, 0)]).into_bytes();
         b[1] = 2;
         b.push(1);
-        b.extend_from_slice(&[0b11_11111_1, 0b11111_000, 0, 0, 0, 0, 0, 0, 0, 0]);
+        // Bits: 11 11111 111111 000...
+        b.extend_from_slice(&[0b1111_1111, 0b1111_1000, 0, 0, 0, 0, 0, 0, 0, 0]);
         assert!(matches!(decode_all(&b), Err(ChunkError::Corrupt(_))));
         // Varint too long.
-        let b = [0, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f];
+        let b = [
+            0, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+        ];
         assert!(matches!(decode(&b).err(), Some(ChunkError::Corrupt(_))));
     }
 

@@ -89,7 +89,12 @@ pub struct Db {
 impl Db {
     /// Opens (or creates) a tenant's TSDB in `dir`, loading blocks and
     /// replaying the WAL into the head.
-    pub fn open(tenant: &str, dir: &Path, opts: DbOptions, clock: Arc<dyn Clock>) -> io::Result<Db> {
+    pub fn open(
+        tenant: &str,
+        dir: &Path,
+        opts: DbOptions,
+        clock: Arc<dyn Clock>,
+    ) -> io::Result<Db> {
         let blocks_dir = dir.join("blocks");
         fs::create_dir_all(&blocks_dir)?;
         let blocks = open_blocks(&blocks_dir)?;
@@ -138,11 +143,17 @@ impl Db {
     /// Validates samples against the head, writes the accepted ones to the
     /// WAL (durably, per the fsync policy) and then makes them visible.
     /// Returns an I/O error only for storage faults (the caller answers 5xx).
-    pub fn write(&self, series: &[IncomingSeries], metadata: &[MetricMetadata]) -> io::Result<WriteOutcome> {
+    pub fn write(
+        &self,
+        series: &[IncomingSeries],
+        metadata: &[MetricMetadata],
+    ) -> io::Result<WriteOutcome> {
         let _gate = self.gate.read();
         let mut out = WriteOutcome::default();
-        let mut created: Vec<(SeriesId, Labels)> = std::mem::take(&mut *self.unlogged_series.lock());
-        let mut accepted: Vec<(SeriesHandle, Vec<Sample>, &IncomingSeries)> = Vec::with_capacity(series.len());
+        let mut created: Vec<(SeriesId, Labels)> =
+            std::mem::take(&mut *self.unlogged_series.lock());
+        let mut accepted: Vec<(SeriesHandle, Vec<Sample>, &IncomingSeries)> =
+            Vec::with_capacity(series.len());
         let mut wal_samples: Vec<(SeriesId, i64, f64)> = Vec::new();
         for s in series {
             let Some(handle) = self.head.get_or_create(&s.labels, self.opts.max_series) else {
@@ -180,7 +191,12 @@ impl Db {
                         out.rejected_samples += 1;
                         push_error(
                             &mut out.errors,
-                            format!("{} for series {}: timestamp {}", r.message(), s.labels, smp.t),
+                            format!(
+                                "{} for series {}: timestamp {}",
+                                r.message(),
+                                s.labels,
+                                smp.t
+                            ),
                         );
                     }
                 }
@@ -250,7 +266,12 @@ impl Db {
             .collect()
     }
 
-    pub fn exemplars(&self, matcher_sets: &[Vec<Matcher>], mint: i64, maxt: i64) -> Vec<SeriesExemplars> {
+    pub fn exemplars(
+        &self,
+        matcher_sets: &[Vec<Matcher>],
+        mint: i64,
+        maxt: i64,
+    ) -> Vec<SeriesExemplars> {
         self.exemplars.lock().select(matcher_sets, mint, maxt)
     }
 
@@ -302,7 +323,15 @@ impl Db {
                 .collect();
             let start = boundary - self.opts.block_ms;
             let id = self.new_block_id(start, boundary, 1);
-            let dir = write_block(&self.dir.join("blocks"), &id, start, boundary, 1, vec![], &series)?;
+            let dir = write_block(
+                &self.dir.join("blocks"),
+                &id,
+                start,
+                boundary,
+                1,
+                vec![],
+                &series,
+            )?;
             let b = Arc::new(Block::open(&dir)?);
             tracing::info!(tenant = %self.tenant, block = %id, series = b.meta.num_series, samples = b.meta.num_samples, "sealed head into block");
             let mut blocks = self.blocks.write();
@@ -383,7 +412,15 @@ impl Db {
         let level = group.iter().map(|b| b.meta.level).max().unwrap_or(1) + 1;
         let id = self.new_block_id(min_t, max_t, level);
         let sources: Vec<String> = group.iter().map(|b| b.meta.id.clone()).collect();
-        let dir = write_block(&self.dir.join("blocks"), &id, min_t, max_t, level, sources, &series)?;
+        let dir = write_block(
+            &self.dir.join("blocks"),
+            &id,
+            min_t,
+            max_t,
+            level,
+            sources,
+            &series,
+        )?;
         let nb = Arc::new(Block::open(&dir)?);
         let gone: HashSet<String> = group.iter().map(|b| b.meta.id.clone()).collect();
         {
@@ -402,7 +439,11 @@ impl Db {
     /// Deletes blocks whose newest data is older than the retention.
     pub fn apply_retention(&self) -> io::Result<usize> {
         let cutoff = self.clock.now_ms().saturating_sub(self.opts.retention_ms);
-        let expired: Vec<Arc<Block>> = self.blocks().into_iter().filter(|b| b.meta.max_t <= cutoff).collect();
+        let expired: Vec<Arc<Block>> = self
+            .blocks()
+            .into_iter()
+            .filter(|b| b.meta.max_t <= cutoff)
+            .collect();
         for b in &expired {
             self.delete_block(b)?;
             tracing::info!(tenant = %self.tenant, block = %b.meta.id, "deleted block past retention");
@@ -452,12 +493,16 @@ fn open_blocks(dir: &Path) -> io::Result<Vec<Arc<Block>>> {
         }
         match Block::open(&path) {
             Ok(b) => blocks.push(Arc::new(b)),
-            Err(e) => tracing::error!(block = %path.display(), error = %e, "cannot open block, skipping it"),
+            Err(e) => {
+                tracing::error!(block = %path.display(), error = %e, "cannot open block, skipping it")
+            }
         }
     }
     // A compaction that crashed after publishing its output leaves its sources behind.
     let replaced: HashSet<String> = blocks.iter().flat_map(|b| b.meta.sources.clone()).collect();
-    let (gone, keep): (Vec<_>, Vec<_>) = blocks.into_iter().partition(|b| replaced.contains(&b.meta.id));
+    let (gone, keep): (Vec<_>, Vec<_>) = blocks
+        .into_iter()
+        .partition(|b| replaced.contains(&b.meta.id));
     for b in gone {
         fs::remove_dir_all(&b.dir)?;
     }
@@ -512,7 +557,14 @@ fn replay_record(
             for e in v {
                 if let Some(h) = head.series_by_id(e.series) {
                     let labels = h.labels();
-                    ex.add(&labels, Exemplar { labels: e.labels, value: e.value, t: e.t });
+                    ex.add(
+                        &labels,
+                        Exemplar {
+                            labels: e.labels,
+                            value: e.value,
+                            t: e.t,
+                        },
+                    );
                 }
             }
         }
@@ -521,11 +573,19 @@ fn replay_record(
 }
 
 impl SampleSource for Db {
-    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, SourceError> {
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<Series>, SourceError> {
         let blocks = self.blocks();
         let mut merged: BTreeMap<Labels, (Vec<Sample>, usize)> = BTreeMap::new();
         for b in blocks.iter().filter(|b| b.overlaps(mint, maxt)) {
-            for s in b.select(matchers, mint, maxt).map_err(|e| SourceError(e.to_string()))? {
+            for s in b
+                .select(matchers, mint, maxt)
+                .map_err(|e| SourceError(e.to_string()))?
+            {
                 let e = merged.entry(s.labels).or_default();
                 e.0.extend(s.samples);
                 e.1 += 1;

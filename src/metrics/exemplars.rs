@@ -26,7 +26,10 @@ pub struct ExemplarStore {
 
 impl ExemplarStore {
     pub fn new(cap: usize) -> Self {
-        ExemplarStore { cap, ring: VecDeque::new() }
+        ExemplarStore {
+            cap,
+            ring: VecDeque::new(),
+        }
     }
 
     /// Adds an exemplar unless it repeats the series' newest one.
@@ -34,7 +37,13 @@ impl ExemplarStore {
         if self.cap == 0 {
             return false;
         }
-        if self.ring.iter().rev().take(64).any(|(s, x)| s == series && x.t == e.t && x.labels == e.labels) {
+        if self
+            .ring
+            .iter()
+            .rev()
+            .take(64)
+            .any(|(s, x)| s == series && x.t == e.t && x.labels == e.labels)
+        {
             return false;
         }
         if self.ring.len() >= self.cap {
@@ -53,21 +62,30 @@ impl ExemplarStore {
     }
 
     /// Exemplars in `[mint, maxt]` of series matching any of the matcher sets.
-    pub fn select(&self, matcher_sets: &[Vec<Matcher>], mint: i64, maxt: i64) -> Vec<SeriesExemplars> {
+    pub fn select(
+        &self,
+        matcher_sets: &[Vec<Matcher>],
+        mint: i64,
+        maxt: i64,
+    ) -> Vec<SeriesExemplars> {
         let mut out: Vec<SeriesExemplars> = Vec::new();
         for (series, e) in &self.ring {
             if e.t < mint || e.t > maxt {
                 continue;
             }
-            let hit = matcher_sets
-                .iter()
-                .any(|ms| ms.iter().all(|m| m.matches(series.get(&m.name).unwrap_or(""))));
+            let hit = matcher_sets.iter().any(|ms| {
+                ms.iter()
+                    .all(|m| m.matches(series.get(&m.name).unwrap_or("")))
+            });
             if !hit {
                 continue;
             }
             match out.iter_mut().find(|s| &s.series_labels == series) {
                 Some(s) => s.exemplars.push(e.clone()),
-                None => out.push(SeriesExemplars { series_labels: series.clone(), exemplars: vec![e.clone()] }),
+                None => out.push(SeriesExemplars {
+                    series_labels: series.clone(),
+                    exemplars: vec![e.clone()],
+                }),
             }
         }
         for s in &mut out {
@@ -88,13 +106,23 @@ mod tests {
         let mut st = ExemplarStore::new(2);
         let s = Labels::from_pairs([("__name__", "m")]);
         for t in 0..3 {
-            assert!(st.add(&s, Exemplar { labels: Labels::from_pairs([("trace_id", "x")]), value: 1.0, t }));
+            assert!(st.add(
+                &s,
+                Exemplar {
+                    labels: Labels::from_pairs([("trace_id", "x")]),
+                    value: 1.0,
+                    t
+                }
+            ));
         }
         assert_eq!(st.len(), 2);
         let m = vec![vec![Matcher::new(MatchOp::Equal, "__name__", "m").unwrap()]];
         let got = st.select(&m, 0, 10);
         assert_eq!(got.len(), 1);
-        assert_eq!(got[0].exemplars.iter().map(|e| e.t).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(
+            got[0].exemplars.iter().map(|e| e.t).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
         assert!(st.select(&m, 5, 10).is_empty());
     }
 }

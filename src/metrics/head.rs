@@ -30,8 +30,12 @@ impl SampleRejection {
     pub fn message(&self) -> &'static str {
         match self {
             SampleRejection::OutOfOrder => "out of order sample",
-            SampleRejection::OutOfBounds => "out of bounds: sample is older than the oldest time the head accepts",
-            SampleRejection::DuplicateTimestamp => "duplicate sample for timestamp with a different value",
+            SampleRejection::OutOfBounds => {
+                "out of bounds: sample is older than the oldest time the head accepts"
+            }
+            SampleRejection::DuplicateTimestamp => {
+                "duplicate sample for timestamp with a different value"
+            }
         }
     }
 }
@@ -71,13 +75,21 @@ pub struct MemSeries {
 
 impl MemSeries {
     fn new(labels: Labels) -> Self {
-        MemSeries { labels, closed: Vec::new(), open: XorChunk::new(), ooo: Vec::new() }
+        MemSeries {
+            labels,
+            closed: Vec::new(),
+            open: XorChunk::new(),
+            ooo: Vec::new(),
+        }
     }
 
     pub fn last(&self) -> Option<(i64, f64)> {
         match (self.open.last_t(), self.open.last_v()) {
             (Some(t), Some(v)) => Some((t, v)),
-            _ => self.closed.last().and_then(|c| Some((c.last_t()?, c.last_v()?))),
+            _ => self
+                .closed
+                .last()
+                .and_then(|c| Some((c.last_t()?, c.last_v()?))),
         }
     }
 
@@ -100,7 +112,9 @@ impl MemSeries {
     /// Judges a sample against this series' state (and `last`, the newest
     /// timestamp accepted so far in the current request).
     fn verdict(&self, s: Sample, last: Option<(i64, f64)>, ooo_window: i64) -> Verdict {
-        let Some((lt, lv)) = last else { return Verdict::Append };
+        let Some((lt, lv)) = last else {
+            return Verdict::Append;
+        };
         if s.t > lt {
             return Verdict::Append;
         }
@@ -153,7 +167,7 @@ impl MemSeries {
             if self.open.num_samples() >= SAMPLES_PER_CHUNK
                 || first.div_euclid(block_ms) != s.t.div_euclid(block_ms)
             {
-                let full = std::mem::replace(&mut self.open, XorChunk::new());
+                let full = std::mem::take(&mut self.open);
                 self.closed.push(full);
             }
         }
@@ -164,7 +178,9 @@ impl MemSeries {
     pub fn samples_in(&self, mint: i64, maxt: i64) -> Vec<Sample> {
         let mut out = Vec::new();
         for c in self.closed.iter().chain(std::iter::once(&self.open)) {
-            let (Some(f), Some(l)) = (c.first_t(), c.last_t()) else { continue };
+            let (Some(f), Some(l)) = (c.first_t(), c.last_t()) else {
+                continue;
+            };
             if l < mint || f > maxt {
                 continue;
             }
@@ -175,7 +191,12 @@ impl MemSeries {
             );
         }
         if self.ooo.iter().any(|s| s.t >= mint && s.t <= maxt) {
-            out.extend(self.ooo.iter().filter(|s| s.t >= mint && s.t <= maxt).copied());
+            out.extend(
+                self.ooo
+                    .iter()
+                    .filter(|s| s.t >= mint && s.t <= maxt)
+                    .copied(),
+            );
             out.sort_by_key(|s| s.t);
             out.dedup_by_key(|s| s.t);
         }
@@ -186,7 +207,12 @@ impl MemSeries {
     /// closed chunks (and the open one if its window ended) re-encoded with
     /// out-of-order samples merged where needed.
     fn chunks_before(&self, boundary: i64) -> Vec<XorChunk> {
-        let ooo: Vec<Sample> = self.ooo.iter().filter(|s| s.t < boundary).copied().collect();
+        let ooo: Vec<Sample> = self
+            .ooo
+            .iter()
+            .filter(|s| s.t < boundary)
+            .copied()
+            .collect();
         let mut chunks: Vec<&XorChunk> = self
             .closed
             .iter()
@@ -209,7 +235,7 @@ impl MemSeries {
         let mut cur = XorChunk::new();
         for s in all {
             if cur.num_samples() >= SAMPLES_PER_CHUNK {
-                out.push(std::mem::replace(&mut cur, XorChunk::new()));
+                out.push(std::mem::take(&mut cur));
             }
             cur.append(s.t, s.v);
         }
@@ -221,7 +247,8 @@ impl MemSeries {
 
     /// Drops all data before `boundary` (after it was written to a block).
     fn truncate_before(&mut self, boundary: i64) {
-        self.closed.retain(|c| !c.last_t().is_some_and(|l| l < boundary));
+        self.closed
+            .retain(|c| c.last_t().is_none_or(|l| l >= boundary));
         if self.open.last_t().is_some_and(|l| l < boundary) {
             // Keep the last sample's value known for in-order checks by
             // leaving an empty open chunk; the next append starts a new one.
@@ -234,7 +261,11 @@ impl MemSeries {
         self.closed.iter().map(|c| c.size_bytes()).sum::<usize>()
             + self.open.size_bytes()
             + self.ooo.capacity() * std::mem::size_of::<Sample>()
-            + self.labels.iter().map(|l| l.name.len() + l.value.len() + 48).sum::<usize>()
+            + self
+                .labels
+                .iter()
+                .map(|l| l.name.len() + l.value.len() + 48)
+                .sum::<usize>()
     }
 
     /// Every sample of the series as checkpoint chunks.
@@ -387,7 +418,11 @@ impl Head {
 
     pub fn series_by_id(&self, id: SeriesId) -> Option<SeriesHandle> {
         let idx = self.index.read();
-        idx.series.get(&id).map(|s| SeriesHandle { id, created: false, series: s.clone() })
+        idx.series.get(&id).map(|s| SeriesHandle {
+            id,
+            created: false,
+            series: s.clone(),
+        })
     }
 
     /// Judges each sample of one incoming series, in order, without storing.
@@ -399,7 +434,9 @@ impl Head {
             .iter()
             .map(|smp| {
                 let v = match s.verdict(*smp, last, self.ooo_window_ms) {
-                    Verdict::Append if smp.t < min_t => Verdict::Reject(SampleRejection::OutOfBounds),
+                    Verdict::Append if smp.t < min_t => {
+                        Verdict::Reject(SampleRejection::OutOfBounds)
+                    }
                     v => v,
                 };
                 if v == Verdict::Append && last.is_none_or(|(lt, _)| smp.t > lt) {
@@ -463,7 +500,10 @@ impl Head {
             .filter_map(|h| {
                 let s = h.lock();
                 let samples = s.samples_in(mint, maxt);
-                (!samples.is_empty()).then(|| Series { labels: s.labels.clone(), samples })
+                (!samples.is_empty()).then(|| Series {
+                    labels: s.labels.clone(),
+                    samples,
+                })
             })
             .collect()
     }
@@ -493,7 +533,8 @@ impl Head {
     /// Copies every chunk that ends before `boundary` (the head keeps them
     /// until [`Head::truncate_before`]).
     pub fn cut_before(&self, boundary: i64) -> HeadCut {
-        let handles: Vec<Arc<Mutex<MemSeries>>> = self.index.read().series.values().cloned().collect();
+        let handles: Vec<Arc<Mutex<MemSeries>>> =
+            self.index.read().series.values().cloned().collect();
         let mut series: Vec<(Labels, Vec<XorChunk>)> = handles
             .into_iter()
             .filter_map(|h| {
@@ -566,7 +607,13 @@ impl Head {
 
     /// Label names and values for the API (label names/values endpoints).
     pub fn label_names(&self) -> Vec<String> {
-        self.index.read().postings.names().into_iter().map(|s| s.to_string()).collect()
+        self.index
+            .read()
+            .postings
+            .names()
+            .into_iter()
+            .map(|s| s.to_string())
+            .collect()
     }
 
     /// Cardinality statistics for `/api/v1/status/tsdb`, top `limit` per list.
@@ -596,8 +643,10 @@ impl Head {
             value_counts.push((n.to_string(), count));
             memory.push((n.to_string(), bytes));
         }
-        let by_metric: Vec<(String, u64)> =
-            p.values("__name__").map(|v| (v.to_string(), p.get("__name__", v).len() as u64)).collect();
+        let by_metric: Vec<(String, u64)> = p
+            .values("__name__")
+            .map(|v| (v.to_string(), p.get("__name__", v).len() as u64))
+            .collect();
         let chunk_count = idx
             .series
             .values()
@@ -621,7 +670,10 @@ impl Head {
 
     pub fn memory_bytes(&self) -> usize {
         let idx = self.index.read();
-        idx.series.values().map(|h| h.lock().memory_bytes() + 64).sum()
+        idx.series
+            .values()
+            .map(|h| h.lock().memory_bytes() + 64)
+            .sum()
     }
 }
 
@@ -630,7 +682,11 @@ fn lookup(idx: &HeadIndex, h: u64, labels: &Labels) -> Option<SeriesHandle> {
     for id in ids {
         if let Some(s) = idx.series.get(id) {
             if s.lock().labels == *labels {
-                return Some(SeriesHandle { id: *id, created: false, series: s.clone() });
+                return Some(SeriesHandle {
+                    id: *id,
+                    created: false,
+                    series: s.clone(),
+                });
             }
         }
     }
@@ -642,7 +698,11 @@ fn insert(idx: &mut HeadIndex, id: SeriesId, labels: Labels, h: u64) -> SeriesHa
     let s = Arc::new(Mutex::new(MemSeries::new(labels)));
     idx.series.insert(id, s.clone());
     idx.by_hash.entry(h).or_default().push(id);
-    SeriesHandle { id, created: true, series: s }
+    SeriesHandle {
+        id,
+        created: true,
+        series: s,
+    }
 }
 
 #[cfg(test)]
@@ -659,13 +719,25 @@ mod tests {
         let head = Head::new(7_200_000, 0);
         let h = head.get_or_create(&lbl("a"), 0).unwrap();
         assert!(h.created);
-        let samples: Vec<Sample> = (0..300).map(|i| Sample::new(i * 15_000, i as f64)).collect();
-        assert!(head.judge(&h, &samples).iter().all(|v| *v == Verdict::Append));
+        let samples: Vec<Sample> = (0..300)
+            .map(|i| Sample::new(i * 15_000, i as f64))
+            .collect();
+        assert!(head
+            .judge(&h, &samples)
+            .iter()
+            .all(|v| *v == Verdict::Append));
         assert_eq!(head.append(&h, &samples), 300);
         let again = head.get_or_create(&lbl("a"), 0).unwrap();
         assert!(!again.created);
         assert_eq!(again.id, h.id);
-        let v = head.judge(&h, &[Sample::new(0, 5.0), Sample::new(299 * 15_000, 299.0), Sample::new(299 * 15_000, 1.0)]);
+        let v = head.judge(
+            &h,
+            &[
+                Sample::new(0, 5.0),
+                Sample::new(299 * 15_000, 299.0),
+                Sample::new(299 * 15_000, 1.0),
+            ],
+        );
         assert_eq!(
             v,
             vec![
@@ -677,7 +749,10 @@ mod tests {
         let m = Matcher::new(MatchOp::Equal, "job", "a").unwrap();
         let got = head.select(&[m], 15_000, 30_000);
         assert_eq!(got.len(), 1);
-        assert_eq!(got[0].samples, vec![Sample::new(15_000, 1.0), Sample::new(30_000, 2.0)]);
+        assert_eq!(
+            got[0].samples,
+            vec![Sample::new(15_000, 1.0), Sample::new(30_000, 2.0)]
+        );
     }
 
     #[test]
@@ -691,7 +766,10 @@ mod tests {
         head.append(&h, &[Sample::new(500_000, 2.0)]);
         let all = Matcher::new(MatchOp::NotEqual, "__name__", "").unwrap();
         let got = head.select(&[all], 0, 2_000_000);
-        assert_eq!(got[0].samples, vec![Sample::new(500_000, 2.0), Sample::new(1_000_000, 1.0)]);
+        assert_eq!(
+            got[0].samples,
+            vec![Sample::new(500_000, 2.0), Sample::new(1_000_000, 1.0)]
+        );
     }
 
     #[test]
@@ -713,7 +791,10 @@ mod tests {
         let all = Matcher::new(MatchOp::NotEqual, "__name__", "").unwrap();
         let left = head.select(&[all], 0, i64::MAX);
         assert_eq!(left[0].samples.len(), 520);
-        assert_eq!(head.judge(&a, &[Sample::new(block - 1, 0.0)])[0], Verdict::Reject(SampleRejection::OutOfOrder));
+        assert_eq!(
+            head.judge(&a, &[Sample::new(block - 1, 0.0)])[0],
+            Verdict::Reject(SampleRejection::OutOfOrder)
+        );
     }
 
     #[test]

@@ -108,7 +108,12 @@ pub fn union(lists: &[&[u32]]) -> Vec<u32> {
         _ => {}
     }
     let total: usize = lists.iter().map(|l| l.len()).sum();
-    let max = lists.iter().filter_map(|l| l.last()).max().copied().unwrap_or(0);
+    let max = lists
+        .iter()
+        .filter_map(|l| l.last())
+        .max()
+        .copied()
+        .unwrap_or(0);
     if (max as usize) / 64 <= total {
         return union_bitmap(&lists, max);
     }
@@ -418,7 +423,10 @@ impl PostingsIndex {
                 }
                 let prefix = literal_prefix(&m.value);
                 let lists: Vec<&[u32]> = values
-                    .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+                    .range::<str, _>((
+                        std::ops::Bound::Included(prefix),
+                        std::ops::Bound::Unbounded,
+                    ))
                     .take_while(|(v, _)| v.starts_with(prefix))
                     .filter(|(v, _)| m.matches(v) == want)
                     .map(|(_, l)| l.as_slice())
@@ -549,8 +557,16 @@ mod tests {
             Labels::from_pairs([("__name__", "up"), ("job", "api"), ("instance", "a:1")]),
             Labels::from_pairs([("__name__", "up"), ("job", "web"), ("instance", "b:1")]),
             Labels::from_pairs([("__name__", "up"), ("job", "db")]),
-            Labels::from_pairs([("__name__", "http_requests_total"), ("job", "api"), ("code", "200")]),
-            Labels::from_pairs([("__name__", "http_requests_total"), ("job", "api"), ("code", "500")]),
+            Labels::from_pairs([
+                ("__name__", "http_requests_total"),
+                ("job", "api"),
+                ("code", "200"),
+            ]),
+            Labels::from_pairs([
+                ("__name__", "http_requests_total"),
+                ("job", "api"),
+                ("code", "500"),
+            ]),
             Labels::from_pairs([("__name__", "http_request_duration"), ("job", "web")]),
             Labels::from_pairs([("__name__", "node_cpu"), ("instance", "a:1")]),
             Labels::from_pairs([("__name__", "node_mem"), ("instance", "b:1"), ("env", "")]),
@@ -567,7 +583,10 @@ mod tests {
             return vec![];
         }
         (0..series.len() as u32)
-            .filter(|&i| ms.iter().all(|m| m.matches(series[i as usize].get(&m.name).unwrap_or(""))))
+            .filter(|&i| {
+                ms.iter()
+                    .all(|m| m.matches(series[i as usize].get(&m.name).unwrap_or("")))
+            })
             .collect()
     }
 
@@ -590,13 +609,22 @@ mod tests {
         let (ix, _) = fixture();
         use MatchOp::*;
         assert_eq!(ix.select(&[m(Equal, "job", "api")]), vec![0, 3, 4]);
-        assert_eq!(ix.select(&[m(Equal, "__name__", "up"), m(Equal, "job", "api")]), vec![0]);
-        assert_eq!(ix.select(&[m(Equal, "__name__", "up"), m(NotEqual, "job", "api")]), vec![1, 2]);
+        assert_eq!(
+            ix.select(&[m(Equal, "__name__", "up"), m(Equal, "job", "api")]),
+            vec![0]
+        );
+        assert_eq!(
+            ix.select(&[m(Equal, "__name__", "up"), m(NotEqual, "job", "api")]),
+            vec![1, 2]
+        );
         // != selects series lacking the label too.
         assert_eq!(ix.select(&[m(NotEqual, "job", "api")]), vec![1, 2, 5, 6, 7]);
         assert_eq!(ix.select(&[m(Regex, "job", "api|db")]), vec![0, 2, 3, 4]);
         assert_eq!(ix.select(&[m(NotRegex, "job", "api|db")]), vec![1, 5, 6, 7]);
-        assert_eq!(ix.select(&[m(Equal, "__name__", "up"), m(NotRegex, "job", "a.*")]), vec![1, 2]);
+        assert_eq!(
+            ix.select(&[m(Equal, "__name__", "up"), m(NotRegex, "job", "a.*")]),
+            vec![1, 2]
+        );
         assert_eq!(ix.select(&[m(Equal, "job", "nope")]), Vec::<u32>::new());
         assert_eq!(ix.select(&[m(Equal, "nope", "x")]), Vec::<u32>::new());
         assert_eq!(ix.select(&[]), Vec::<u32>::new());
@@ -608,21 +636,45 @@ mod tests {
         use MatchOp::*;
         // ="" selects the series without the label.
         assert_eq!(ix.select(&[m(Equal, "instance", "")]), vec![2, 3, 4, 5]);
-        assert_eq!(ix.select(&[m(Equal, "__name__", "up"), m(Equal, "instance", "")]), vec![2]);
+        assert_eq!(
+            ix.select(&[m(Equal, "__name__", "up"), m(Equal, "instance", "")]),
+            vec![2]
+        );
         assert_eq!(ix.select(&[m(Regex, "instance", "")]), vec![2, 3, 4, 5]);
         // A regex matching "" and a value: lacking the label or that value.
-        assert_eq!(ix.select(&[m(Regex, "instance", "|a:1")]), vec![0, 2, 3, 4, 5, 6]);
-        assert_eq!(ix.select(&[m(Regex, "instance", "a.*|")]), vec![0, 2, 3, 4, 5, 6]);
+        assert_eq!(
+            ix.select(&[m(Regex, "instance", "|a:1")]),
+            vec![0, 2, 3, 4, 5, 6]
+        );
+        assert_eq!(
+            ix.select(&[m(Regex, "instance", "a.*|")]),
+            vec![0, 2, 3, 4, 5, 6]
+        );
         // != "" and =~ ".+" require the label.
         assert_eq!(ix.select(&[m(NotEqual, "instance", "")]), vec![0, 1, 6, 7]);
         assert_eq!(ix.select(&[m(Regex, "instance", ".+")]), vec![0, 1, 6, 7]);
         assert_eq!(ix.select(&[m(NotRegex, "instance", "")]), vec![0, 1, 6, 7]);
         // Only negative/empty-matching matchers start from all series.
-        assert_eq!(ix.select(&[m(Regex, "env", ".*")]), vec![0, 1, 2, 3, 4, 5, 6, 7]);
-        assert_eq!(ix.select(&[m(NotEqual, "job", "api"), m(NotRegex, "__name__", "node_.*")]), vec![1, 2, 5]);
-        assert_eq!(ix.select(&[m(Equal, "nope", "")]), vec![0, 1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(
+            ix.select(&[m(Regex, "env", ".*")]),
+            vec![0, 1, 2, 3, 4, 5, 6, 7]
+        );
+        assert_eq!(
+            ix.select(&[
+                m(NotEqual, "job", "api"),
+                m(NotRegex, "__name__", "node_.*")
+            ]),
+            vec![1, 2, 5]
+        );
+        assert_eq!(
+            ix.select(&[m(Equal, "nope", "")]),
+            vec![0, 1, 2, 3, 4, 5, 6, 7]
+        );
         // A label both required and restricted.
-        assert_eq!(ix.select(&[m(Regex, "job", ".+"), m(NotEqual, "job", "api")]), vec![1, 2, 5]);
+        assert_eq!(
+            ix.select(&[m(Regex, "job", ".+"), m(NotEqual, "job", "api")]),
+            vec![1, 2, 5]
+        );
     }
 
     #[test]
@@ -630,14 +682,26 @@ mod tests {
         let (ix, _) = fixture();
         use MatchOp::*;
         assert_eq!(ix.select(&[m(Regex, "__name__", "http_.*")]), vec![3, 4, 5]);
-        assert_eq!(ix.select(&[m(Regex, "__name__", "http_requests?_.*")]), vec![3, 4, 5]);
-        assert_eq!(ix.select(&[m(Regex, "__name__", "node_(cpu|mem)")]), vec![6, 7]);
+        assert_eq!(
+            ix.select(&[m(Regex, "__name__", "http_requests?_.*")]),
+            vec![3, 4, 5]
+        );
+        assert_eq!(
+            ix.select(&[m(Regex, "__name__", "node_(cpu|mem)")]),
+            vec![6, 7]
+        );
         assert_eq!(ix.select(&[m(Regex, "__name__", "(?i)UP")]), vec![0, 1, 2]);
-        assert_eq!(ix.select(&[m(Regex, "__name__", "node")]), Vec::<u32>::new());
+        assert_eq!(
+            ix.select(&[m(Regex, "__name__", "node")]),
+            Vec::<u32>::new()
+        );
         assert_eq!(ix.select(&[m(Regex, "code", "5..")]), vec![4]);
         assert_eq!(ix.select(&[m(Regex, "code", "200|500|404")]), vec![3, 4]);
         assert_eq!(ix.select(&[m(Regex, "instance", "a:1")]), vec![0, 6]);
-        assert_eq!(ix.select(&[m(Regex, "__name__", ".*"), m(Regex, "job", "w.b")]), vec![1, 5]);
+        assert_eq!(
+            ix.select(&[m(Regex, "__name__", ".*"), m(Regex, "job", "w.b")]),
+            vec![1, 5]
+        );
         assert_eq!(literal_prefix("http_.*"), "http_");
         assert_eq!(literal_prefix("http_requests?_.*"), "http_request");
         assert_eq!(literal_prefix("ab{2}"), "a");

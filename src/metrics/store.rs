@@ -29,7 +29,11 @@ pub struct MetricsStore {
 }
 
 impl MetricsStore {
-    pub fn new(cfg: Arc<Config>, clock: Arc<dyn Clock>, fsync_observer: Option<FsyncObserver>) -> Self {
+    pub fn new(
+        cfg: Arc<Config>,
+        clock: Arc<dyn Clock>,
+        fsync_observer: Option<FsyncObserver>,
+    ) -> Self {
         MetricsStore {
             root: cfg.storage.data_dir.join("metrics"),
             cfg,
@@ -54,7 +58,11 @@ impl MetricsStore {
         DbOptions {
             block_ms: self.cfg.metrics.block_duration.as_millis_i64(),
             ooo_window_ms: self.cfg.metrics.out_of_order_window.as_millis_i64(),
-            retention_ms: self.cfg.metrics_retention(tenant).as_millis().min(i64::MAX as u128) as i64,
+            retention_ms: self
+                .cfg
+                .metrics_retention(tenant)
+                .as_millis()
+                .min(i64::MAX as u128) as i64,
             max_exemplars: self.cfg.metrics.max_exemplars,
             max_series: limits.max_series,
             wal: WalOptions {
@@ -80,7 +88,9 @@ impl MetricsStore {
                     self.tenant(&t)?;
                     n += 1;
                 }
-                Err(e) => tracing::warn!(dir = %entry.path().display(), error = %e, "ignoring directory that is not a tenant"),
+                Err(e) => {
+                    tracing::warn!(dir = %entry.path().display(), error = %e, "ignoring directory that is not a tenant")
+                }
             }
         }
         Ok(n)
@@ -96,8 +106,15 @@ impl MetricsStore {
             return Ok(db.clone());
         }
         let dir = self.root.join(tenant.as_str());
-        let db = Arc::new(Db::open(tenant.as_str(), &dir, self.options_for(tenant.as_str()), self.clock.clone())?);
-        self.dbs.write().insert(tenant.as_str().to_string(), db.clone());
+        let db = Arc::new(Db::open(
+            tenant.as_str(),
+            &dir,
+            self.options_for(tenant.as_str()),
+            self.clock.clone(),
+        )?);
+        self.dbs
+            .write()
+            .insert(tenant.as_str().to_string(), db.clone());
         Ok(db)
     }
 
@@ -120,7 +137,9 @@ impl MetricsStore {
                     total.blocks_compacted += r.blocks_compacted;
                     total.blocks_deleted += r.blocks_deleted;
                 }
-                Err(e) => tracing::error!(tenant = %db.tenant, error = %e, "metrics maintenance failed"),
+                Err(e) => {
+                    tracing::error!(tenant = %db.tenant, error = %e, "metrics maintenance failed")
+                }
             }
         }
         match self.enforce_disk_cap(self.cfg.storage.max_disk_bytes.0) {

@@ -40,7 +40,10 @@ pub enum Record {
     Metadata(Vec<MetricMetadata>),
     Exemplars(Vec<ExemplarRecord>),
     /// A compressed chunk of one series (checkpoints only).
-    Chunk { series: SeriesId, data: Vec<u8> },
+    Chunk {
+        series: SeriesId,
+        data: Vec<u8>,
+    },
 }
 
 fn put_labels(buf: &mut Vec<u8>, l: &Labels) {
@@ -174,7 +177,12 @@ pub fn decode(buf: &[u8]) -> Result<Record, DecodeError> {
                 let labels = get_labels(&mut r)?;
                 let value = r.f64()?;
                 let t = r.varint()?;
-                out.push(ExemplarRecord { series, labels, value, t });
+                out.push(ExemplarRecord {
+                    series,
+                    labels,
+                    value,
+                    t,
+                });
             }
             Ok(Record::Exemplars(out))
         }
@@ -213,11 +221,22 @@ mod tests {
             unit: "".into(),
         }];
         assert_eq!(decode(&encode_metadata(&md)).unwrap(), Record::Metadata(md));
-        let ex = vec![ExemplarRecord { series: 3, labels: l.clone(), value: 2.0, t: 5 }];
-        assert_eq!(decode(&encode_exemplars(&ex)).unwrap(), Record::Exemplars(ex));
+        let ex = vec![ExemplarRecord {
+            series: 3,
+            labels: l.clone(),
+            value: 2.0,
+            t: 5,
+        }];
+        assert_eq!(
+            decode(&encode_exemplars(&ex)).unwrap(),
+            Record::Exemplars(ex)
+        );
         assert_eq!(
             decode(&encode_chunk(9, &[1, 2, 3])).unwrap(),
-            Record::Chunk { series: 9, data: vec![1, 2, 3] }
+            Record::Chunk {
+                series: 9,
+                data: vec![1, 2, 3]
+            }
         );
     }
 

@@ -21,7 +21,11 @@ pub struct Matcher {
 
 impl Matcher {
     /// Builds a matcher; fails only on an invalid regular expression.
-    pub fn new(op: MatchOp, name: impl Into<String>, value: impl Into<String>) -> Result<Self, String> {
+    pub fn new(
+        op: MatchOp,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Result<Self, String> {
         let name = name.into();
         let value = value.into();
         let regex = match op {
@@ -31,11 +35,21 @@ impl Matcher {
             ),
             _ => None,
         };
-        Ok(Matcher { name, op, value, regex })
+        Ok(Matcher {
+            name,
+            op,
+            value,
+            regex,
+        })
     }
 
     pub fn equal(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Matcher { name: name.into(), op: MatchOp::Equal, value: value.into(), regex: None }
+        Matcher {
+            name: name.into(),
+            op: MatchOp::Equal,
+            value: value.into(),
+            regex: None,
+        }
     }
 
     /// Does a label value (empty string when the label is absent) match?

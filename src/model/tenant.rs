@@ -14,7 +14,10 @@ pub struct TenantId(String);
 impl TenantId {
     pub fn parse(s: &str) -> Result<Self, String> {
         if s.is_empty() || s.len() > 150 {
-            return Err(format!("tenant id must be 1 to 150 characters, got {}", s.len()));
+            return Err(format!(
+                "tenant id must be 1 to 150 characters, got {}",
+                s.len()
+            ));
         }
         if s == "." || s == ".." {
             return Err("tenant id must not be '.' or '..'".into());

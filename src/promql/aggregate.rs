@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use promql_parser::parser::token::{
-    T_AVG, T_BOTTOMK, T_COUNT, T_COUNT_VALUES, T_GROUP, T_LIMITK, T_LIMIT_RATIO, T_MAX, T_MIN, T_QUANTILE, T_STDDEV,
-    T_STDVAR, T_SUM, T_TOPK,
+    T_AVG, T_BOTTOMK, T_COUNT, T_COUNT_VALUES, T_GROUP, T_LIMITK, T_LIMIT_RATIO, T_MAX, T_MIN,
+    T_QUANTILE, T_STDDEV, T_STDVAR, T_SUM, T_TOPK,
 };
 use promql_parser::parser::{AggregateExpr, Expr, LabelModifier};
 
@@ -85,7 +85,11 @@ impl Grouping {
     }
 }
 
-pub(crate) fn eval(ev: &mut Evaluator<'_>, grid: Grid, a: &AggregateExpr) -> Result<Evaluated, QueryError> {
+pub(crate) fn eval(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    a: &AggregateExpr,
+) -> Result<Evaluated, QueryError> {
     let op = AggOp::from_token(a.op.id())
         .ok_or_else(|| QueryError::exec(format!("unsupported aggregation operator {}", a.op)))?;
     let grouping = Grouping::from(&a.modifier);
@@ -93,16 +97,22 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, grid: Grid, a: &AggregateExpr) -> Res
         return count_values(ev, grid, a, grouping);
     }
     let param = match (&a.param, op) {
-        (Some(p), AggOp::Quantile | AggOp::Topk | AggOp::Bottomk | AggOp::Limitk | AggOp::LimitRatio) => {
-            Some(ev.eval_scalar(grid, p)?)
-        }
+        (
+            Some(p),
+            AggOp::Quantile | AggOp::Topk | AggOp::Bottomk | AggOp::Limitk | AggOp::LimitRatio,
+        ) => Some(ev.eval_scalar(grid, p)?),
         _ => None,
     };
     let input = ev.eval_vector(grid, &a.expr)?;
     let out = match op {
-        AggOp::Topk | AggOp::Bottomk | AggOp::Limitk | AggOp::LimitRatio => {
-            select_k(ev, grid, op, &input, &grouping, param.as_deref().unwrap_or(&[]))?
-        }
+        AggOp::Topk | AggOp::Bottomk | AggOp::Limitk | AggOp::LimitRatio => select_k(
+            ev,
+            grid,
+            op,
+            &input,
+            &grouping,
+            param.as_deref().unwrap_or(&[]),
+        )?,
         _ => aggregate(ev, grid, op, &input, &grouping, param.as_deref())?,
     };
     ev.release_series(&input);
@@ -138,7 +148,11 @@ impl Acc {
         };
         match op {
             AggOp::Stddev | AggOp::Stdvar => {
-                self.value = if f.is_nan() || f.is_infinite() { f64::NAN } else { 0.0 };
+                self.value = if f.is_nan() || f.is_infinite() {
+                    f64::NAN
+                } else {
+                    0.0
+                };
             }
             AggOp::Quantile => {
                 self.values.clear();
@@ -170,16 +184,8 @@ impl Acc {
                 (self.mean, self.comp) = kahan_inc(f / self.count, q * self.mean, q * self.comp);
             }
             AggOp::Count => self.count += 1.0,
-            AggOp::Max => {
-                if self.value < f || self.value.is_nan() {
-                    self.value = f;
-                }
-            }
-            AggOp::Min => {
-                if self.value > f || self.value.is_nan() {
-                    self.value = f;
-                }
-            }
+            AggOp::Max if self.value < f || self.value.is_nan() => self.value = f,
+            AggOp::Min if self.value > f || self.value.is_nan() => self.value = f,
             AggOp::Stddev | AggOp::Stdvar => {
                 self.count += 1.0;
                 let delta = f - self.mean;
@@ -208,8 +214,10 @@ impl Acc {
 fn quantile_param_warnings(ev: &mut Evaluator<'_>, params: &[f64]) {
     for &q in params {
         if q.is_nan() || !(0.0..=1.0).contains(&q) {
-            ev.notes
-                .warn(format!("quantile value should be between 0 and 1, got {}", format_float_go(q)));
+            ev.notes.warn(format!(
+                "quantile value should be between 0 and 1, got {}",
+                format_float_go(q)
+            ));
         }
     }
 }
@@ -418,10 +426,16 @@ fn select_k(
             return Ok(Vec::new());
         }
         if min <= -9.223372036854776e18 {
-            return Err(QueryError::exec(format!("Scalar value {} underflows int64", format_float_go(min))));
+            return Err(QueryError::exec(format!(
+                "Scalar value {} underflows int64",
+                format_float_go(min)
+            )));
         }
         if max >= 9.223372036854775e18 {
-            return Err(QueryError::exec(format!("Scalar value {} overflows int64", format_float_go(max))));
+            return Err(QueryError::exec(format!(
+                "Scalar value {} overflows int64",
+                format_float_go(max)
+            )));
         }
     }
     let mut index: HashMap<Labels, usize> = HashMap::new();
@@ -493,7 +507,9 @@ fn select_k(
             }
         }
         for &g in &group_order {
-            let Some(mut heap) = heaps[g].take() else { continue };
+            let Some(mut heap) = heaps[g].take() else {
+                continue;
+            };
             match op {
                 AggOp::Topk => go_sort(&mut heap.items, |a, b| desc_nan_last(a.v, b.v)),
                 AggOp::Bottomk => go_sort(&mut heap.items, |a, b| asc_nan_last(a.v, b.v)),
@@ -533,10 +549,19 @@ fn ratio_sample(labels: &Labels, ratio: f64) -> bool {
     (ratio >= 0.0 && offset < ratio) || (ratio < 0.0 && offset >= 1.0 + ratio)
 }
 
-fn count_values(ev: &mut Evaluator<'_>, grid: Grid, a: &AggregateExpr, grouping: Grouping) -> Result<Evaluated, QueryError> {
+fn count_values(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    a: &AggregateExpr,
+    grouping: Grouping,
+) -> Result<Evaluated, QueryError> {
     let label = match a.param.as_deref().map(unwrap_parens) {
         Some(Expr::StringLiteral(s)) => s.val.clone(),
-        _ => return Err(QueryError::exec("count_values requires a string label name")),
+        _ => {
+            return Err(QueryError::exec(
+                "count_values requires a string label name",
+            ))
+        }
     };
     if label.is_empty() {
         return Err(QueryError::exec(format!("invalid label name {label:?}")));

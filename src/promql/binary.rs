@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 
 use promql_parser::label::Labels as NameList;
 use promql_parser::parser::token::{
-    T_ADD, T_ATAN2, T_DIV, T_EQLC, T_GTE, T_GTR, T_LAND, T_LOR, T_LSS, T_LTE, T_LUNLESS, T_MOD, T_MUL, T_NEQ, T_POW,
-    T_SUB,
+    T_ADD, T_ATAN2, T_DIV, T_EQLC, T_GTE, T_GTR, T_LAND, T_LOR, T_LSS, T_LTE, T_LUNLESS, T_MOD,
+    T_MUL, T_NEQ, T_POW, T_SUB,
 };
 use promql_parser::parser::{BinModifier, BinaryExpr, LabelModifier, VectorMatchCardinality};
 
@@ -15,7 +15,9 @@ use crate::model::labels::METRIC_NAME;
 use crate::model::{Labels, Sample};
 
 use super::eval::Evaluator;
-use super::step::{merge_same_labelset, total_points, Evaluated, Grid, OutputBuilder, StepCursor, StepSeries};
+use super::step::{
+    merge_same_labelset, total_points, Evaluated, Grid, OutputBuilder, StepCursor, StepSeries,
+};
 use super::util::{drop_metric_name, prom_labels_string};
 use super::value::QueryError;
 
@@ -63,7 +65,10 @@ impl BinOp {
     }
 
     fn is_comparison(self) -> bool {
-        matches!(self, BinOp::Eq | BinOp::Ne | BinOp::Gt | BinOp::Lt | BinOp::Ge | BinOp::Le)
+        matches!(
+            self,
+            BinOp::Eq | BinOp::Ne | BinOp::Gt | BinOp::Lt | BinOp::Ge | BinOp::Le
+        )
     }
 
     fn is_set(self) -> bool {
@@ -119,9 +124,17 @@ fn apply(op: BinOp, l: f64, r: f64, return_bool: bool) -> (f64, bool) {
     }
 }
 
-pub(crate) fn eval(ev: &mut Evaluator<'_>, grid: Grid, e: &BinaryExpr) -> Result<Evaluated, QueryError> {
-    let op = BinOp::from_token(e.op.id())
-        .ok_or_else(|| QueryError::exec(format!("operator {:?} not allowed in binary expressions", e.op.to_string())))?;
+pub(crate) fn eval(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    e: &BinaryExpr,
+) -> Result<Evaluated, QueryError> {
+    let op = BinOp::from_token(e.op.id()).ok_or_else(|| {
+        QueryError::exec(format!(
+            "operator {:?} not allowed in binary expressions",
+            e.op.to_string()
+        ))
+    })?;
     let default_mod = BinModifier::default();
     let modifier = e.modifier.as_ref().unwrap_or(&default_mod);
     let return_bool = modifier.return_bool;
@@ -130,7 +143,11 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, grid: Grid, e: &BinaryExpr) -> Result
     let held = lhs.points() + rhs.points();
     let out = match (lhs, rhs) {
         (Evaluated::Scalar(l), Evaluated::Scalar(r)) => {
-            let v: Vec<f64> = l.iter().zip(r.iter()).map(|(&a, &b)| apply(op, a, b, true).0).collect();
+            let v: Vec<f64> = l
+                .iter()
+                .zip(r.iter())
+                .map(|(&a, &b)| apply(op, a, b, true).0)
+                .collect();
             ev.limits.hold(v.len())?;
             Evaluated::Scalar(v)
         }
@@ -151,10 +168,10 @@ pub(crate) fn eval(ev: &mut Evaluator<'_>, grid: Grid, e: &BinaryExpr) -> Result
         }
         (l, r) => {
             return Err(QueryError::exec(format!(
-                "binary expression must contain only scalar and instant vector types, got {} and {}",
-                l.kind(),
-                r.kind()
-            )))
+            "binary expression must contain only scalar and instant vector types, got {} and {}",
+            l.kind(),
+            r.kind()
+        )))
         }
     };
     ev.limits.release(held);
@@ -210,7 +227,9 @@ struct Signatures {
 
 impl Signatures {
     fn new() -> Self {
-        Signatures { ids: HashMap::new() }
+        Signatures {
+            ids: HashMap::new(),
+        }
     }
 
     fn of(&mut self, labels: &Labels, matching: Option<&LabelModifier>) -> usize {
@@ -324,17 +343,17 @@ fn vector_vector(
     let matching = modifier.matching.as_ref();
     let return_bool = modifier.return_bool;
     let (card_one_to_one, include, swapped) = match &modifier.card {
-        VectorMatchCardinality::OneToOne | VectorMatchCardinality::ManyToMany => (true, Vec::new(), false),
+        VectorMatchCardinality::OneToOne | VectorMatchCardinality::ManyToMany => {
+            (true, Vec::new(), false)
+        }
         VectorMatchCardinality::ManyToOne(l) => (false, names(l), false),
         VectorMatchCardinality::OneToMany(l) => (false, names(l), true),
     };
     // After the swap, `many` is the side whose labels the result keeps.
     let (many, one) = if swapped { (rhs, lhs) } else { (lhs, rhs) };
-    let (fill_one, fill_many) = if swapped {
-        (modifier.fill_values.lhs, modifier.fill_values.rhs)
-    } else {
-        (modifier.fill_values.rhs, modifier.fill_values.lhs)
-    };
+    // As in Prometheus, the fill values are not swapped with the sides:
+    // `fill_right` fills a missing "one" side, `fill_left` a missing "many" side.
+    let (fill_one, fill_many) = (modifier.fill_values.rhs, modifier.fill_values.lhs);
     let mut sigs = Signatures::new();
     let many_sig: Vec<usize> = many.iter().map(|s| sigs.of(&s.labels, matching)).collect();
     let one_sig: Vec<usize> = one.iter().map(|s| sigs.of(&s.labels, matching)).collect();
@@ -343,9 +362,10 @@ fn vector_vector(
     let mut one_val: Vec<f64> = vec![0.0; nsigs];
     let mut matched_one: Vec<bool> = vec![false; nsigs];
     let mut many_has: Vec<bool> = vec![false; nsigs];
-    let mut matched_many: Vec<HashSet<u64>> = vec![HashSet::new(); if card_one_to_one { 0 } else { nsigs }];
+    let mut matched_many: Vec<HashSet<u64>> =
+        vec![HashSet::new(); if card_one_to_one { 0 } else { nsigs }];
     // Result labels per (many side, one side) pair.
-    let mut result_cache: HashMap<(Side2, Side2), (Labels, u64)> = HashMap::new();
+    let mut result_cache: HashMap<(Side2, Side2), (usize, u64)> = HashMap::new();
     let mut builder = OutputBuilder::new();
     let mut mc = StepCursor::new(many);
     let mut oc = StepCursor::new(one);
@@ -362,7 +382,12 @@ fn vector_vector(
         for &(j, v) in &ov {
             let sig = one_sig[j];
             if let Some(prev) = one_at[sig] {
-                return Err(duplicate_error(&one[prev].labels, &one[j].labels, matching, swapped));
+                return Err(duplicate_error(
+                    &one[prev].labels,
+                    &one[j].labels,
+                    matching,
+                    swapped,
+                ));
             }
             one_at[sig] = Some(j);
             one_val[sig] = v;
@@ -393,15 +418,22 @@ fn vector_vector(
             let (l, r) = if swapped { (oval, mval) } else { (mval, oval) };
             let (value, keep) = apply(op, l, r, return_bool);
             let key = (side_key(m), side_key(o));
-            let (labels, hash) = match result_cache.get(&key) {
-                Some(x) => x.clone(),
+            let (slot, hash) = match result_cache.get(&key) {
+                Some(&x) => x,
                 None => {
                     let many_labels = side_labels(m, many, one, matching, true);
                     let one_labels = side_labels(o, many, one, matching, false);
-                    let l = result_labels(&many_labels, &one_labels, op, card_one_to_one, matching, &include);
-                    let h = l.hash64();
-                    result_cache.insert(key, (l.clone(), h));
-                    (l, h)
+                    let l = result_labels(
+                        &many_labels,
+                        &one_labels,
+                        op,
+                        card_one_to_one,
+                        matching,
+                        &include,
+                    );
+                    let x = (builder.slot(&l), l.hash64());
+                    result_cache.insert(key, x);
+                    x
                 }
             };
             if card_one_to_one {
@@ -424,7 +456,7 @@ fn vector_vector(
                     Side::Series(i, _) => many[i].drop_name,
                     Side::Fill(..) => false,
                 };
-            builder.push(&labels, drop_name, ts, value)?;
+            builder.push_to(slot, drop_name, ts, value)?;
         }
         for &(j, _) in &ov {
             let sig = one_sig[j];
@@ -516,7 +548,12 @@ fn result_labels(
     l
 }
 
-fn duplicate_error(a: &Labels, b: &Labels, matching: Option<&LabelModifier>, swapped: bool) -> QueryError {
+fn duplicate_error(
+    a: &Labels,
+    b: &Labels,
+    matching: Option<&LabelModifier>,
+    swapped: bool,
+) -> QueryError {
     let side = if swapped { "left" } else { "right" };
     let group = prom_labels_string(&match_labels(b, matching));
     let mut pair = [prom_labels_string(a), prom_labels_string(b)];

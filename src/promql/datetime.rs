@@ -69,15 +69,24 @@ mod tests {
     #[test]
     fn epoch_and_known_dates() {
         let c = civil_from_unix(0);
-        assert_eq!((c.year, c.month, c.day, c.weekday, c.yday), (1970, 1, 1, 4, 1));
+        assert_eq!(
+            (c.year, c.month, c.day, c.weekday, c.yday),
+            (1970, 1, 1, 4, 1)
+        );
         // 2024-02-29T13:45:00Z, a Thursday, day 60.
         let c = civil_from_unix(1_709_214_300);
-        assert_eq!((c.year, c.month, c.day, c.hour, c.minute), (2024, 2, 29, 13, 45));
+        assert_eq!(
+            (c.year, c.month, c.day, c.hour, c.minute),
+            (2024, 2, 29, 13, 45)
+        );
         assert_eq!((c.weekday, c.yday), (4, 60));
         assert_eq!(days_in_month(2024, 2), 29);
         assert_eq!(days_in_month(1900, 2), 28);
         // Before the epoch: 1969-12-31T23:59:59Z.
         let c = civil_from_unix(-1);
-        assert_eq!((c.year, c.month, c.day, c.hour, c.minute), (1969, 12, 31, 23, 59));
+        assert_eq!(
+            (c.year, c.month, c.day, c.hour, c.minute),
+            (1969, 12, 31, 23, 59)
+        );
     }
 }

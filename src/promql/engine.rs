@@ -57,7 +57,12 @@ impl Engine {
     }
 
     /// Evaluates `query` at `t_ms`.
-    pub fn instant(&self, src: &dyn SampleSource, query: &str, t_ms: i64) -> Result<QueryResult, QueryError> {
+    pub fn instant(
+        &self,
+        src: &dyn SampleSource,
+        query: &str,
+        t_ms: i64,
+    ) -> Result<QueryResult, QueryError> {
         let expr = parse(query)?;
         self.eval_expr(src, &expr, t_ms, t_ms, 0)
     }
@@ -78,7 +83,9 @@ impl Engine {
             ));
         }
         if end_ms < start_ms {
-            return Err(QueryError::BadData("end timestamp must not be before start time".into()));
+            return Err(QueryError::BadData(
+                "end timestamp must not be before start time".into(),
+            ));
         }
         if (end_ms - start_ms) / step_ms > MAX_POINTS_PER_SERIES {
             return Err(QueryError::BadData(
@@ -119,7 +126,6 @@ impl Engine {
             query_start: start,
             query_end: end,
             query_step: step_ms,
-            range_query: !instant,
             limits: Limits::new(self.opts.max_samples, deadline),
             notes: Annotations::default(),
         };
@@ -140,7 +146,11 @@ impl Engine {
                         v: v.first().copied().unwrap_or(f64::NAN),
                     }
                 } else {
-                    let samples: Vec<Sample> = grid.timestamps().zip(v).map(|(t, v)| Sample::new(t, v)).collect();
+                    let samples: Vec<Sample> = grid
+                        .timestamps()
+                        .zip(v)
+                        .map(|(t, v)| Sample::new(t, v))
+                        .collect();
                     Value::Matrix(vec![Series {
                         labels: Default::default(),
                         samples,
@@ -189,7 +199,8 @@ impl Engine {
 
 /// Parses a query; parse errors are `bad_data`.
 pub(crate) fn parse(query: &str) -> Result<Expr, QueryError> {
-    promql_parser::parser::parse(query).map_err(|e| QueryError::BadData(format!("parse error: {e}")))
+    promql_parser::parser::parse(query)
+        .map_err(|e| QueryError::BadData(format!("parse error: {e}")))
 }
 
 /// Applies delayed metric-name removal and rejects label-set collisions.
@@ -218,7 +229,10 @@ fn into_matrix(series: Vec<StepSeries>) -> Vec<Series> {
 /// Does the query define its own result order (`sort*()`, `topk`, ...)?
 fn keeps_order(expr: &Expr) -> bool {
     match unwrap_parens(expr) {
-        Expr::Call(c) => matches!(c.func.name, "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc"),
+        Expr::Call(c) => matches!(
+            c.func.name,
+            "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc"
+        ),
         Expr::Aggregate(a) => matches!(
             a.op.id(),
             token::T_TOPK | token::T_BOTTOMK | token::T_LIMITK | token::T_LIMIT_RATIO

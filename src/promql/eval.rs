@@ -48,8 +48,6 @@ pub(crate) struct Evaluator<'a> {
     pub query_end: i64,
     /// Step of a range query (0 for instant queries), for `step()`.
     pub query_step: i64,
-    /// True for range queries (some annotations depend on it).
-    pub range_query: bool,
     pub limits: Limits,
     pub notes: Annotations,
 }
@@ -142,7 +140,10 @@ impl<'a> Evaluator<'a> {
     pub fn eval_vector(&mut self, grid: Grid, expr: &Expr) -> Result<Vec<StepSeries>, QueryError> {
         match self.eval(grid, expr)? {
             Evaluated::Vector(v) => Ok(v),
-            other => Err(QueryError::exec(format!("expected instant vector, got {}", other.kind()))),
+            other => Err(QueryError::exec(format!(
+                "expected instant vector, got {}",
+                other.kind()
+            ))),
         }
     }
 
@@ -150,14 +151,21 @@ impl<'a> Evaluator<'a> {
     pub fn eval_scalar(&mut self, grid: Grid, expr: &Expr) -> Result<Vec<f64>, QueryError> {
         match self.eval(grid, expr)? {
             Evaluated::Scalar(v) => Ok(v),
-            other => Err(QueryError::exec(format!("expected scalar, got {}", other.kind()))),
+            other => Err(QueryError::exec(format!(
+                "expected scalar, got {}",
+                other.kind()
+            ))),
         }
     }
 
     /// Evaluates a subquery's inner expression on its own grid: steps aligned
     /// to multiples of the subquery step, the first one strictly after
     /// `start - offset - range`, the last at or before `end - offset`.
-    pub fn eval_subquery(&mut self, grid: Grid, sq: &SubqueryExpr) -> Result<RangeInput, QueryError> {
+    pub fn eval_subquery(
+        &mut self,
+        grid: Grid,
+        sq: &SubqueryExpr,
+    ) -> Result<RangeInput, QueryError> {
         let offset = self.offset_ms(&sq.offset);
         let at = self.at_time(&sq.at);
         let range = millis(&sq.range);
@@ -173,7 +181,10 @@ impl<'a> Evaluator<'a> {
         };
         let lowest = outer_start.saturating_sub(offset).saturating_sub(range);
         let inner = Grid {
-            start: lowest.div_euclid(step).saturating_add(1).saturating_mul(step),
+            start: lowest
+                .div_euclid(step)
+                .saturating_add(1)
+                .saturating_mul(step),
             end: outer_end.saturating_sub(offset),
             interval: step,
         };
@@ -185,7 +196,11 @@ impl<'a> Evaluator<'a> {
             Evaluated::Scalar(v) => vec![StepSeries {
                 labels: Default::default(),
                 drop_name: false,
-                floats: inner.timestamps().zip(v).map(|(t, v)| Sample::new(t, v)).collect(),
+                floats: inner
+                    .timestamps()
+                    .zip(v)
+                    .map(|(t, v)| Sample::new(t, v))
+                    .collect(),
             }],
             other => {
                 return Err(QueryError::exec(format!(
@@ -222,11 +237,6 @@ impl<'a> Evaluator<'a> {
             }
             other => Ok(other),
         }
-    }
-
-    /// Releases the samples held by an intermediate value.
-    pub fn release(&mut self, v: &Evaluated) {
-        self.limits.release(v.points());
     }
 
     pub fn release_series(&mut self, v: &[StepSeries]) {
@@ -272,9 +282,12 @@ pub(crate) fn is_step_invariant(expr: &Expr) -> bool {
         Expr::Paren(p) => is_step_invariant(&p.expr),
         Expr::Unary(u) => is_step_invariant(&u.expr),
         Expr::Binary(b) => is_step_invariant(&b.lhs) && is_step_invariant(&b.rhs),
-        Expr::Aggregate(a) => is_step_invariant(&a.expr) && a.param.as_ref().is_none_or(|p| is_step_invariant(p)),
+        Expr::Aggregate(a) => {
+            is_step_invariant(&a.expr) && a.param.as_ref().is_none_or(|p| is_step_invariant(p))
+        }
         Expr::Call(c) => {
-            !TIME_DEPENDENT_FUNCTIONS.contains(&c.func.name) && c.args.args.iter().all(|a| is_step_invariant(a))
+            !TIME_DEPENDENT_FUNCTIONS.contains(&c.func.name)
+                && c.args.args.iter().all(|a| is_step_invariant(a))
         }
         Expr::Extension(_) => false,
     }
@@ -289,7 +302,9 @@ fn has_at_modifier(expr: &Expr) -> bool {
         Expr::Paren(p) => has_at_modifier(&p.expr),
         Expr::Unary(u) => has_at_modifier(&u.expr),
         Expr::Binary(b) => has_at_modifier(&b.lhs) || has_at_modifier(&b.rhs),
-        Expr::Aggregate(a) => has_at_modifier(&a.expr) || a.param.as_ref().is_some_and(|p| has_at_modifier(p)),
+        Expr::Aggregate(a) => {
+            has_at_modifier(&a.expr) || a.param.as_ref().is_some_and(|p| has_at_modifier(p))
+        }
         Expr::Call(c) => c.args.args.iter().any(|a| has_at_modifier(a)),
     }
 }

@@ -16,16 +16,23 @@ use super::aggregate::{asc_nan_last, desc_nan_last, go_sort};
 use super::datetime::{civil_from_unix, days_in_month, Civil};
 use super::eval::{unwrap_parens, Evaluator};
 use super::histogram::{self, HistFn};
+use super::range_functions;
 use super::selector::{self, InstantMode};
 use super::step::{merge_same_labelset, total_points, Evaluated, Grid, StepCursor, StepSeries};
 use super::util::natural_cmp;
 use super::value::QueryError;
-use super::range_functions;
 
-pub(crate) fn eval_call(ev: &mut Evaluator<'_>, grid: Grid, call: &Call) -> Result<Evaluated, QueryError> {
+pub(crate) fn eval_call(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    call: &Call,
+) -> Result<Evaluated, QueryError> {
     let name = call.func.name;
     let args: Vec<&Expr> = call.args.args.iter().map(|a| a.as_ref()).collect();
-    if let Some(i) = args.iter().position(|a| a.value_type() == ValueType::Matrix) {
+    if let Some(i) = args
+        .iter()
+        .position(|a| a.value_type() == ValueType::Matrix)
+    {
         return range_functions::eval(ev, grid, name, &args, i);
     }
     let steps = grid.steps();
@@ -50,7 +57,11 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, grid: Grid, call: &Call) -> Resu
         }
         "vector" => {
             let s = ev.eval_scalar(grid, arg(&args, 0)?)?;
-            let floats = grid.timestamps().zip(s).map(|(t, v)| Sample::new(t, v)).collect();
+            let floats = grid
+                .timestamps()
+                .zip(s)
+                .map(|(t, v)| Sample::new(t, v))
+                .collect();
             Ok(Evaluated::Vector(vec![StepSeries {
                 labels: Labels::empty(),
                 drop_name: false,
@@ -121,12 +132,42 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, grid: Grid, call: &Call) -> Resu
         }
         "label_replace" => label_replace(ev, grid, &args),
         "label_join" => label_join(ev, grid, &args),
-        "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => sort(ev, grid, name, &args),
+        "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => {
+            sort(ev, grid, name, &args)
+        }
         "histogram_quantile" => {
             let q = ev.eval_scalar(grid, arg(&args, 0)?)?;
             let v = ev.eval_vector(grid, arg(&args, 1)?)?;
             let out = histogram::eval_classic(ev, grid, HistFn::Quantile(q), &v)?;
             finish_vector(ev, &v, out)
+        }
+        "histogram_quantiles" => {
+            let v = ev.eval_vector(grid, arg(&args, 0)?)?;
+            let label = string_arg(&args, 1)?;
+            let mut qss = Vec::new();
+            for a in args.iter().skip(2) {
+                qss.push(ev.eval_scalar(grid, a)?);
+            }
+            let out = histogram::eval_classic(ev, grid, HistFn::Quantiles(label, qss), &v)?;
+            finish_vector(ev, &v, out)
+        }
+        "min_of" | "max_of" => {
+            let a = ev.eval_scalar(grid, arg(&args, 0)?)?;
+            let b = ev.eval_scalar(grid, arg(&args, 1)?)?;
+            let v = a
+                .iter()
+                .zip(b.iter())
+                .map(|(&x, &y)| {
+                    if x.is_nan() || y.is_nan() {
+                        f64::NAN
+                    } else if name == "min_of" {
+                        x.min(y)
+                    } else {
+                        x.max(y)
+                    }
+                })
+                .collect();
+            Ok(Evaluated::Scalar(v))
         }
         "histogram_fraction" => {
             let lo = ev.eval_scalar(grid, arg(&args, 0)?)?;
@@ -136,7 +177,8 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, grid: Grid, call: &Call) -> Resu
             finish_vector(ev, &v, out)
         }
         // Native-histogram-only functions ignore float samples.
-        "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev" | "histogram_stdvar" => {
+        "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
+        | "histogram_stdvar" => {
             let v = ev.eval_vector(grid, arg(&args, 0)?)?;
             ev.release_series(&v);
             Ok(Evaluated::Vector(Vec::new()))
@@ -147,11 +189,18 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, grid: Grid, call: &Call) -> Resu
                 Some(a) => Some(ev.eval_scalar(grid, a)?),
                 None => None,
             };
-            let out = map_values(v, |step, x| {
-                let n = to_nearest.as_ref().and_then(|s| s.get(step).copied()).unwrap_or(1.0);
-                let inv = 1.0 / n;
-                Some((x * inv + 0.5).floor() / inv)
-            }, grid);
+            let out = map_values(
+                v,
+                |step, x| {
+                    let n = to_nearest
+                        .as_ref()
+                        .and_then(|s| s.get(step).copied())
+                        .unwrap_or(1.0);
+                    let inv = 1.0 / n;
+                    Some((x * inv + 0.5).floor() / inv)
+                },
+                grid,
+            );
             Ok(Evaluated::Vector(out))
         }
         "clamp" | "clamp_min" | "clamp_max" => {
@@ -166,20 +215,30 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, grid: Grid, call: &Call) -> Resu
                 match name {
                     "clamp_min" => (a, f64::INFINITY),
                     "clamp_max" => (f64::NEG_INFINITY, a),
-                    _ => (a, second.as_ref().and_then(|s| s.get(step).copied()).unwrap_or(f64::NAN)),
+                    _ => (
+                        a,
+                        second
+                            .as_ref()
+                            .and_then(|s| s.get(step).copied())
+                            .unwrap_or(f64::NAN),
+                    ),
                 }
             };
-            let out = map_values(v, |step, x| {
-                let (lo, hi) = bounds(step);
-                if hi < lo {
-                    return None;
-                }
-                Some(lo.max(hi.min(x)))
-            }, grid);
+            let out = map_values(
+                v,
+                |step, x| {
+                    let (lo, hi) = bounds(step);
+                    if hi < lo {
+                        return None;
+                    }
+                    Some(lo.max(hi.min(x)))
+                },
+                grid,
+            );
             Ok(Evaluated::Vector(out))
         }
-        "days_in_month" | "day_of_month" | "day_of_week" | "day_of_year" | "hour" | "minute" | "month"
-        | "year" => {
+        "days_in_month" | "day_of_month" | "day_of_week" | "day_of_year" | "hour" | "minute"
+        | "month" | "year" => {
             let f: fn(&Civil) -> f64 = match name {
                 "days_in_month" => |c| days_in_month(c.year, c.month) as f64,
                 "day_of_month" => |c| c.day as f64,
@@ -205,13 +264,17 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, grid: Grid, call: &Call) -> Resu
                 }
                 Some(a) => {
                     let v = ev.eval_vector(grid, a)?;
-                    let out = map_values(v, |_, x| {
-                        if x.is_nan() || x.is_infinite() {
-                            // Go converts these to the minimum int64 second.
-                            return Some(f(&civil_from_unix(i64::MIN / 1_000_000_000)));
-                        }
-                        Some(f(&civil_from_unix(x as i64)))
-                    }, grid);
+                    let out = map_values(
+                        v,
+                        |_, x| {
+                            if x.is_nan() || x.is_infinite() {
+                                // Go converts these to the minimum int64 second.
+                                return Some(f(&civil_from_unix(i64::MIN / 1_000_000_000)));
+                            }
+                            Some(f(&civil_from_unix(x as i64)))
+                        },
+                        grid,
+                    );
                     Ok(Evaluated::Vector(out))
                 }
             }
@@ -219,7 +282,9 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, grid: Grid, call: &Call) -> Resu
         "info" => Err(QueryError::exec("info() is not supported")),
         _ => {
             let Some(f) = math_fn(name) else {
-                return Err(QueryError::exec(format!("function {name}() is not supported")));
+                return Err(QueryError::exec(format!(
+                    "function {name}() is not supported"
+                )));
             };
             let v = ev.eval_vector(grid, arg(&args, 0)?)?;
             Ok(Evaluated::Vector(map_values(v, |_, x| Some(f(x)), grid)))
@@ -233,12 +298,20 @@ fn arg<'e>(args: &[&'e Expr], i: usize) -> Result<&'e Expr, QueryError> {
         .ok_or_else(|| QueryError::exec("wrong number of function arguments"))
 }
 
-fn scalar_per_step(ev: &mut Evaluator<'_>, grid: Grid, f: impl Fn(i64) -> f64) -> Result<Evaluated, QueryError> {
+fn scalar_per_step(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    f: impl Fn(i64) -> f64,
+) -> Result<Evaluated, QueryError> {
     ev.limits.hold(grid.steps())?;
     Ok(Evaluated::Scalar(grid.timestamps().map(f).collect()))
 }
 
-fn finish_vector(ev: &mut Evaluator<'_>, input: &[StepSeries], out: Vec<StepSeries>) -> Result<Evaluated, QueryError> {
+fn finish_vector(
+    ev: &mut Evaluator<'_>,
+    input: &[StepSeries],
+    out: Vec<StepSeries>,
+) -> Result<Evaluated, QueryError> {
     ev.release_series(input);
     ev.limits.hold(total_points(&out))?;
     Ok(Evaluated::Vector(out))
@@ -246,7 +319,11 @@ fn finish_vector(ev: &mut Evaluator<'_>, input: &[StepSeries], out: Vec<StepSeri
 
 /// Applies `f(step, value)` to every point (None drops the point); the
 /// result is a new value, so the metric name is dropped.
-fn map_values(series: Vec<StepSeries>, f: impl Fn(usize, f64) -> Option<f64>, grid: Grid) -> Vec<StepSeries> {
+fn map_values(
+    series: Vec<StepSeries>,
+    f: impl Fn(usize, f64) -> Option<f64>,
+    grid: Grid,
+) -> Vec<StepSeries> {
     let mut out = Vec::with_capacity(series.len());
     for mut s in series {
         s.floats = s
@@ -310,7 +387,12 @@ pub(crate) fn absent_labels(arg: &Expr) -> Labels {
     };
     let mut out = Labels::empty();
     let mut seen: Vec<&str> = Vec::new();
-    for m in vs.matchers.matchers.iter().chain(vs.matchers.or_matchers.iter().flatten()) {
+    for m in vs
+        .matchers
+        .matchers
+        .iter()
+        .chain(vs.matchers.or_matchers.iter().flatten())
+    {
         if m.name == METRIC_NAME {
             continue;
         }
@@ -327,7 +409,10 @@ pub(crate) fn absent_labels(arg: &Expr) -> Labels {
 fn string_arg(args: &[&Expr], i: usize) -> Result<String, QueryError> {
     match args.get(i).map(|a| unwrap_parens(a)) {
         Some(Expr::StringLiteral(s)) => Ok(s.val.clone()),
-        _ => Err(QueryError::exec(format!("expected a string literal as argument {}", i + 1))),
+        _ => Err(QueryError::exec(format!(
+            "expected a string literal as argument {}",
+            i + 1
+        ))),
     }
 }
 
@@ -335,15 +420,24 @@ fn valid_label_name(name: &str) -> bool {
     !name.is_empty()
 }
 
-fn label_replace(ev: &mut Evaluator<'_>, grid: Grid, args: &[&Expr]) -> Result<Evaluated, QueryError> {
+fn label_replace(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    args: &[&Expr],
+) -> Result<Evaluated, QueryError> {
     let dst = string_arg(args, 1)?;
     let repl = string_arg(args, 2)?;
     let src = string_arg(args, 3)?;
     let re_str = string_arg(args, 4)?;
-    let re = Regex::new(&format!("^(?s:{re_str})$"))
-        .map_err(|_| QueryError::exec(format!("invalid regular expression in label_replace(): {re_str}")))?;
+    let re = Regex::new(&format!("^(?s:{re_str})$")).map_err(|_| {
+        QueryError::exec(format!(
+            "invalid regular expression in label_replace(): {re_str}"
+        ))
+    })?;
     if !valid_label_name(&dst) {
-        return Err(QueryError::exec(format!("invalid destination label name in label_replace(): {dst}")));
+        return Err(QueryError::exec(format!(
+            "invalid destination label name in label_replace(): {dst}"
+        )));
     }
     let mut v = ev.eval_vector(grid, arg(args, 0)?)?;
     for s in &mut v {
@@ -367,12 +461,16 @@ fn label_join(ev: &mut Evaluator<'_>, grid: Grid, args: &[&Expr]) -> Result<Eval
     for i in 3..args.len() {
         let s = string_arg(args, i)?;
         if !valid_label_name(&s) {
-            return Err(QueryError::exec(format!("invalid source label name in label_join(): {s}")));
+            return Err(QueryError::exec(format!(
+                "invalid source label name in label_join(): {s}"
+            )));
         }
         srcs.push(s);
     }
     if !valid_label_name(&dst) {
-        return Err(QueryError::exec(format!("invalid destination label name in label_join(): {dst}")));
+        return Err(QueryError::exec(format!(
+            "invalid destination label name in label_join(): {dst}"
+        )));
     }
     let mut v = ev.eval_vector(grid, arg(args, 0)?)?;
     for s in &mut v {
@@ -391,15 +489,22 @@ fn label_join(ev: &mut Evaluator<'_>, grid: Grid, args: &[&Expr]) -> Result<Eval
 
 /// `sort*()`: orders an instant query's result; a range query's result is
 /// always ordered by labels, so there it only warns.
-fn sort(ev: &mut Evaluator<'_>, grid: Grid, name: &str, args: &[&Expr]) -> Result<Evaluated, QueryError> {
+fn sort(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    name: &str,
+    args: &[&Expr],
+) -> Result<Evaluated, QueryError> {
     let mut label_names = Vec::new();
     for i in 1..args.len() {
         label_names.push(string_arg(args, i)?);
     }
     let v = ev.eval_vector(grid, arg(args, 0)?)?;
     if grid.steps() != 1 {
-        ev.notes
-            .warn("sort is ineffective for range queries since results are always ordered by labels".to_string());
+        ev.notes.warn(
+            "sort is ineffective for range queries since results are always ordered by labels"
+                .to_string(),
+        );
         return Ok(Evaluated::Vector(v));
     }
     let mut cursor = StepCursor::new(&v);

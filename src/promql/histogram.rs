@@ -25,7 +25,11 @@ pub(crate) struct Bucket {
 /// Sorts by bound, merges equal bounds, smooths float noise and forces the
 /// counts monotonic. Returns whether monotonicity had to be forced.
 fn normalize(buckets: &mut Vec<Bucket>) -> bool {
-    buckets.sort_by(|a, b| a.upper.partial_cmp(&b.upper).unwrap_or(std::cmp::Ordering::Equal));
+    buckets.sort_by(|a, b| {
+        a.upper
+            .partial_cmp(&b.upper)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     // Coalesce buckets with the same upper bound.
     let mut merged: Vec<Bucket> = Vec::with_capacity(buckets.len());
     for b in buckets.iter() {
@@ -91,7 +95,10 @@ pub(crate) fn bucket_quantile(q: f64, buckets: &mut Vec<Bucket>) -> (f64, bool) 
         return (f64::NAN, false);
     }
     let mut rank = q * observations;
-    let b = buckets[..n - 1].iter().position(|x| x.count >= rank).unwrap_or(n - 1);
+    let b = buckets[..n - 1]
+        .iter()
+        .position(|x| x.count >= rank)
+        .unwrap_or(n - 1);
     if b == n - 1 {
         return (buckets[n - 2].upper, forced);
     }
@@ -170,6 +177,8 @@ pub(crate) fn bucket_fraction(lower: f64, upper: f64, buckets: &mut Vec<Bucket>)
 /// Which classic-histogram function to compute per group.
 pub(crate) enum HistFn {
     Quantile(Vec<f64>),
+    /// `histogram_quantiles`: several quantiles, told apart by a label.
+    Quantiles(String, Vec<Vec<f64>>),
     Fraction(Vec<f64>, Vec<f64>),
 }
 
@@ -182,11 +191,18 @@ pub(crate) fn eval_classic(
     func: HistFn,
     input: &[StepSeries],
 ) -> Result<Vec<StepSeries>, QueryError> {
-    if let HistFn::Quantile(qs) = &func {
+    let all_qs: Vec<&Vec<f64>> = match &func {
+        HistFn::Quantile(qs) => vec![qs],
+        HistFn::Quantiles(_, qss) => qss.iter().collect(),
+        HistFn::Fraction(..) => Vec::new(),
+    };
+    for qs in all_qs {
         for &q in qs {
             if q.is_nan() || !(0.0..=1.0).contains(&q) {
-                ev.notes
-                    .warn(format!("quantile value should be between 0 and 1, got {}", format_float_go(q)));
+                ev.notes.warn(format!(
+                    "quantile value should be between 0 and 1, got {}",
+                    format_float_go(q)
+                ));
             }
         }
     }
@@ -205,13 +221,20 @@ pub(crate) fn eval_classic(
         let next = groups.len();
         let g = *groups.entry(sig).or_insert(next);
         if g == next {
-            group_labels.push(s.labels.drop_names(&[BUCKET_LABEL.to_string(), METRIC_NAME.to_string()]));
+            group_labels.push(
+                s.labels
+                    .drop_names(&[BUCKET_LABEL.to_string(), METRIC_NAME.to_string()]),
+            );
             group_name.push(s.labels.metric_name().unwrap_or("").to_string());
         }
         member.push(Some((g, upper)));
     }
     let mut buckets: Vec<Vec<Bucket>> = vec![Vec::new(); group_labels.len()];
     let mut builder = OutputBuilder::new();
+    let slots: Vec<usize> = match &func {
+        HistFn::Quantiles(..) => Vec::new(),
+        _ => group_labels.iter().map(|l| builder.slot(l)).collect(),
+    };
     let mut cursor = StepCursor::new(input);
     let mut present = Vec::new();
     for (step, ts) in grid.timestamps().enumerate() {
@@ -235,28 +258,80 @@ pub(crate) fn eval_classic(
             if b.is_empty() {
                 continue;
             }
-            let v = match &func {
+            match &func {
                 HistFn::Quantile(qs) => {
                     let q = qs.get(step).copied().unwrap_or(f64::NAN);
-                    let (v, forced) = bucket_quantile(q, b);
-                    if forced {
-                        ev.notes.info(format!(
-                            "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {}",
-                            go_quote(&group_name[g])
-                        ));
+                    let v = quantile_noting(ev, q, b, &group_name[g]);
+                    builder.push_to(slots[g], true, ts, v)?;
+                }
+                HistFn::Quantiles(label, qss) => {
+                    for qs in qss {
+                        let q = qs.get(step).copied().unwrap_or(f64::NAN);
+                        let mut copy = b.clone();
+                        let v = quantile_noting(ev, q, &mut copy, &group_name[g]);
+                        let mut l = group_labels[g].clone();
+                        l.set(label, &format_openmetrics_float(q));
+                        builder.push(&l, true, ts, v)?;
                     }
-                    v
                 }
                 HistFn::Fraction(lo, hi) => {
                     let lo = lo.get(step).copied().unwrap_or(f64::NAN);
                     let hi = hi.get(step).copied().unwrap_or(f64::NAN);
-                    bucket_fraction(lo, hi, b)
+                    let v = bucket_fraction(lo, hi, b);
+                    builder.push_to(slots[g], true, ts, v)?;
                 }
-            };
-            builder.push(&group_labels[g], true, ts, v)?;
+            }
         }
     }
     Ok(builder.finish())
+}
+
+fn quantile_noting(ev: &mut Evaluator<'_>, q: f64, b: &mut Vec<Bucket>, name: &str) -> f64 {
+    let (v, forced) = bucket_quantile(q, b);
+    if forced {
+        ev.notes.info(format!(
+            "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {}",
+            go_quote(name)
+        ));
+    }
+    v
+}
+
+/// Formats a float as OpenMetrics does (`1.0`, `0.25`, `NaN`, `+Inf`).
+pub(crate) fn format_openmetrics_float(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
+    }
+    let s = format_float_g(f);
+    if s.contains(['e', '.']) {
+        s
+    } else {
+        format!("{s}.0")
+    }
+}
+
+/// Go's `strconv.FormatFloat(f, 'g', -1, 64)`.
+fn format_float_g(f: f64) -> String {
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-4..1e6).contains(&abs) {
+        let s = format!("{f:e}");
+        if let Some((mant, exp)) = s.split_once('e') {
+            let (sign, digits) = match exp.strip_prefix('-') {
+                Some(d) => ('-', d),
+                None => ('+', exp),
+            };
+            return format!("{mant}e{sign}{digits:0>2}");
+        }
+        return s;
+    }
+    format!("{f}")
 }
 
 /// Parses an `le` value like Go's `strconv.ParseFloat`.
@@ -272,12 +347,21 @@ mod tests {
     use super::*;
 
     fn b(pairs: &[(f64, f64)]) -> Vec<Bucket> {
-        pairs.iter().map(|&(upper, count)| Bucket { upper, count }).collect()
+        pairs
+            .iter()
+            .map(|&(upper, count)| Bucket { upper, count })
+            .collect()
     }
 
     #[test]
     fn quantile_interpolates() {
-        let mut x = b(&[(0.0, 0.0), (2.0, 1.0), (4.0, 2.0), (6.0, 3.0), (f64::INFINITY, 3.0)]);
+        let mut x = b(&[
+            (0.0, 0.0),
+            (2.0, 1.0),
+            (4.0, 2.0),
+            (6.0, 3.0),
+            (f64::INFINITY, 3.0),
+        ]);
         assert_eq!(bucket_quantile(0.5, &mut x).0, 3.0);
         assert!(bucket_quantile(f64::NAN, &mut x).0.is_nan());
         assert_eq!(bucket_quantile(2.0, &mut x).0, f64::INFINITY);
@@ -303,7 +387,12 @@ mod tests {
         assert!((bucket_fraction(0.0, 1.5, &mut x) - 0.02).abs() < 1e-12);
         assert!((bucket_fraction(400.0, f64::INFINITY, &mut x) - 0.94).abs() < 1e-12);
         assert_eq!(bucket_fraction(4.0, 5.0, &mut x), 0.0);
-        let mut n = b(&[(-3.0, 10.0), (-2.0, 12.0), (-1.0, 15.0), (f64::INFINITY, 100.0)]);
+        let mut n = b(&[
+            (-3.0, 10.0),
+            (-2.0, 12.0),
+            (-1.0, 15.0),
+            (f64::INFINITY, 100.0),
+        ]);
         assert!((bucket_fraction(-4.0, -2.0, &mut n) - 0.02).abs() < 1e-12);
         assert!((bucket_fraction(f64::NEG_INFINITY, -1.5, &mut n) - 0.135).abs() < 1e-12);
     }

@@ -74,7 +74,7 @@ impl Limits {
     /// read every 64 calls).
     pub fn tick(&mut self) -> Result<(), QueryError> {
         self.ticks = self.ticks.wrapping_add(1);
-        if self.ticks % 64 == 0 {
+        if self.ticks.is_multiple_of(64) {
             self.check_deadline()?;
         }
         Ok(())

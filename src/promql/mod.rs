@@ -24,9 +24,9 @@ mod util;
 mod value;
 
 #[cfg(test)]
-mod testscript;
-#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod testscript;
 
 pub use engine::{Engine, EngineOptions};
 pub use selector::parse_series_selector;

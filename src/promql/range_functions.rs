@@ -50,7 +50,10 @@ fn lookup(name: &str) -> Option<RangeFn> {
         "present_over_time" => |_, _| Ok(Some(1.0)),
         "quantile_over_time" => |p, c| {
             let mut v: Vec<f64> = p.iter().map(|s| s.v).collect();
-            Ok(Some(quantile(c.args.first().copied().unwrap_or(f64::NAN), &mut v)))
+            Ok(Some(quantile(
+                c.args.first().copied().unwrap_or(f64::NAN),
+                &mut v,
+            )))
         },
         "stddev_over_time" => |p, _| Ok(Some(variance(p).sqrt())),
         "stdvar_over_time" => |p, _| Ok(Some(variance(p))),
@@ -79,7 +82,11 @@ pub(crate) fn eval(
     let input = match arg {
         Expr::MatrixSelector(ms) => selector::load_matrix_selector(ev, grid, ms)?,
         Expr::Subquery(sq) => ev.eval_subquery(grid, sq)?,
-        _ => return Err(QueryError::exec(format!("expected range vector argument to {name}()"))),
+        _ => {
+            return Err(QueryError::exec(format!(
+                "expected range vector argument to {name}()"
+            )))
+        }
     };
     let input_held = if matches!(arg, Expr::Subquery(_)) {
         total_points(&input.series)
@@ -92,12 +99,15 @@ pub(crate) fn eval(
         if name == "quantile_over_time" {
             for &q in scalars.first().map(Vec::as_slice).unwrap_or(&[]) {
                 if q.is_nan() || !(0.0..=1.0).contains(&q) {
-                    ev.notes
-                        .warn(format!("quantile value should be between 0 and 1, got {}", format_float_go(q)));
+                    ev.notes.warn(format!(
+                        "quantile value should be between 0 and 1, got {}",
+                        format_float_go(q)
+                    ));
                 }
             }
         }
-        let f = lookup(name).ok_or_else(|| QueryError::exec(format!("function {name}() is not supported")))?;
+        let f = lookup(name)
+            .ok_or_else(|| QueryError::exec(format!("function {name}() is not supported")))?;
         apply(ev, grid, name, f, &input, &scalars)?
     };
     ev.limits.release(input_held);
@@ -149,7 +159,10 @@ fn apply(
         }
         if counter_fn {
             if let Some(metric) = s.labels.metric_name() {
-                if !["_total", "_sum", "_count", "_bucket"].iter().any(|suf| metric.ends_with(suf)) {
+                if !["_total", "_sum", "_count", "_bucket"]
+                    .iter()
+                    .any(|suf| metric.ends_with(suf))
+                {
                     ev.notes.info(format!(
                         "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {}",
                         go_quote(metric)
@@ -393,6 +406,9 @@ fn variance(p: &[Sample]) -> f64 {
 
 /// Median absolute deviation from the median.
 fn mad(p: &[Sample]) -> f64 {
+    if p.iter().any(|s| s.v.is_nan()) {
+        return f64::NAN;
+    }
     let mut v: Vec<f64> = p.iter().map(|s| s.v).collect();
     let median = quantile(0.5, &mut v);
     let mut dev: Vec<f64> = p.iter().map(|s| (s.v - median).abs()).collect();
@@ -409,7 +425,9 @@ fn double_exponential_smoothing(p: &[Sample], c: &Ctx<'_>) -> Result<Option<f64>
         )));
     }
     if !(tf > 0.0 && tf < 1.0) {
-        return Err(QueryError::exec(format!("invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}")));
+        return Err(QueryError::exec(format!(
+            "invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}"
+        )));
     }
     if p.len() < 2 {
         return Ok(None);

@@ -22,13 +22,21 @@ pub fn parse_series_selector(s: &str) -> Result<Vec<Matcher>, String> {
     let expr = promql_parser::parser::parse(s)?;
     let vs = match expr {
         Expr::VectorSelector(vs) => vs,
-        _ => return Err(format!("invalid series selector {s:?}: expected a vector selector")),
+        _ => {
+            return Err(format!(
+                "invalid series selector {s:?}: expected a vector selector"
+            ))
+        }
     };
     if vs.offset.is_some() || vs.at.is_some() {
-        return Err(format!("invalid series selector {s:?}: no offset or @ modifiers allowed"));
+        return Err(format!(
+            "invalid series selector {s:?}: no offset or @ modifiers allowed"
+        ));
     }
     if !vs.matchers.or_matchers.is_empty() {
-        return Err(format!("invalid series selector {s:?}: 'or' is not supported here"));
+        return Err(format!(
+            "invalid series selector {s:?}: 'or' is not supported here"
+        ));
     }
     let mut groups = matcher_groups(&vs)?;
     Ok(groups.pop().unwrap_or_default())
@@ -114,7 +122,12 @@ fn is_repetition(rest: &[char]) -> bool {
 
 /// Selects the series of a selector with samples in `[mint, maxt]`, sorted by
 /// labels.
-pub(crate) fn select(ev: &mut Evaluator<'_>, vs: &VectorSelector, mint: i64, maxt: i64) -> Result<Vec<Series>, QueryError> {
+pub(crate) fn select(
+    ev: &mut Evaluator<'_>,
+    vs: &VectorSelector,
+    mint: i64,
+    maxt: i64,
+) -> Result<Vec<Series>, QueryError> {
     ev.limits.check_deadline()?;
     let groups = matcher_groups(vs).map_err(QueryError::BadData)?;
     let mut out: Vec<Series> = Vec::new();
@@ -156,7 +169,12 @@ pub(crate) fn eval_vector_selector(
     let first_ref = ref_of(grid.start);
     let last_ref = ref_of(grid.end);
     let lookback = ev.lookback;
-    let series = select(ev, vs, first_ref.saturating_sub(lookback).saturating_add(1), last_ref)?;
+    let series = select(
+        ev,
+        vs,
+        first_ref.saturating_sub(lookback).saturating_add(1),
+        last_ref,
+    )?;
     let mut out = Vec::with_capacity(series.len());
     for s in series {
         ev.limits.tick()?;
@@ -221,7 +239,12 @@ pub(crate) struct Window {
 impl RangeInput {
     /// Calls `f(step index, window, points)` for every step of `grid` whose
     /// left-open window `(end - range, end]` holds at least one point.
-    pub fn for_each_window<F>(&self, series: &StepSeries, grid: Grid, mut f: F) -> Result<(), QueryError>
+    pub fn for_each_window<F>(
+        &self,
+        series: &StepSeries,
+        grid: Grid,
+        mut f: F,
+    ) -> Result<(), QueryError>
     where
         F: FnMut(usize, Window, &[Sample]) -> Result<(), QueryError>,
     {
@@ -246,7 +269,11 @@ impl RangeInput {
 }
 
 /// Loads a matrix selector for all steps of `grid`.
-pub(crate) fn load_matrix_selector(ev: &mut Evaluator<'_>, grid: Grid, ms: &MatrixSelector) -> Result<RangeInput, QueryError> {
+pub(crate) fn load_matrix_selector(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    ms: &MatrixSelector,
+) -> Result<RangeInput, QueryError> {
     let vs = &ms.vs;
     let offset = ev.offset_ms(&vs.offset);
     let at = ev.at_time(&vs.at);
@@ -254,13 +281,22 @@ pub(crate) fn load_matrix_selector(ev: &mut Evaluator<'_>, grid: Grid, ms: &Matr
     let ref_of = |ts: i64| at.unwrap_or(ts).saturating_sub(offset);
     let first_ref = ref_of(grid.start);
     let last_ref = ref_of(grid.end);
-    let series = select(ev, vs, first_ref.saturating_sub(range).saturating_add(1), last_ref)?;
+    let series = select(
+        ev,
+        vs,
+        first_ref.saturating_sub(range).saturating_add(1),
+        last_ref,
+    )?;
     let series = series
         .into_iter()
         .map(|s| StepSeries {
             labels: s.labels,
             drop_name: false,
-            floats: s.samples.into_iter().filter(|p| !is_stale_nan(p.v)).collect(),
+            floats: s
+                .samples
+                .into_iter()
+                .filter(|p| !is_stale_nan(p.v))
+                .collect(),
         })
         .filter(|s| !s.floats.is_empty())
         .collect();
@@ -274,7 +310,11 @@ pub(crate) fn load_matrix_selector(ev: &mut Evaluator<'_>, grid: Grid, ms: &Matr
 
 /// The points of a range input inside the window of the single step of an
 /// instant evaluation (a range vector result).
-pub(crate) fn matrix_at(ev: &mut Evaluator<'_>, input: RangeInput, grid: Grid) -> Result<Vec<StepSeries>, QueryError> {
+pub(crate) fn matrix_at(
+    ev: &mut Evaluator<'_>,
+    input: RangeInput,
+    grid: Grid,
+) -> Result<Vec<StepSeries>, QueryError> {
     let mut out = Vec::with_capacity(input.series.len());
     for s in &input.series {
         let mut pts: Vec<Sample> = Vec::new();

@@ -22,7 +22,12 @@ pub struct SourceError(pub String);
 pub trait SampleSource: Send + Sync {
     /// Series matching every matcher, with their samples in `[mint, maxt]`.
     /// Series with no sample in the range may be omitted.
-    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, SourceError>;
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<Series>, SourceError>;
 }
 
 /// A simple in-memory source: tests and the conformance runner load data
@@ -44,7 +49,10 @@ impl MemorySource {
         let idx = match self.series.iter().position(|s| s.labels == labels) {
             Some(i) => i,
             None => {
-                self.series.push(Series { labels, samples: Vec::new() });
+                self.series.push(Series {
+                    labels,
+                    samples: Vec::new(),
+                });
                 self.series.len() - 1
             }
         };
@@ -63,7 +71,12 @@ impl MemorySource {
 }
 
 impl SampleSource for MemorySource {
-    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, SourceError> {
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<Series>, SourceError> {
         let mut out: Vec<Series> = self
             .series
             .iter()
@@ -79,7 +92,10 @@ impl SampleSource for MemorySource {
                     .filter(|x| x.t >= mint && x.t <= maxt)
                     .copied()
                     .collect();
-                (!samples.is_empty()).then(|| Series { labels: s.labels.clone(), samples })
+                (!samples.is_empty()).then(|| Series {
+                    labels: s.labels.clone(),
+                    samples,
+                })
             })
             .collect();
         out.sort_by(|a, b| a.labels.cmp(&b.labels));

@@ -159,16 +159,39 @@ impl OutputBuilder {
     }
 
     /// Adds a point; series are created in first-seen order.
-    pub fn push(&mut self, labels: &Labels, drop_name: bool, t: i64, v: f64) -> Result<(), QueryError> {
-        let idx = match self.index.get(labels) {
+    pub fn push(
+        &mut self,
+        labels: &Labels,
+        drop_name: bool,
+        t: i64,
+        v: f64,
+    ) -> Result<(), QueryError> {
+        let slot = self.slot(labels);
+        self.push_to(slot, drop_name, t, v)
+    }
+
+    /// The index of the output series with these labels (created if new),
+    /// for callers that push to the same series repeatedly.
+    pub fn slot(&mut self, labels: &Labels) -> usize {
+        match self.index.get(labels) {
             Some(&i) => i,
             None => {
-                self.series.push(StepSeries::new(labels.clone(), drop_name));
+                self.series.push(StepSeries::new(labels.clone(), false));
                 self.index.insert(labels.clone(), self.series.len() - 1);
                 self.series.len() - 1
             }
-        };
-        let s = &mut self.series[idx];
+        }
+    }
+
+    /// Adds a point to the series `slot` (from [`OutputBuilder::slot`]).
+    pub fn push_to(
+        &mut self,
+        slot: usize,
+        drop_name: bool,
+        t: i64,
+        v: f64,
+    ) -> Result<(), QueryError> {
+        let s = &mut self.series[slot];
         if s.floats.last().is_some_and(|p| p.t == t) {
             return Err(QueryError::exec(DUPLICATE_LABELSET));
         }
@@ -177,8 +200,12 @@ impl OutputBuilder {
         Ok(())
     }
 
+    /// The collected series, without those that never got a point.
     pub fn finish(self) -> Vec<StepSeries> {
         self.series
+            .into_iter()
+            .filter(|s| !s.floats.is_empty())
+            .collect()
     }
 }
 

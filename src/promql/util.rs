@@ -13,7 +13,10 @@ const METADATA_LABELS: [&str; 3] = [METRIC_NAME, "__type__", "__unit__"];
 
 /// The label set without `__name__` (and the `__type__`/`__unit__` metadata).
 pub(crate) fn drop_metric_name(labels: &Labels) -> Labels {
-    if !labels.iter().any(|l| METADATA_LABELS.contains(&l.name.as_str())) {
+    if !labels
+        .iter()
+        .any(|l| METADATA_LABELS.contains(&l.name.as_str()))
+    {
         return labels.clone();
     }
     let mut out = labels.clone();
@@ -49,7 +52,9 @@ pub(crate) fn go_quote(v: &str) -> String {
             '\n' => s.push_str("\\n"),
             '\t' => s.push_str("\\t"),
             '\r' => s.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => s.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                s.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => s.push(c),
         }
     }
@@ -77,7 +82,11 @@ pub(crate) fn format_float_go(f: f64) -> String {
         return "NaN".to_string();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let abs = f.abs();
     if abs != 0.0 && !(1e-4..1e21).contains(&abs) {
@@ -148,7 +157,10 @@ pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
     let cb = chunks(b);
     for (x, y) in ca.iter().zip(cb.iter()) {
         let ord = match (x.parse::<u128>(), y.parse::<u128>()) {
-            (Ok(nx), Ok(ny)) if x.bytes().all(|c| c.is_ascii_digit()) && y.bytes().all(|c| c.is_ascii_digit()) => {
+            (Ok(nx), Ok(ny))
+                if x.bytes().all(|c| c.is_ascii_digit())
+                    && y.bytes().all(|c| c.is_ascii_digit()) =>
+            {
                 nx.cmp(&ny)
             }
             _ => x.cmp(y),

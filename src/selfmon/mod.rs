@@ -37,7 +37,8 @@ pub struct Histogram {
 
 /// Latency buckets from 0.1 ms to 60 s.
 pub const LATENCY_BUCKETS: &[f64] = &[
-    0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+    0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    30.0, 60.0,
 ];
 
 impl Histogram {
@@ -56,7 +57,8 @@ impl Histogram {
             self.counts[i].fetch_add(1, Ordering::Relaxed);
         }
         self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum_micros.fetch_add(d.as_micros() as u64, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
     }
 
     pub fn count(&self) -> u64 {
@@ -74,8 +76,19 @@ pub struct Family<T> {
 }
 
 impl<T> Family<T> {
-    pub fn new(name: &'static str, help: &'static str, label_names: &'static [&'static str], make: fn() -> T) -> Self {
-        Family { name, help, label_names, make, children: RwLock::new(BTreeMap::new()) }
+    pub fn new(
+        name: &'static str,
+        help: &'static str,
+        label_names: &'static [&'static str],
+        make: fn() -> T,
+    ) -> Self {
+        Family {
+            name,
+            help,
+            label_names,
+            make,
+            children: RwLock::new(BTreeMap::new()),
+        }
     }
 
     /// The child for these label values (created on first use).
@@ -84,7 +97,11 @@ impl<T> Family<T> {
         if let Some(c) = self.children.read().get(&key) {
             return c.clone();
         }
-        self.children.write().entry(key).or_insert_with(|| Arc::new((self.make)())).clone()
+        self.children
+            .write()
+            .entry(key)
+            .or_insert_with(|| Arc::new((self.make)()))
+            .clone()
     }
 
     fn label_str(&self, values: &[String], extra: Option<(&str, &str)>) -> String {
@@ -106,12 +123,18 @@ impl<T> Family<T> {
 }
 
 fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 fn fmt_f64(v: f64) -> String {
     if v.is_infinite() {
-        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else {
         format!("{v}")
     }
@@ -119,7 +142,11 @@ fn fmt_f64(v: f64) -> String {
 
 impl Family<Counter> {
     fn render(&self, out: &mut String) {
-        let _ = writeln!(out, "# HELP {} {}\n# TYPE {} counter", self.name, self.help, self.name);
+        let _ = writeln!(
+            out,
+            "# HELP {} {}\n# TYPE {} counter",
+            self.name, self.help, self.name
+        );
         for (k, c) in self.children.read().iter() {
             let _ = writeln!(out, "{}{} {}", self.name, self.label_str(k, None), c.get());
         }
@@ -128,19 +155,47 @@ impl Family<Counter> {
 
 impl Family<Histogram> {
     fn render(&self, out: &mut String) {
-        let _ = writeln!(out, "# HELP {} {}\n# TYPE {} histogram", self.name, self.help, self.name);
+        let _ = writeln!(
+            out,
+            "# HELP {} {}\n# TYPE {} histogram",
+            self.name, self.help, self.name
+        );
         for (k, h) in self.children.read().iter() {
             let mut cum = 0;
             for (b, c) in h.bounds.iter().zip(&h.counts) {
                 cum += c.load(Ordering::Relaxed);
                 let le = fmt_f64(*b);
-                let _ = writeln!(out, "{}_bucket{} {}", self.name, self.label_str(k, Some(("le", &le))), cum);
+                let _ = writeln!(
+                    out,
+                    "{}_bucket{} {}",
+                    self.name,
+                    self.label_str(k, Some(("le", &le))),
+                    cum
+                );
             }
             let count = h.count.load(Ordering::Relaxed);
-            let _ = writeln!(out, "{}_bucket{} {}", self.name, self.label_str(k, Some(("le", "+Inf"))), count);
+            let _ = writeln!(
+                out,
+                "{}_bucket{} {}",
+                self.name,
+                self.label_str(k, Some(("le", "+Inf"))),
+                count
+            );
             let sum = h.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-            let _ = writeln!(out, "{}_sum{} {}", self.name, self.label_str(k, None), fmt_f64(sum));
-            let _ = writeln!(out, "{}_count{} {}", self.name, self.label_str(k, None), count);
+            let _ = writeln!(
+                out,
+                "{}_sum{} {}",
+                self.name,
+                self.label_str(k, None),
+                fmt_f64(sum)
+            );
+            let _ = writeln!(
+                out,
+                "{}_count{} {}",
+                self.name,
+                self.label_str(k, None),
+                count
+            );
         }
     }
 }
@@ -228,19 +283,73 @@ impl SelfMetrics {
         self.ingested_samples.render(&mut out);
         self.rejected_samples.render(&mut out);
         let simple = [
-            ("cairn_remote_write_histograms_dropped_total", "Native histogram samples received but not stored yet.", "counter", self.histograms_dropped.get() as f64),
-            ("cairn_exemplars_ingested_total", "Exemplars stored.", "counter", self.exemplars_ingested.get() as f64),
-            ("cairn_queries_rejected_total", "Queries refused because too many were running or queued.", "counter", self.queries_rejected.get() as f64),
-            ("cairn_active_series", "Series in the heads of all tenants.", "gauge", g.active_series as f64),
-            ("cairn_blocks", "Sealed TSDB blocks on disk.", "gauge", g.blocks as f64),
-            ("cairn_disk_bytes", "Bytes used on disk by the metrics store (blocks and WAL).", "gauge", g.disk_bytes as f64),
-            ("cairn_head_memory_bytes", "Estimated bytes held by the heads' series and chunks.", "gauge", g.head_memory_bytes as f64),
-            ("cairn_tenants", "Tenants with a metrics store.", "gauge", g.tenants as f64),
-            ("cairn_ready", "1 once the WAL replay finished.", "gauge", if g.ready { 1.0 } else { 0.0 }),
-            ("cairn_uptime_seconds", "Seconds since the process started.", "gauge", self.started.elapsed().as_secs_f64()),
+            (
+                "cairn_remote_write_histograms_dropped_total",
+                "Native histogram samples received but not stored yet.",
+                "counter",
+                self.histograms_dropped.get() as f64,
+            ),
+            (
+                "cairn_exemplars_ingested_total",
+                "Exemplars stored.",
+                "counter",
+                self.exemplars_ingested.get() as f64,
+            ),
+            (
+                "cairn_queries_rejected_total",
+                "Queries refused because too many were running or queued.",
+                "counter",
+                self.queries_rejected.get() as f64,
+            ),
+            (
+                "cairn_active_series",
+                "Series in the heads of all tenants.",
+                "gauge",
+                g.active_series as f64,
+            ),
+            (
+                "cairn_blocks",
+                "Sealed TSDB blocks on disk.",
+                "gauge",
+                g.blocks as f64,
+            ),
+            (
+                "cairn_disk_bytes",
+                "Bytes used on disk by the metrics store (blocks and WAL).",
+                "gauge",
+                g.disk_bytes as f64,
+            ),
+            (
+                "cairn_head_memory_bytes",
+                "Estimated bytes held by the heads' series and chunks.",
+                "gauge",
+                g.head_memory_bytes as f64,
+            ),
+            (
+                "cairn_tenants",
+                "Tenants with a metrics store.",
+                "gauge",
+                g.tenants as f64,
+            ),
+            (
+                "cairn_ready",
+                "1 once the WAL replay finished.",
+                "gauge",
+                if g.ready { 1.0 } else { 0.0 },
+            ),
+            (
+                "cairn_uptime_seconds",
+                "Seconds since the process started.",
+                "gauge",
+                self.started.elapsed().as_secs_f64(),
+            ),
         ];
         for (name, help, kind, v) in simple {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}", fmt_f64(v));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}",
+                fmt_f64(v)
+            );
         }
         self.wal_fsync.render(&mut out);
         self.query_duration.render(&mut out);
@@ -260,9 +369,14 @@ mod tests {
         m.ingested_samples.with(&["metrics"]).add(5);
         m.http_requests.with(&["/api/v1/query", "GET", "200"]).inc();
         m.wal_fsync.with(&[]).observe(Duration::from_millis(2));
-        let text = m.render(&Gauges { active_series: 3, ..Default::default() });
+        let text = m.render(&Gauges {
+            active_series: 3,
+            ..Default::default()
+        });
         assert!(text.contains("cairn_ingested_samples_total{signal=\"metrics\"} 5"));
-        assert!(text.contains("cairn_http_requests_total{route=\"/api/v1/query\",method=\"GET\",code=\"200\"} 1"));
+        assert!(text.contains(
+            "cairn_http_requests_total{route=\"/api/v1/query\",method=\"GET\",code=\"200\"} 1"
+        ));
         assert!(text.contains("cairn_wal_fsync_duration_seconds_bucket{le=\"0.0025\"} 1"));
         assert!(text.contains("cairn_wal_fsync_duration_seconds_count 1"));
         assert!(text.contains("cairn_active_series 3"));

@@ -14,10 +14,15 @@ pub fn tenant(headers: &HeaderMap) -> Result<TenantId, String> {
     match headers.get(TENANT_HEADER) {
         None => Ok(TenantId::default_tenant()),
         Some(v) => {
-            let s = v.to_str().map_err(|_| "X-Scope-OrgID is not valid text".to_string())?;
+            let s = v
+                .to_str()
+                .map_err(|_| "X-Scope-OrgID is not valid text".to_string())?;
             let s = s.trim();
             if s.contains('|') {
-                return Err("queries across several tenants (X-Scope-OrgID with '|') are not supported".into());
+                return Err(
+                    "queries across several tenants (X-Scope-OrgID with '|') are not supported"
+                        .into(),
+                );
             }
             TenantId::parse(s).map_err(|e| format!("invalid X-Scope-OrgID: {e}"))
         }
@@ -47,7 +52,12 @@ impl BodyError {
 
 /// Undoes a gzip or deflate `Content-Encoding`; other encodings listed in
 /// `passthrough` (such as `snappy` for remote write) are left to the caller.
-pub fn decode_body(headers: &HeaderMap, body: &[u8], limit: usize, passthrough: &[&str]) -> Result<Vec<u8>, BodyError> {
+pub fn decode_body(
+    headers: &HeaderMap,
+    body: &[u8],
+    limit: usize,
+    passthrough: &[&str],
+) -> Result<Vec<u8>, BodyError> {
     let enc = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -56,8 +66,12 @@ pub fn decode_body(headers: &HeaderMap, body: &[u8], limit: usize, passthrough: 
     let mut out = Vec::new();
     let res = match enc.as_str() {
         "" | "identity" => return check_len(body.to_vec(), limit),
-        "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(body).take(limit as u64 + 1).read_to_end(&mut out),
-        "deflate" => flate2::read::ZlibDecoder::new(body).take(limit as u64 + 1).read_to_end(&mut out),
+        "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(body)
+            .take(limit as u64 + 1)
+            .read_to_end(&mut out),
+        "deflate" => flate2::read::ZlibDecoder::new(body)
+            .take(limit as u64 + 1)
+            .read_to_end(&mut out),
         other if passthrough.contains(&other) => return check_len(body.to_vec(), limit),
         other => return Err(BodyError::UnsupportedEncoding(other.to_string())),
     };
@@ -87,9 +101,15 @@ mod tests {
         h.insert(header::CONTENT_ENCODING, "gzip".parse().unwrap());
         assert_eq!(decode_body(&h, &gz, 100, &[]).unwrap(), b"query=up");
         assert_eq!(decode_body(&h, &gz, 3, &[]), Err(BodyError::TooLarge(3)));
-        assert!(matches!(decode_body(&h, b"nope", 100, &[]), Err(BodyError::Corrupt(_))));
+        assert!(matches!(
+            decode_body(&h, b"nope", 100, &[]),
+            Err(BodyError::Corrupt(_))
+        ));
         h.insert(header::CONTENT_ENCODING, "br".parse().unwrap());
-        assert!(matches!(decode_body(&h, b"x", 100, &[]), Err(BodyError::UnsupportedEncoding(_))));
+        assert!(matches!(
+            decode_body(&h, b"x", 100, &[]),
+            Err(BodyError::UnsupportedEncoding(_))
+        ));
         h.insert(header::CONTENT_ENCODING, "snappy".parse().unwrap());
         assert_eq!(decode_body(&h, b"x", 100, &["snappy"]).unwrap(), b"x");
     }

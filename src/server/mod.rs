@@ -49,17 +49,26 @@ pub fn build_state(cfg: Arc<Config>, clock: Arc<dyn Clock>) -> SharedState {
 fn prometheus_api() -> Router<SharedState> {
     Router::new()
         .route("/api/v1/query", get(prom::query).post(prom::query))
-        .route("/api/v1/query_range", get(prom::query_range).post(prom::query_range))
+        .route(
+            "/api/v1/query_range",
+            get(prom::query_range).post(prom::query_range),
+        )
         .route("/api/v1/series", get(prom::series).post(prom::series))
         .route("/api/v1/labels", get(prom::labels).post(prom::labels))
         .route("/api/v1/label/{name}/values", get(prom::label_values))
         .route("/api/v1/metadata", get(prom::metadata))
-        .route("/api/v1/query_exemplars", get(prom::query_exemplars).post(prom::query_exemplars))
+        .route(
+            "/api/v1/query_exemplars",
+            get(prom::query_exemplars).post(prom::query_exemplars),
+        )
         .route("/api/v1/status/buildinfo", get(prom::buildinfo))
         .route("/api/v1/status/tsdb", get(prom::tsdb_status))
         .route("/api/v1/rules", get(prom::rules))
         .route("/api/v1/alerts", get(prom::alerts))
-        .route("/api/v1/format_query", get(prom::format_query).post(prom::format_query))
+        .route(
+            "/api/v1/format_query",
+            get(prom::format_query).post(prom::format_query),
+        )
         .route("/api/v1/write", post(write::remote_write))
         .route("/api/v1/push", post(write::remote_write))
 }
@@ -82,7 +91,9 @@ async fn index() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         concat!(
-            "Cairn ", env!("CARGO_PKG_VERSION"), "\n\n",
+            "Cairn ",
+            env!("CARGO_PKG_VERSION"),
+            "\n\n",
             "Prometheus API: /api/v1/query, /api/v1/query_range, ... (also under /prometheus)\n",
             "Remote write:   POST /api/v1/write\n",
             "Health:         /ready, /metrics\n"
@@ -94,7 +105,11 @@ async fn ready(State(st): State<SharedState>) -> Response {
     if st.ready.load(Ordering::SeqCst) {
         (StatusCode::OK, "ready\n").into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "replaying write-ahead logs\n").into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "replaying write-ahead logs\n",
+        )
+            .into_response()
     }
 }
 
@@ -114,7 +129,10 @@ async fn self_metrics(State(st): State<SharedState>) -> Response {
     .await
     .unwrap_or_default();
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         st.selfmon.render(&gauges),
     )
         .into_response()
@@ -130,8 +148,14 @@ async fn track_requests(State(st): State<SharedState>, req: Request, next: Next)
     let method = req.method().to_string();
     let started = Instant::now();
     let resp = next.run(req).await;
-    st.selfmon.http_duration.with(&[&route]).observe(started.elapsed());
-    st.selfmon.http_requests.with(&[&route, &method, resp.status().as_str()]).inc();
+    st.selfmon
+        .http_duration
+        .with(&[&route])
+        .observe(started.elapsed());
+    st.selfmon
+        .http_requests
+        .with(&[&route, &method, resp.status().as_str()])
+        .inc();
     resp
 }
 
@@ -141,14 +165,24 @@ pub async fn open_stores(st: SharedState) -> anyhow::Result<()> {
     let started = Instant::now();
     let n = tokio::task::spawn_blocking(move || st2.metrics.open_existing()).await??;
     st.ready.store(true, Ordering::SeqCst);
-    tracing::info!(tenants = n, elapsed_ms = started.elapsed().as_millis() as u64, "stores opened, ready");
+    tracing::info!(
+        tenants = n,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "stores opened, ready"
+    );
     Ok(())
 }
 
 /// Runs maintenance (seal, compact, retention, disk cap) on an interval.
 pub fn spawn_maintenance(st: SharedState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(st.cfg.storage.maintenance_interval.0.max(std::time::Duration::from_secs(1)));
+        let mut tick = tokio::time::interval(
+            st.cfg
+                .storage
+                .maintenance_interval
+                .0
+                .max(std::time::Duration::from_secs(1)),
+        );
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;

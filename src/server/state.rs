@@ -35,7 +35,11 @@ pub struct QueryGate {
 
 impl QueryGate {
     pub fn new(max: usize) -> Self {
-        QueryGate { permits: Arc::new(Semaphore::new(max.max(1))), waiting: AtomicUsize::new(0), max_waiting: max.max(1) * 4 }
+        QueryGate {
+            permits: Arc::new(Semaphore::new(max.max(1))),
+            waiting: AtomicUsize::new(0),
+            max_waiting: max.max(1) * 4,
+        }
     }
 
     /// Waits for a slot, or returns `None` if too many are already waiting.

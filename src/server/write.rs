@@ -16,26 +16,46 @@ const HISTOGRAMS_WRITTEN: &str = "x-prometheus-remote-write-histograms-written";
 const EXEMPLARS_WRITTEN: &str = "x-prometheus-remote-write-exemplars-written";
 
 fn plain(status: StatusCode, msg: impl Into<String>) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], msg.into() + "\n").into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        msg.into() + "\n",
+    )
+        .into_response()
 }
 
-fn with_written(mut resp: Response, v2: bool, samples: u64, histograms: u64, exemplars: u64) -> Response {
+fn with_written(
+    mut resp: Response,
+    v2: bool,
+    samples: u64,
+    histograms: u64,
+    exemplars: u64,
+) -> Response {
     if v2 {
-        for (name, v) in [(SAMPLES_WRITTEN, samples), (HISTOGRAMS_WRITTEN, histograms), (EXEMPLARS_WRITTEN, exemplars)] {
+        for (name, v) in [
+            (SAMPLES_WRITTEN, samples),
+            (HISTOGRAMS_WRITTEN, histograms),
+            (EXEMPLARS_WRITTEN, exemplars),
+        ] {
             if let Ok(val) = HeaderValue::from_str(&v.to_string()) {
-                resp.headers_mut().insert(HeaderName::from_static(name), val);
+                resp.headers_mut()
+                    .insert(HeaderName::from_static(name), val);
             }
         }
     }
     resp
 }
 
-fn header_str<'a>(h: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// `POST /api/v1/write`
-pub async fn remote_write(State(st): State<SharedState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn remote_write(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let version = match remote_write::detect_version(
         header_str(&headers, header::CONTENT_TYPE),
         header_str(&headers, header::CONTENT_ENCODING),
@@ -53,21 +73,33 @@ pub async fn remote_write(State(st): State<SharedState>, headers: HeaderMap, bod
     let max = st.cfg.server.max_request_body.0 as usize;
     let raw = match remote_write::decompress(&body, max) {
         Ok(r) => r,
-        Err(DecodeError::TooLarge(m)) => return with_written(plain(StatusCode::PAYLOAD_TOO_LARGE, m), v2, 0, 0, 0),
+        Err(DecodeError::TooLarge(m)) => {
+            return with_written(plain(StatusCode::PAYLOAD_TOO_LARGE, m), v2, 0, 0, 0)
+        }
         Err(DecodeError::Malformed(m) | DecodeError::Unsupported(m)) => {
             return with_written(plain(StatusCode::BAD_REQUEST, m), v2, 0, 0, 0)
         }
     };
     let decoded = match remote_write::decode(&raw, version, &limits) {
         Ok(d) => d,
-        Err(DecodeError::TooLarge(m)) => return with_written(plain(StatusCode::PAYLOAD_TOO_LARGE, m), v2, 0, 0, 0),
+        Err(DecodeError::TooLarge(m)) => {
+            return with_written(plain(StatusCode::PAYLOAD_TOO_LARGE, m), v2, 0, 0, 0)
+        }
         Err(DecodeError::Malformed(m) | DecodeError::Unsupported(m)) => {
             return with_written(plain(StatusCode::BAD_REQUEST, m), v2, 0, 0, 0)
         }
     };
     let n_samples: u64 = decoded.series.iter().map(|s| s.samples.len() as u64).sum();
-    if let Err(retry) = st.limiters.take(t.as_str(), n_samples, limits.ingestion_rate_samples, limits.ingestion_burst_samples) {
-        st.selfmon.rejected_samples.with(&["rate_limited"]).add(n_samples);
+    if let Err(retry) = st.limiters.take(
+        t.as_str(),
+        n_samples,
+        limits.ingestion_rate_samples,
+        limits.ingestion_burst_samples,
+    ) {
+        st.selfmon
+            .rejected_samples
+            .with(&["rate_limited"])
+            .add(n_samples);
         let mut resp = plain(
             StatusCode::TOO_MANY_REQUESTS,
             format!(
@@ -81,12 +113,25 @@ pub async fn remote_write(State(st): State<SharedState>, headers: HeaderMap, bod
         return with_written(resp, v2, 0, 0, 0);
     }
     if decoded.histograms_dropped > 0 {
-        st.selfmon.histograms_dropped.add(decoded.histograms_dropped);
+        st.selfmon
+            .histograms_dropped
+            .add(decoded.histograms_dropped);
         tracing::debug!(tenant = %t, n = decoded.histograms_dropped, "native histogram samples are not stored yet");
     }
     let db = match st.metrics.tenant(&t) {
         Ok(db) => db,
-        Err(e) => return with_written(plain(StatusCode::INTERNAL_SERVER_ERROR, format!("storage error: {e}")), v2, 0, 0, 0),
+        Err(e) => {
+            return with_written(
+                plain(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("storage error: {e}"),
+                ),
+                v2,
+                0,
+                0,
+                0,
+            )
+        }
     };
     let series = decoded.series;
     let metadata = decoded.metadata;
@@ -95,17 +140,46 @@ pub async fn remote_write(State(st): State<SharedState>, headers: HeaderMap, bod
         Ok(Ok(o)) => o,
         Ok(Err(e)) => {
             tracing::error!(tenant = %t, error = %e, "remote write could not be stored");
-            return with_written(plain(StatusCode::INTERNAL_SERVER_ERROR, format!("storage error: {e}")), v2, 0, 0, 0);
+            return with_written(
+                plain(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("storage error: {e}"),
+                ),
+                v2,
+                0,
+                0,
+                0,
+            );
         }
-        Err(e) => return with_written(plain(StatusCode::INTERNAL_SERVER_ERROR, format!("write task failed: {e}")), v2, 0, 0, 0),
+        Err(e) => {
+            return with_written(
+                plain(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("write task failed: {e}"),
+                ),
+                v2,
+                0,
+                0,
+                0,
+            )
+        }
     };
-    st.selfmon.ingested_samples.with(&["metrics"]).add(outcome.samples_written);
+    st.selfmon
+        .ingested_samples
+        .with(&["metrics"])
+        .add(outcome.samples_written);
     st.selfmon.exemplars_ingested.add(outcome.exemplars_written);
     if outcome.rejected_samples > 0 {
-        st.selfmon.rejected_samples.with(&["invalid_sample"]).add(outcome.rejected_samples);
+        st.selfmon
+            .rejected_samples
+            .with(&["invalid_sample"])
+            .add(outcome.rejected_samples);
     }
     if decoded.invalid_samples > 0 {
-        st.selfmon.rejected_samples.with(&["invalid_series"]).add(decoded.invalid_samples);
+        st.selfmon
+            .rejected_samples
+            .with(&["invalid_series"])
+            .add(decoded.invalid_samples);
     }
     let mut problems = decoded.invalid;
     problems.extend(outcome.errors);
@@ -124,5 +198,11 @@ pub async fn remote_write(State(st): State<SharedState>, headers: HeaderMap, bod
             ),
         )
     };
-    with_written(resp, v2, outcome.samples_written, 0, outcome.exemplars_written)
+    with_written(
+        resp,
+        v2,
+        outcome.samples_written,
+        0,
+        outcome.exemplars_written,
+    )
 }

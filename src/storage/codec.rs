@@ -51,7 +51,10 @@ impl<'a> Reader<'a> {
     }
 
     pub fn u8(&mut self) -> Result<u8, DecodeError> {
-        let b = *self.buf.get(self.pos).ok_or(DecodeError("unexpected end"))?;
+        let b = *self
+            .buf
+            .get(self.pos)
+            .ok_or(DecodeError("unexpected end"))?;
         self.pos += 1;
         Ok(b)
     }
@@ -89,8 +92,14 @@ impl<'a> Reader<'a> {
     }
 
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        let end = self.pos.checked_add(n).ok_or(DecodeError("length overflow"))?;
-        let s = self.buf.get(self.pos..end).ok_or(DecodeError("unexpected end"))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or(DecodeError("length overflow"))?;
+        let s = self
+            .buf
+            .get(self.pos..end)
+            .ok_or(DecodeError("unexpected end"))?;
         self.pos = end;
         Ok(s)
     }

@@ -44,9 +44,14 @@ pub async fn start_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -
     let mut cfg = Config::default();
     cfg.storage.data_dir = dir.path().to_path_buf();
     tweak(&mut cfg);
-    let state = cairn::server::build_state(Arc::new(cfg), Arc::new(cairn::storage::clock::SystemClock));
-    cairn::server::open_stores(state.clone()).await.expect("open stores");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let state =
+        cairn::server::build_state(Arc::new(cfg), Arc::new(cairn::storage::clock::SystemClock));
+    cairn::server::open_stores(state.clone())
+        .await
+        .expect("open stores");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = cairn::server::router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -57,26 +62,54 @@ pub async fn start_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -
             })
             .await;
     });
-    TestServer { addr, state, dir, client: reqwest::Client::new(), shutdown: Some(tx) }
+    TestServer {
+        addr,
+        state,
+        dir,
+        client: reqwest::Client::new(),
+        shutdown: Some(tx),
+    }
 }
 
 pub fn series(name: &str, labels: &[(&str, &str)], samples: &[(i64, f64)]) -> pb::TimeSeries {
-    let mut l = vec![pb::Label { name: "__name__".into(), value: name.into() }];
-    l.extend(labels.iter().map(|(n, v)| pb::Label { name: n.to_string(), value: v.to_string() }));
+    let mut l = vec![pb::Label {
+        name: "__name__".into(),
+        value: name.into(),
+    }];
+    l.extend(labels.iter().map(|(n, v)| pb::Label {
+        name: n.to_string(),
+        value: v.to_string(),
+    }));
     pb::TimeSeries {
         labels: l,
-        samples: samples.iter().map(|(t, v)| pb::Sample { timestamp: *t, value: *v }).collect(),
+        samples: samples
+            .iter()
+            .map(|(t, v)| pb::Sample {
+                timestamp: *t,
+                value: *v,
+            })
+            .collect(),
         ..Default::default()
     }
 }
 
 pub fn encode_v1(ts: Vec<pb::TimeSeries>) -> Vec<u8> {
-    let req = pb::WriteRequest { timeseries: ts, metadata: vec![] };
-    snap::raw::Encoder::new().compress_vec(&req.encode_to_vec()).expect("snappy")
+    let req = pb::WriteRequest {
+        timeseries: ts,
+        metadata: vec![],
+    };
+    snap::raw::Encoder::new()
+        .compress_vec(&req.encode_to_vec())
+        .expect("snappy")
 }
 
 /// Sends a remote-write 1.0 request; returns status and body.
-pub async fn write_v1(client: &reqwest::Client, url: &str, ts: Vec<pb::TimeSeries>, tenant: Option<&str>) -> (u16, String) {
+pub async fn write_v1(
+    client: &reqwest::Client,
+    url: &str,
+    ts: Vec<pb::TimeSeries>,
+    tenant: Option<&str>,
+) -> (u16, String) {
     let mut rb = client
         .post(url)
         .header("Content-Type", "application/x-protobuf")
@@ -96,11 +129,17 @@ pub async fn get_json(client: &reqwest::Client, url: &str) -> (u16, serde_json::
     let resp = client.get(url).send().await.expect("send");
     let status = resp.status().as_u16();
     let text = resp.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
 }
 
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 pub fn dir_exists(p: &Path) -> bool {
