@@ -115,7 +115,7 @@ fn bench_append(c: &mut Criterion) {
                 let batch: Vec<IncomingSeries> = series_labels[offset..offset + BATCH]
                     .iter()
                     .map(|l| IncomingSeries {
-                        labels: l.clone(),
+                        labels: l.clone().into(),
                         samples: vec![Sample::new(t, 1.0)],
                         ..Default::default()
                     })

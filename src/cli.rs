@@ -11,11 +11,15 @@ use crate::config::{Config, FlagOverrides, LogFormat};
 #[command(
     name = "cairn",
     version,
-    about = "Metrics, logs, traces and alerts in one binary"
+    about = "Metrics, logs, traces and alerts in one binary",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// `cairn [FLAGS]` is `cairn serve [FLAGS]`.
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -69,7 +73,7 @@ fn init_logging(cfg: &Config) {
 /// Runs the command line; returns the process exit code.
 pub fn run() -> i32 {
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::CheckConfig { file } => {
             match Config::load(Some(&file), env_vars(), &FlagOverrides::default()) {
                 Ok(cfg) => {

@@ -19,7 +19,7 @@ fn write_hours(db: &Db, name: &str, from_h: i64, to_h: i64) {
         .collect();
     for chunk in samples.chunks(500) {
         let s = IncomingSeries {
-            labels: labels.clone(),
+            labels: labels.clone().into(),
             samples: chunk.to_vec(),
             ..Default::default()
         };

@@ -2,6 +2,7 @@
 //! protocol. Nothing here knows the storage layout.
 
 pub mod limiter;
+pub mod protowire;
 pub mod remote_write;
 
 /// Generated protobuf types (`proto/`).

@@ -7,10 +7,11 @@ use prost::Message;
 
 use crate::config::Limits;
 use crate::ingest::proto::{prometheus as v1, write_v2 as v2};
+use crate::ingest::protowire::Wire;
 use crate::metrics::exemplars::Exemplar;
 use crate::metrics::walrec::MetricMetadata;
 use crate::metrics::IncomingSeries;
-use crate::model::labels::{is_valid_label_name, METRIC_NAME};
+use crate::model::labels::{is_valid_label_name, SeriesLabels, METRIC_NAME};
 use crate::model::{Labels, Sample};
 
 /// Which protobuf schema a request uses, from its `Content-Type`.
@@ -31,10 +32,10 @@ pub enum DecodeError {
     TooLarge(String),
 }
 
-/// A decoded, validated request.
+/// A decoded, validated request; label strings borrow from the body.
 #[derive(Debug, Default)]
-pub struct Decoded {
-    pub series: Vec<IncomingSeries>,
+pub struct Decoded<'a> {
+    pub series: Vec<IncomingSeries<'a>>,
     pub metadata: Vec<MetricMetadata>,
     /// Problems with individual series (they were dropped), naming the series.
     pub invalid: Vec<String>,
@@ -94,67 +95,147 @@ pub fn decompress(body: &[u8], max_len: usize) -> Result<Vec<u8>, DecodeError> {
 }
 
 /// Decodes a decompressed protobuf body.
-pub fn decode(raw: &[u8], version: Version, limits: &Limits) -> Result<Decoded, DecodeError> {
+pub fn decode<'a>(
+    raw: &'a [u8],
+    version: Version,
+    limits: &Limits,
+) -> Result<Decoded<'a>, DecodeError> {
     match version {
         Version::V1 => decode_v1(raw, limits),
         Version::V2 => decode_v2(raw, limits),
     }
 }
 
-fn decode_v1(raw: &[u8], limits: &Limits) -> Result<Decoded, DecodeError> {
-    let req = v1::WriteRequest::decode(raw)
-        .map_err(|e| DecodeError::Malformed(format!("protobuf: {e}")))?;
+/// Remote write 1.0, decoded by hand (no allocation per label string: they
+/// are borrowed from the body) because this is the ingest hot path.
+fn decode_v1<'a>(raw: &'a [u8], limits: &Limits) -> Result<Decoded<'a>, DecodeError> {
+    let bad = |e: String| DecodeError::Malformed(format!("protobuf: {e}"));
     let mut out = Decoded::default();
-    for ts in req.timeseries {
-        let pairs: Vec<(&str, &str)> = ts
-            .labels
-            .iter()
-            .map(|l| (l.name.as_str(), l.value.as_str()))
-            .collect();
-        out.histograms_dropped += ts.histograms.len() as u64;
-        let labels = match validate_labels(&pairs, limits) {
-            Ok(l) => l,
-            Err(e) => {
-                out.invalid_samples += ts.samples.len() as u64;
-                out.invalid.push(e);
-                continue;
+    let mut w = Wire::new(raw);
+    while !w.is_empty() {
+        let (field, wire) = w.key().map_err(bad)?;
+        match (field, wire) {
+            (1, 2) => {
+                let ts = w.bytes().map_err(bad)?;
+                decode_v1_series(ts, limits, &mut out).map_err(bad)?;
             }
-        };
-        let exemplars = ts
-            .exemplars
-            .iter()
-            .map(|e| Exemplar {
-                labels: Labels::from_pairs(
-                    e.labels.iter().map(|l| (l.name.clone(), l.value.clone())),
-                ),
-                value: e.value,
-                t: e.timestamp,
-            })
-            .collect();
-        let samples = ts
-            .samples
-            .iter()
-            .map(|s| Sample::new(s.timestamp, s.value))
-            .collect();
-        out.series.push(IncomingSeries {
-            labels,
+            (3, 2) => {
+                let md = w.bytes().map_err(bad)?;
+                out.metadata.push(decode_v1_metadata(md).map_err(bad)?);
+            }
+            _ => w.skip(wire).map_err(bad)?,
+        }
+    }
+    Ok(out)
+}
+
+fn decode_label<'a>(buf: &'a [u8]) -> Result<(&'a str, &'a str), String> {
+    let (mut name, mut value) = ("", "");
+    let mut w = Wire::new(buf);
+    while !w.is_empty() {
+        let (field, wire) = w.key()?;
+        match (field, wire) {
+            (1, 2) => name = w.str()?,
+            (2, 2) => value = w.str()?,
+            _ => w.skip(wire)?,
+        }
+    }
+    Ok((name, value))
+}
+
+fn decode_v1_series<'a>(
+    buf: &'a [u8],
+    limits: &Limits,
+    out: &mut Decoded<'a>,
+) -> Result<(), String> {
+    let mut pairs: Vec<(&'a str, &'a str)> = Vec::with_capacity(8);
+    let mut samples: Vec<Sample> = Vec::with_capacity(1);
+    let mut exemplars: Vec<Exemplar> = Vec::new();
+    let mut w = Wire::new(buf);
+    while !w.is_empty() {
+        let (field, wire) = w.key()?;
+        match (field, wire) {
+            (1, 2) => pairs.push(decode_label(w.bytes()?)?),
+            (2, 2) => {
+                let mut sw = Wire::new(w.bytes()?);
+                let (mut t, mut v) = (0i64, 0f64);
+                while !sw.is_empty() {
+                    let (f, wt) = sw.key()?;
+                    match (f, wt) {
+                        (1, 1) => v = f64::from_bits(sw.fixed64()?),
+                        (2, 0) => t = sw.varint()? as i64,
+                        _ => sw.skip(wt)?,
+                    }
+                }
+                samples.push(Sample::new(t, v));
+            }
+            (3, 2) => {
+                let mut ew = Wire::new(w.bytes()?);
+                let mut e = Exemplar {
+                    labels: Labels::empty(),
+                    value: 0.0,
+                    t: 0,
+                };
+                let mut el: Vec<(&str, &str)> = Vec::new();
+                while !ew.is_empty() {
+                    let (f, wt) = ew.key()?;
+                    match (f, wt) {
+                        (1, 2) => el.push(decode_label(ew.bytes()?)?),
+                        (2, 1) => e.value = f64::from_bits(ew.fixed64()?),
+                        (3, 0) => e.t = ew.varint()? as i64,
+                        _ => ew.skip(wt)?,
+                    }
+                }
+                e.labels =
+                    Labels::from_pairs(el.into_iter().map(|(n, v)| (n.to_string(), v.to_string())));
+                exemplars.push(e);
+            }
+            (4, 2) => {
+                w.bytes()?;
+                out.histograms_dropped += 1;
+            }
+            _ => w.skip(wire)?,
+        }
+    }
+    match validate_labels(&mut pairs, limits) {
+        Ok(()) => out.series.push(IncomingSeries {
+            labels: SeriesLabels::Borrowed(pairs),
             samples,
             exemplars,
             created_t: None,
-        });
+        }),
+        Err(e) => {
+            out.invalid_samples += samples.len() as u64;
+            out.invalid.push(e);
+        }
     }
-    for m in req.metadata {
-        let kind = v1::metric_metadata::MetricType::try_from(m.r#type)
-            .map(|t| t.as_str_name().to_ascii_lowercase())
-            .unwrap_or_else(|_| "unknown".into());
-        out.metadata.push(MetricMetadata {
-            metric_family: m.metric_family_name,
-            kind,
-            help: m.help,
-            unit: m.unit,
-        });
+    Ok(())
+}
+
+fn decode_v1_metadata(buf: &[u8]) -> Result<MetricMetadata, String> {
+    let mut md = MetricMetadata {
+        metric_family: String::new(),
+        kind: "unknown".into(),
+        help: String::new(),
+        unit: String::new(),
+    };
+    let mut w = Wire::new(buf);
+    while !w.is_empty() {
+        let (field, wire) = w.key()?;
+        match (field, wire) {
+            (1, 0) => {
+                let t = w.varint()? as i32;
+                md.kind = v1::metric_metadata::MetricType::try_from(t)
+                    .map(|t| t.as_str_name().to_ascii_lowercase())
+                    .unwrap_or_else(|_| "unknown".into());
+            }
+            (2, 2) => md.metric_family = w.str()?.to_string(),
+            (4, 2) => md.help = w.str()?.to_string(),
+            (5, 2) => md.unit = w.str()?.to_string(),
+            _ => w.skip(wire)?,
+        }
     }
-    Ok(out)
+    Ok(md)
 }
 
 fn symbol(symbols: &[String], r: u32) -> Result<&str, String> {
@@ -178,7 +259,7 @@ fn resolve_pairs<'a>(
         .collect()
 }
 
-fn decode_v2(raw: &[u8], limits: &Limits) -> Result<Decoded, DecodeError> {
+fn decode_v2<'a>(raw: &'a [u8], limits: &Limits) -> Result<Decoded<'a>, DecodeError> {
     let req =
         v2::Request::decode(raw).map_err(|e| DecodeError::Malformed(format!("protobuf: {e}")))?;
     if req.symbols.first().is_some_and(|s| !s.is_empty()) {
@@ -190,9 +271,10 @@ fn decode_v2(raw: &[u8], limits: &Limits) -> Result<Decoded, DecodeError> {
     let mut out = Decoded::default();
     for ts in &req.timeseries {
         out.histograms_dropped += ts.histograms.len() as u64;
-        let pairs = resolve_pairs(symbols, &ts.labels_refs).map_err(DecodeError::Malformed)?;
-        let labels = match validate_labels(&pairs, limits) {
-            Ok(l) => l,
+        let mut pairs = resolve_pairs(symbols, &ts.labels_refs).map_err(DecodeError::Malformed)?;
+        // The symbols table is request-local, so 2.0 series own their labels.
+        let labels = match validate_labels(&mut pairs, limits) {
+            Ok(()) => SeriesLabels::Owned(SeriesLabels::Borrowed(pairs).to_labels()),
             Err(e) => {
                 out.invalid_samples += ts.samples.len() as u64;
                 out.invalid.push(e);
@@ -255,26 +337,32 @@ fn decode_v2(raw: &[u8], limits: &Limits) -> Result<Decoded, DecodeError> {
     Ok(out)
 }
 
-/// Checks a raw label list the way Prometheus does, returning the sorted set
-/// or a message naming the series.
-pub fn validate_labels(pairs: &[(&str, &str)], limits: &Limits) -> Result<Labels, String> {
-    let describe = || {
+/// Checks a raw label list the way Prometheus does and sorts it by name
+/// (dropping empty values, which mean "no label"); on error returns a
+/// message naming the series.
+pub fn validate_labels(pairs: &mut Vec<(&str, &str)>, limits: &Limits) -> Result<(), String> {
+    let describe = |pairs: &[(&str, &str)]| {
         let body: Vec<String> = pairs.iter().map(|(n, v)| format!("{n}={v:?}")).collect();
         format!("{{{}}}", body.join(", "))
     };
     if pairs.is_empty() {
         return Err("series without labels".into());
     }
-    if let Some(d) = Labels::first_duplicate(pairs.iter().map(|(n, _)| *n)) {
+    pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    if let Some(w) = pairs.windows(2).find(|w| w[0].0 == w[1].0) {
         return Err(format!(
-            "duplicate label name {d:?} in series {}",
-            describe()
+            "duplicate label name {:?} in series {}",
+            w[0].0,
+            describe(pairs)
         ));
     }
     let mut has_name = false;
-    for (n, v) in pairs {
+    for (n, v) in pairs.iter() {
         if !is_valid_label_name(n) {
-            return Err(format!("invalid label name {n:?} in series {}", describe()));
+            return Err(format!(
+                "invalid label name {n:?} in series {}",
+                describe(pairs)
+            ));
         }
         if *n == METRIC_NAME {
             has_name = !v.is_empty();
@@ -283,31 +371,30 @@ pub fn validate_labels(pairs: &[(&str, &str)], limits: &Limits) -> Result<Labels
             return Err(format!(
                 "label name {n:?} longer than {} bytes in series {}",
                 limits.max_label_name_length,
-                describe()
+                describe(pairs)
             ));
         }
         if v.len() > limits.max_label_value_length {
             return Err(format!(
                 "value of label {n:?} longer than {} bytes in series {}",
                 limits.max_label_value_length,
-                describe()
+                describe(pairs)
             ));
         }
     }
     if !has_name {
-        return Err(format!("series without a metric name: {}", describe()));
+        return Err(format!("series without a metric name: {}", describe(pairs)));
     }
+    pairs.retain(|(_, v)| !v.is_empty());
     if pairs.len() > limits.max_label_names_per_series {
         return Err(format!(
             "series has {} labels, more than the limit of {}: {}",
             pairs.len(),
             limits.max_label_names_per_series,
-            describe()
+            describe(pairs)
         ));
     }
-    Ok(Labels::from_pairs(
-        pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())),
-    ))
+    Ok(())
 }
 
 #[cfg(test)]
@@ -345,18 +432,19 @@ mod tests {
 
     #[test]
     fn label_validation() {
-        assert!(validate_labels(&[("__name__", "up"), ("job", "a")], &lim()).is_ok());
+        assert!(validate_labels(&mut vec![("job", "a"), ("__name__", "up")], &lim()).is_ok());
+        assert!(validate_labels(
+            &mut vec![("__name__", "up"), ("job", "a"), ("job", "b")],
+            &lim()
+        )
+        .unwrap_err()
+        .contains("duplicate label name \"job\""));
         assert!(
-            validate_labels(&[("__name__", "up"), ("job", "a"), ("job", "b")], &lim())
-                .unwrap_err()
-                .contains("duplicate label name \"job\"")
-        );
-        assert!(
-            validate_labels(&[("__name__", "up"), ("1bad", "a")], &lim())
+            validate_labels(&mut vec![("__name__", "up"), ("1bad", "a")], &lim())
                 .unwrap_err()
                 .contains("invalid label name")
         );
-        assert!(validate_labels(&[("job", "a")], &lim())
+        assert!(validate_labels(&mut vec![("job", "a")], &lim())
             .unwrap_err()
             .contains("without a metric name"));
     }
@@ -401,7 +489,8 @@ mod tests {
                 unit: "".into(),
             }],
         };
-        let d = decode(&req.encode_to_vec(), Version::V1, &lim()).unwrap();
+        let buf = req.encode_to_vec();
+        let d = decode(&buf, Version::V1, &lim()).unwrap();
         assert_eq!(d.series.len(), 1);
         assert_eq!(d.invalid.len(), 1);
         assert_eq!(d.metadata[0].kind, "counter");
@@ -430,7 +519,8 @@ mod tests {
                 ..Default::default()
             }],
         };
-        let d = decode(&req2.encode_to_vec(), Version::V2, &lim()).unwrap();
+        let buf2 = req2.encode_to_vec();
+        let d = decode(&buf2, Version::V2, &lim()).unwrap();
         assert_eq!(d.series[0].labels.get("job"), Some("a"));
         assert_eq!(d.series[0].created_t, Some(1));
         assert_eq!(d.metadata[0].kind, "gauge");

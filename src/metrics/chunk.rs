@@ -172,37 +172,48 @@ impl XorChunk {
     /// Appends a sample, or fails with [`ChunkError::Full`].
     #[inline]
     pub fn try_append(&mut self, t: i64, v: f64) -> Result<(), ChunkError> {
+        let count = self.count;
+        if count == u16::MAX {
+            return Err(ChunkError::Full);
+        }
         let vb = v.to_bits();
         let need = self.byte + SLACK;
         if self.buf.len() < need {
             self.grow(need);
         }
-        match self.count {
+        // Encode on local copies of the writer state: stores into the byte
+        // buffer could otherwise alias `self` and force reloads.
+        let mut w = BitWriter {
+            buf: &mut self.buf,
+            byte: self.byte,
+            acc: self.acc,
+            nacc: self.nacc,
+        };
+        let (mut leading, mut trailing) = (self.leading, self.trailing);
+        let delta = (t as u64).wrapping_sub(self.t as u64);
+        match count {
             0 => {
-                self.write_bytes_varint(zigzag(t));
-                self.write_bits(vb >> 32, 32);
-                self.write_bits(vb & 0xffff_ffff, 32);
+                w.write_varint(zigzag(t));
+                w.write_bits(vb >> 32, 32);
+                w.write_bits(vb & 0xffff_ffff, 32);
                 self.first_t = t;
             }
             1 => {
-                let delta = (t as u64).wrapping_sub(self.t as u64);
-                self.write_bytes_varint(delta);
-                self.write_value(vb);
-                self.t_delta = delta;
+                w.write_varint(delta);
+                w.write_value(vb ^ self.v, &mut leading, &mut trailing);
             }
-            u16::MAX => return Err(ChunkError::Full),
             _ => {
-                let delta = (t as u64).wrapping_sub(self.t as u64);
-                let dod = delta.wrapping_sub(self.t_delta) as i64;
-                self.write_dod(dod);
-                self.write_value(vb);
-                self.t_delta = delta;
+                w.write_dod(delta.wrapping_sub(self.t_delta) as i64);
+                w.write_value(vb ^ self.v, &mut leading, &mut trailing);
             }
         }
+        (self.byte, self.acc, self.nacc) = (w.byte, w.acc, w.nacc);
+        (self.leading, self.trailing) = (leading, trailing);
+        self.t_delta = if count == 0 { 0 } else { delta };
         self.t = t;
         self.v = vb;
-        self.count += 1;
-        let [hi, lo] = self.count.to_be_bytes();
+        self.count = count + 1;
+        let [hi, lo] = (count + 1).to_be_bytes();
         self.buf[0] = hi;
         self.buf[1] = lo;
         Ok(())
@@ -268,7 +279,19 @@ impl XorChunk {
     fn byte_len(&self) -> usize {
         self.byte + self.nacc.div_ceil(8) as usize
     }
+}
 
+/// Bit writer over a chunk's buffer. `acc` holds the pending bits (fewer
+/// than 8, left-aligned) that start at `byte`; every write stores the whole
+/// accumulator, so `buf` always holds the encoded bits, and never loads.
+struct BitWriter<'a> {
+    buf: &'a mut [u8],
+    byte: usize,
+    acc: u64,
+    nacc: u32,
+}
+
+impl BitWriter<'_> {
     /// Appends the low `n` bits of `v` (1 ≤ n ≤ 56, higher bits zero).
     /// `buf` must extend 8 bytes past `self.byte`.
     #[inline(always)]
@@ -301,7 +324,8 @@ impl XorChunk {
         }
     }
 
-    fn write_bytes_varint(&mut self, mut x: u64) {
+    #[inline(always)]
+    fn write_varint(&mut self, mut x: u64) {
         while x >= 0x80 {
             self.write_bits((x & 0x7f) | 0x80, 8);
             x >>= 7;
@@ -326,18 +350,19 @@ impl XorChunk {
         }
     }
 
+    /// Writes a value as its XOR `delta` with the previous one, updating the
+    /// leading/trailing-zero window.
     #[inline(always)]
-    fn write_value(&mut self, vb: u64) {
-        let delta = vb ^ self.v;
+    fn write_value(&mut self, delta: u64, win_leading: &mut u8, win_trailing: &mut u8) {
         if delta == 0 {
             self.write_bits(0, 1);
             return;
         }
         let leading = (delta.leading_zeros() as u8).min(31);
         let trailing = delta.trailing_zeros() as u8;
-        if self.leading != NO_WINDOW && leading >= self.leading && trailing >= self.trailing {
-            let sig = 64 - self.leading as u32 - self.trailing as u32;
-            let payload = delta >> self.trailing;
+        if *win_leading != NO_WINDOW && leading >= *win_leading && trailing >= *win_trailing {
+            let sig = 64 - *win_leading as u32 - *win_trailing as u32;
+            let payload = delta >> *win_trailing;
             if sig <= 54 {
                 self.write_bits((0b10 << sig) | payload, sig + 2);
             } else {
@@ -345,8 +370,8 @@ impl XorChunk {
                 self.write_long(payload, sig);
             }
         } else {
-            self.leading = leading;
-            self.trailing = trailing;
+            *win_leading = leading;
+            *win_trailing = trailing;
             let sig = 64 - leading as u32 - trailing as u32;
             // 6 bits of `sig`: 64 is written as 0.
             let ctrl = (0b11 << 11) | ((leading as u64) << 6) | (sig as u64 & 63);

@@ -14,8 +14,9 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::metrics::block::{write_block, Block};
 use crate::metrics::exemplars::{Exemplar, ExemplarStore, SeriesExemplars};
-use crate::metrics::head::{Head, SeriesHandle, Verdict};
+use crate::metrics::head::{Head, Verdict};
 use crate::metrics::walrec::{self, ExemplarRecord, MetricMetadata, Record, SeriesId};
+use crate::model::labels::SeriesLabels;
 use crate::model::{Labels, Matcher, Sample};
 use crate::promql::source::{SampleSource, Series, SourceError};
 use crate::storage::clock::Clock;
@@ -35,8 +36,8 @@ pub struct DbOptions {
 
 /// One incoming series of a write request, already validated for labels.
 #[derive(Clone, Debug, Default)]
-pub struct IncomingSeries {
-    pub labels: Labels,
+pub struct IncomingSeries<'a> {
+    pub labels: SeriesLabels<'a>,
     pub samples: Vec<Sample>,
     pub exemplars: Vec<Exemplar>,
     /// The series' created (start) timestamp, when the sender knows it: a
@@ -145,18 +146,20 @@ impl Db {
     /// Returns an I/O error only for storage faults (the caller answers 5xx).
     pub fn write(
         &self,
-        series: &[IncomingSeries],
+        series: &[IncomingSeries<'_>],
         metadata: &[MetricMetadata],
     ) -> io::Result<WriteOutcome> {
         let _gate = self.gate.read();
         let mut out = WriteOutcome::default();
         let mut created: Vec<(SeriesId, Labels)> =
             std::mem::take(&mut *self.unlogged_series.lock());
-        let mut accepted: Vec<(SeriesHandle, Vec<Sample>, &IncomingSeries)> =
-            Vec::with_capacity(series.len());
-        let mut wal_samples: Vec<(SeriesId, i64, f64)> = Vec::new();
-        for s in series {
-            let Some(handle) = self.head.get_or_create(&s.labels, self.opts.max_series) else {
+        let labels: Vec<&SeriesLabels<'_>> = series.iter().map(|s| &s.labels).collect();
+        let handles = self.head.get_or_create_many(&labels, self.opts.max_series);
+        // Accepted samples of all series, flat: (series index, sample).
+        let mut keep: Vec<(usize, Sample)> = Vec::with_capacity(series.len());
+        let mut wal_samples: Vec<(SeriesId, i64, f64)> = Vec::with_capacity(series.len());
+        for (i, (s, handle)) in series.iter().zip(&handles).enumerate() {
+            let Some(handle) = handle else {
                 out.rejected_samples += s.samples.len() as u64;
                 push_error(
                     &mut out.errors,
@@ -168,22 +171,21 @@ impl Db {
                 continue;
             };
             if handle.created {
-                created.push((handle.id, s.labels.clone()));
+                created.push((handle.id, handle.labels()));
                 out.new_series += 1;
             }
-            let verdicts = self.head.judge(&handle, &s.samples);
-            let mut keep = Vec::with_capacity(s.samples.len() + 1);
             if let (Some(ct), Some(first)) = (s.created_t, s.samples.first()) {
                 let zero = Sample::new(ct, 0.0);
-                if ct < first.t && self.head.judge(&handle, &[zero]) == [Verdict::Append] {
-                    keep.push(zero);
+                if ct < first.t && self.head.judge(handle, &[zero]) == [Verdict::Append] {
+                    keep.push((i, zero));
                     wal_samples.push((handle.id, ct, 0.0));
                 }
             }
-            for (smp, v) in s.samples.iter().zip(verdicts) {
+            self.head.judge_each(handle, &s.samples, |j, v| {
+                let smp = s.samples[j];
                 match v {
                     Verdict::Append => {
-                        keep.push(*smp);
+                        keep.push((i, smp));
                         wal_samples.push((handle.id, smp.t, smp.v));
                     }
                     Verdict::Duplicate => out.samples_written += 1,
@@ -200,12 +202,13 @@ impl Db {
                         );
                     }
                 }
-            }
-            accepted.push((handle, keep, s));
+            });
         }
-        let exemplar_recs: Vec<ExemplarRecord> = accepted
+        let exemplar_recs: Vec<ExemplarRecord> = series
             .iter()
-            .flat_map(|(h, _, s)| {
+            .zip(&handles)
+            .filter_map(|(s, h)| h.as_ref().map(|h| (s, h)))
+            .flat_map(|(s, h)| {
                 s.exemplars.iter().map(|e| ExemplarRecord {
                     series: h.id,
                     labels: e.labels.clone(),
@@ -235,14 +238,28 @@ impl Db {
                 return Err(e);
             }
         }
-        for (handle, keep, s) in &accepted {
-            out.samples_written += self.head.append(handle, keep) as u64;
-            if !s.exemplars.is_empty() {
-                let mut ex = self.exemplars.lock();
-                for e in &s.exemplars {
-                    if ex.add(&s.labels, e.clone()) {
-                        out.exemplars_written += 1;
-                    }
+        // Apply: runs of the same series go in one call (one lock).
+        let mut k = 0;
+        while k < keep.len() {
+            let i = keep[k].0;
+            let mut run = Vec::with_capacity(1);
+            while k < keep.len() && keep[k].0 == i {
+                run.push(keep[k].1);
+                k += 1;
+            }
+            if let Some(handle) = &handles[i] {
+                out.samples_written += self.head.append(handle, &run) as u64;
+            }
+        }
+        for (s, h) in series.iter().zip(&handles) {
+            if s.exemplars.is_empty() || h.is_none() {
+                continue;
+            }
+            let series_labels = s.labels.to_labels();
+            let mut ex = self.exemplars.lock();
+            for e in &s.exemplars {
+                if ex.add(&series_labels, e.clone()) {
+                    out.exemplars_written += 1;
                 }
             }
         }

@@ -12,6 +12,7 @@ use parking_lot::{Mutex, RwLock};
 use crate::metrics::chunk::{self, XorChunk};
 use crate::metrics::postings::PostingsIndex;
 use crate::metrics::walrec::SeriesId;
+use crate::model::labels::SeriesLabels;
 use crate::model::{Labels, Matcher, Sample};
 use crate::promql::source::Series;
 
@@ -63,9 +64,15 @@ pub struct TsdbStats {
     pub series_count_by_label_value_pair: Vec<(String, u64)>,
 }
 
-/// One series in the head.
-pub struct MemSeries {
+/// One series in the head: labels (immutable, compared without a lock)
+/// and samples.
+pub struct HeadSeries {
     pub labels: Labels,
+    data: Mutex<MemSeries>,
+}
+
+/// The samples of one head series.
+pub struct MemSeries {
     /// Closed chunks, oldest first; each lies within one block-aligned window.
     closed: Vec<XorChunk>,
     open: XorChunk,
@@ -74,9 +81,8 @@ pub struct MemSeries {
 }
 
 impl MemSeries {
-    fn new(labels: Labels) -> Self {
+    fn new() -> Self {
         MemSeries {
-            labels,
             closed: Vec::new(),
             open: XorChunk::new(),
             ooo: Vec::new(),
@@ -261,11 +267,6 @@ impl MemSeries {
         self.closed.iter().map(|c| c.size_bytes()).sum::<usize>()
             + self.open.size_bytes()
             + self.ooo.capacity() * std::mem::size_of::<Sample>()
-            + self
-                .labels
-                .iter()
-                .map(|l| l.name.len() + l.value.len() + 48)
-                .sum::<usize>()
     }
 
     /// Every sample of the series as checkpoint chunks.
@@ -290,7 +291,7 @@ impl MemSeries {
 
 struct HeadIndex {
     by_hash: HashMap<u64, Vec<SeriesId>>,
-    series: HashMap<SeriesId, Arc<Mutex<MemSeries>>>,
+    series: HashMap<SeriesId, Arc<HeadSeries>>,
     postings: PostingsIndex,
     next_id: SeriesId,
 }
@@ -311,12 +312,12 @@ pub struct Head {
 pub struct SeriesHandle {
     pub id: SeriesId,
     pub created: bool,
-    series: Arc<Mutex<MemSeries>>,
+    series: Arc<HeadSeries>,
 }
 
 impl SeriesHandle {
     pub fn labels(&self) -> Labels {
-        self.series.lock().labels.clone()
+        self.series.labels.clone()
     }
 }
 
@@ -383,24 +384,45 @@ impl Head {
     /// Finds the series with these labels, creating it (with a new id) if
     /// absent. `limit` caps the number of series (0 = none); over the cap
     /// `None` is returned for new series.
-    pub fn get_or_create(&self, labels: &Labels, limit: u64) -> Option<SeriesHandle> {
-        let h = labels.hash64();
-        {
+    pub fn get_or_create(&self, labels: &SeriesLabels<'_>, limit: u64) -> Option<SeriesHandle> {
+        self.get_or_create_many(&[labels], limit).pop().flatten()
+    }
+
+    /// [`Head::get_or_create`] for a whole request: one shared lock for all
+    /// lookups, one exclusive lock only if some series are new.
+    pub fn get_or_create_many(
+        &self,
+        all: &[&SeriesLabels<'_>],
+        limit: u64,
+    ) -> Vec<Option<SeriesHandle>> {
+        let hashes: Vec<u64> = all.iter().map(|l| l.hash64()).collect();
+        let mut out: Vec<Option<SeriesHandle>> = {
             let idx = self.index.read();
-            if let Some(found) = lookup(&idx, h, labels) {
-                return Some(found);
-            }
+            all.iter()
+                .zip(&hashes)
+                .map(|(l, h)| lookup(&idx, *h, l))
+                .collect()
+        };
+        if out.iter().all(|o| o.is_some()) {
+            return out;
         }
         let mut idx = self.index.write();
-        if let Some(found) = lookup(&idx, h, labels) {
-            return Some(found);
+        for ((slot, l), h) in out.iter_mut().zip(all).zip(&hashes) {
+            if slot.is_some() {
+                continue;
+            }
+            if let Some(found) = lookup(&idx, *h, l) {
+                *slot = Some(found);
+                continue;
+            }
+            if limit > 0 && idx.series.len() as u64 >= limit {
+                continue;
+            }
+            let id = idx.next_id;
+            idx.next_id = idx.next_id.wrapping_add(1);
+            *slot = Some(insert(&mut idx, id, l.to_labels(), *h));
         }
-        if limit > 0 && idx.series.len() as u64 >= limit {
-            return None;
-        }
-        let id = idx.next_id;
-        idx.next_id = idx.next_id.wrapping_add(1);
-        Some(insert(&mut idx, id, labels.clone(), h))
+        out
     }
 
     /// Re-creates a series under a known id (WAL replay).
@@ -427,30 +449,37 @@ impl Head {
 
     /// Judges each sample of one incoming series, in order, without storing.
     pub fn judge(&self, handle: &SeriesHandle, samples: &[Sample]) -> Vec<Verdict> {
+        let mut out = Vec::with_capacity(samples.len());
+        self.judge_each(handle, samples, |_, v| out.push(v));
+        out
+    }
+
+    /// Calls `f(index, verdict)` for each sample in order, without storing.
+    pub fn judge_each(
+        &self,
+        handle: &SeriesHandle,
+        samples: &[Sample],
+        mut f: impl FnMut(usize, Verdict),
+    ) {
         let min_t = self.appendable_min_t();
-        let s = handle.series.lock();
+        let s = handle.series.data.lock();
         let mut last = s.last();
-        samples
-            .iter()
-            .map(|smp| {
-                let v = match s.verdict(*smp, last, self.ooo_window_ms) {
-                    Verdict::Append if smp.t < min_t => {
-                        Verdict::Reject(SampleRejection::OutOfBounds)
-                    }
-                    v => v,
-                };
-                if v == Verdict::Append && last.is_none_or(|(lt, _)| smp.t > lt) {
-                    last = Some((smp.t, smp.v));
-                }
-                v
-            })
-            .collect()
+        for (i, smp) in samples.iter().enumerate() {
+            let v = match s.verdict(*smp, last, self.ooo_window_ms) {
+                Verdict::Append if smp.t < min_t => Verdict::Reject(SampleRejection::OutOfBounds),
+                v => v,
+            };
+            if v == Verdict::Append && last.is_none_or(|(lt, _)| smp.t > lt) {
+                last = Some((smp.t, smp.v));
+            }
+            f(i, v);
+        }
     }
 
     /// Stores samples already judged `Append` (also used by WAL replay, where
     /// samples that would be rejected now are skipped).
     pub fn append(&self, handle: &SeriesHandle, samples: &[Sample]) -> usize {
-        let mut s = handle.series.lock();
+        let mut s = handle.series.data.lock();
         let min_valid = self.min_valid_t();
         let mut n = 0;
         let (mut lo, mut hi) = (i64::MAX, i64::MIN);
@@ -487,7 +516,7 @@ impl Head {
 
     /// Series matching the matchers with their samples in `[mint, maxt]`.
     pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Series> {
-        let handles: Vec<Arc<Mutex<MemSeries>>> = {
+        let handles: Vec<Arc<HeadSeries>> = {
             let idx = self.index.read();
             idx.postings
                 .select(matchers)
@@ -498,10 +527,10 @@ impl Head {
         handles
             .into_iter()
             .filter_map(|h| {
-                let s = h.lock();
+                let s = h.data.lock();
                 let samples = s.samples_in(mint, maxt);
                 (!samples.is_empty()).then(|| Series {
-                    labels: s.labels.clone(),
+                    labels: h.labels.clone(),
                     samples,
                 })
             })
@@ -510,7 +539,7 @@ impl Head {
 
     /// Label sets of series matching the matchers that have data in the range.
     pub fn series_labels(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Labels> {
-        let handles: Vec<Arc<Mutex<MemSeries>>> = {
+        let handles: Vec<Arc<HeadSeries>> = {
             let idx = self.index.read();
             idx.postings
                 .select(matchers)
@@ -521,11 +550,11 @@ impl Head {
         handles
             .into_iter()
             .filter_map(|h| {
-                let s = h.lock();
+                let s = h.data.lock();
                 let overlaps = s.min_t().is_some_and(|lo| lo <= maxt)
                     && s.last().is_some_and(|(hi, _)| hi >= mint)
                     || s.ooo.iter().any(|x| x.t >= mint && x.t <= maxt);
-                overlaps.then(|| s.labels.clone())
+                overlaps.then(|| h.labels.clone())
             })
             .collect()
     }
@@ -533,14 +562,13 @@ impl Head {
     /// Copies every chunk that ends before `boundary` (the head keeps them
     /// until [`Head::truncate_before`]).
     pub fn cut_before(&self, boundary: i64) -> HeadCut {
-        let handles: Vec<Arc<Mutex<MemSeries>>> =
-            self.index.read().series.values().cloned().collect();
+        let handles: Vec<Arc<HeadSeries>> = self.index.read().series.values().cloned().collect();
         let mut series: Vec<(Labels, Vec<XorChunk>)> = handles
             .into_iter()
             .filter_map(|h| {
-                let s = h.lock();
+                let s = h.data.lock();
                 let chunks = s.chunks_before(boundary);
-                (!chunks.is_empty()).then(|| (s.labels.clone(), chunks))
+                (!chunks.is_empty()).then(|| (h.labels.clone(), chunks))
             })
             .collect();
         series.sort_by(|a, b| a.0.cmp(&b.0));
@@ -554,7 +582,7 @@ impl Head {
         let mut dead = Vec::new();
         let mut new_min = i64::MAX;
         for (id, h) in idx.series.iter() {
-            let mut s = h.lock();
+            let mut s = h.data.lock();
             s.truncate_before(boundary);
             if s.is_empty() {
                 dead.push(*id);
@@ -565,7 +593,7 @@ impl Head {
         if !dead.is_empty() {
             for id in &dead {
                 if let Some(h) = idx.series.remove(id) {
-                    let hash = h.lock().labels.hash64();
+                    let hash = h.labels.hash64();
                     if let Some(v) = idx.by_hash.get_mut(&hash) {
                         v.retain(|x| x != id);
                         if v.is_empty() {
@@ -587,8 +615,8 @@ impl Head {
             .series
             .iter()
             .map(|(id, h)| {
-                let s = h.lock();
-                (*id, s.labels.clone(), s.checkpoint_chunks())
+                let s = h.data.lock();
+                (*id, h.labels.clone(), s.checkpoint_chunks())
             })
             .collect();
         out.sort_by_key(|x| x.0);
@@ -651,7 +679,7 @@ impl Head {
             .series
             .values()
             .map(|h| {
-                let s = h.lock();
+                let s = h.data.lock();
                 (s.closed.len() + usize::from(s.open.num_samples() > 0)) as u64
             })
             .sum();
@@ -672,30 +700,36 @@ impl Head {
         let idx = self.index.read();
         idx.series
             .values()
-            .map(|h| h.lock().memory_bytes() + 64)
+            .map(|h| {
+                h.data.lock().memory_bytes()
+                    + h.labels
+                        .iter()
+                        .map(|l| l.name.len() + l.value.len() + 48)
+                        .sum::<usize>()
+                    + 64
+            })
             .sum()
     }
 }
 
-fn lookup(idx: &HeadIndex, h: u64, labels: &Labels) -> Option<SeriesHandle> {
+fn lookup(idx: &HeadIndex, h: u64, labels: &SeriesLabels<'_>) -> Option<SeriesHandle> {
     let ids = idx.by_hash.get(&h)?;
-    for id in ids {
-        if let Some(s) = idx.series.get(id) {
-            if s.lock().labels == *labels {
-                return Some(SeriesHandle {
-                    id: *id,
-                    created: false,
-                    series: s.clone(),
-                });
-            }
-        }
-    }
-    None
+    ids.iter().find_map(|id| {
+        let s = idx.series.get(id)?;
+        labels.matches(&s.labels).then(|| SeriesHandle {
+            id: *id,
+            created: false,
+            series: s.clone(),
+        })
+    })
 }
 
 fn insert(idx: &mut HeadIndex, id: SeriesId, labels: Labels, h: u64) -> SeriesHandle {
     idx.postings.add(id, &labels);
-    let s = Arc::new(Mutex::new(MemSeries::new(labels)));
+    let s = Arc::new(HeadSeries {
+        labels,
+        data: Mutex::new(MemSeries::new()),
+    });
     idx.series.insert(id, s.clone());
     idx.by_hash.entry(h).or_default().push(id);
     SeriesHandle {
@@ -717,7 +751,9 @@ mod tests {
     #[test]
     fn append_select_and_verdicts() {
         let head = Head::new(7_200_000, 0);
-        let h = head.get_or_create(&lbl("a"), 0).unwrap();
+        let h = head
+            .get_or_create(&SeriesLabels::from(lbl("a")), 0)
+            .unwrap();
         assert!(h.created);
         let samples: Vec<Sample> = (0..300)
             .map(|i| Sample::new(i * 15_000, i as f64))
@@ -727,7 +763,9 @@ mod tests {
             .iter()
             .all(|v| *v == Verdict::Append));
         assert_eq!(head.append(&h, &samples), 300);
-        let again = head.get_or_create(&lbl("a"), 0).unwrap();
+        let again = head
+            .get_or_create(&SeriesLabels::from(lbl("a")), 0)
+            .unwrap();
         assert!(!again.created);
         assert_eq!(again.id, h.id);
         let v = head.judge(
@@ -758,7 +796,9 @@ mod tests {
     #[test]
     fn out_of_order_window() {
         let head = Head::new(7_200_000, 600_000);
-        let h = head.get_or_create(&lbl("a"), 0).unwrap();
+        let h = head
+            .get_or_create(&SeriesLabels::from(lbl("a")), 0)
+            .unwrap();
         head.append(&h, &[Sample::new(1_000_000, 1.0)]);
         let v = head.judge(&h, &[Sample::new(500_000, 2.0), Sample::new(100_000, 3.0)]);
         assert_eq!(v[0], Verdict::Append);
@@ -776,8 +816,12 @@ mod tests {
     fn cut_truncate_and_gc() {
         let block = 7_200_000;
         let head = Head::new(block, 0);
-        let a = head.get_or_create(&lbl("a"), 0).unwrap();
-        let b = head.get_or_create(&lbl("b"), 0).unwrap();
+        let a = head
+            .get_or_create(&SeriesLabels::from(lbl("a")), 0)
+            .unwrap();
+        let b = head
+            .get_or_create(&SeriesLabels::from(lbl("b")), 0)
+            .unwrap();
         let samples: Vec<Sample> = (0..1000).map(|i| Sample::new(i * 15_000, 1.0)).collect();
         head.append(&a, &samples);
         head.append(&b, &samples[..100]);
@@ -800,8 +844,14 @@ mod tests {
     #[test]
     fn series_limit() {
         let head = Head::new(7_200_000, 0);
-        assert!(head.get_or_create(&lbl("a"), 1).is_some());
-        assert!(head.get_or_create(&lbl("a"), 1).is_some());
-        assert!(head.get_or_create(&lbl("b"), 1).is_none());
+        assert!(head
+            .get_or_create(&SeriesLabels::from(lbl("a")), 1)
+            .is_some());
+        assert!(head
+            .get_or_create(&SeriesLabels::from(lbl("a")), 1)
+            .is_some());
+        assert!(head
+            .get_or_create(&SeriesLabels::from(lbl("b")), 1)
+            .is_none());
     }
 }

@@ -140,23 +140,20 @@ impl Labels {
         )
     }
 
-    /// A stable 64-bit hash of the label set (FNV-1a), used for sharding and
-    /// grouping. Not cryptographic.
+    /// A stable 64-bit hash of the label set, used to find series; equal to
+    /// [`hash_pairs`] over the same pairs. Not cryptographic.
     pub fn hash64(&self) -> u64 {
-        let mut h: u64 = 0xcbf29ce484222325;
-        for l in &self.0 {
-            for b in l
-                .name
-                .bytes()
-                .chain([0xff])
-                .chain(l.value.bytes())
-                .chain([0xfe])
-            {
-                h ^= b as u64;
-                h = h.wrapping_mul(0x100000001b3);
-            }
-        }
-        h
+        hash_pairs(self.0.iter().map(|l| (l.name.as_str(), l.value.as_str())))
+    }
+
+    /// Do these labels equal the given pairs (sorted by name)?
+    pub fn eq_pairs<'a>(&self, pairs: impl ExactSizeIterator<Item = (&'a str, &'a str)>) -> bool {
+        self.0.len() == pairs.len()
+            && self
+                .0
+                .iter()
+                .zip(pairs)
+                .all(|(l, (n, v))| l.name == n && l.value == v)
     }
 
     /// Returns the first name that appears twice in raw (unsorted) input.
@@ -196,6 +193,124 @@ impl<'a> IntoIterator for &'a Labels {
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter()
     }
+}
+
+/// The labels of an incoming series: owned, or borrowed from a request
+/// buffer so that samples of known series are ingested without allocating.
+/// Either form is sorted by name with unique names.
+#[derive(Clone, Debug)]
+pub enum SeriesLabels<'a> {
+    Owned(Labels),
+    Borrowed(Vec<(&'a str, &'a str)>),
+}
+
+impl Default for SeriesLabels<'_> {
+    fn default() -> Self {
+        SeriesLabels::Owned(Labels::empty())
+    }
+}
+
+impl From<Labels> for SeriesLabels<'_> {
+    fn from(l: Labels) -> Self {
+        SeriesLabels::Owned(l)
+    }
+}
+
+impl SeriesLabels<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            SeriesLabels::Owned(l) => l.len(),
+            SeriesLabels::Borrowed(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The pairs in name order.
+    pub fn pairs(&self) -> Box<dyn ExactSizeIterator<Item = (&str, &str)> + '_> {
+        match self {
+            SeriesLabels::Owned(l) => {
+                Box::new(l.iter().map(|x| (x.name.as_str(), x.value.as_str())))
+            }
+            SeriesLabels::Borrowed(v) => Box::new(v.iter().copied()),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        match self {
+            SeriesLabels::Owned(l) => l.get(name),
+            SeriesLabels::Borrowed(v) => v
+                .binary_search_by(|(n, _)| (*n).cmp(name))
+                .ok()
+                .map(|i| v[i].1),
+        }
+    }
+
+    pub fn metric_name(&self) -> Option<&str> {
+        self.get(METRIC_NAME)
+    }
+
+    pub fn hash64(&self) -> u64 {
+        match self {
+            SeriesLabels::Owned(l) => l.hash64(),
+            SeriesLabels::Borrowed(v) => hash_pairs(v.iter().copied()),
+        }
+    }
+
+    pub fn matches(&self, l: &Labels) -> bool {
+        match self {
+            SeriesLabels::Owned(o) => o == l,
+            SeriesLabels::Borrowed(v) => l.eq_pairs(v.iter().copied()),
+        }
+    }
+
+    pub fn to_labels(&self) -> Labels {
+        match self {
+            SeriesLabels::Owned(l) => l.clone(),
+            SeriesLabels::Borrowed(v) => Labels::from_sorted_unchecked(
+                v.iter()
+                    .filter(|(_, val)| !val.is_empty())
+                    .map(|(n, val)| Label::new(*n, *val))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl fmt::Display for SeriesLabels<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SeriesLabels::Owned(l) => l.fmt(f),
+            SeriesLabels::Borrowed(_) => self.to_labels().fmt(f),
+        }
+    }
+}
+
+/// Hashes label pairs (sorted by name) with FNV-1a over 8-byte words:
+/// fast on the ingest path and stable across runs.
+pub fn hash_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> u64 {
+    const PRIME: u64 = 0x100000001b3;
+    let mut h: u64 = 0xcbf29ce484222325;
+    let mut mix = |bytes: &[u8], sep: u64| {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in chunks.by_ref() {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            h = (h ^ u64::from_le_bytes(w)).wrapping_mul(PRIME);
+            h ^= h >> 29;
+        }
+        for b in chunks.remainder() {
+            h = (h ^ *b as u64).wrapping_mul(PRIME);
+        }
+        h = (h ^ sep).wrapping_mul(PRIME);
+    };
+    for (n, v) in pairs {
+        mix(n.as_bytes(), 0xff);
+        mix(v.as_bytes(), 0xfe);
+    }
+    h
 }
 
 /// Is `name` a valid Prometheus label name (`[a-zA-Z_][a-zA-Z0-9_]*`)?

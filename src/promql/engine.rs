@@ -87,7 +87,7 @@ impl Engine {
                 "end timestamp must not be before start time".into(),
             ));
         }
-        if (end_ms - start_ms) / step_ms > MAX_POINTS_PER_SERIES {
+        if (end_ms as i128 - start_ms as i128) / step_ms as i128 > MAX_POINTS_PER_SERIES as i128 {
             return Err(QueryError::BadData(
                 "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"
                     .into(),
@@ -122,7 +122,11 @@ impl Engine {
         let deadline = Instant::now().checked_add(self.opts.timeout);
         let mut ev = Evaluator {
             src,
-            lookback: self.opts.lookback_delta_ms.max(1),
+            lookback: if self.opts.lookback_delta_ms > 0 {
+                self.opts.lookback_delta_ms
+            } else {
+                EngineOptions::default().lookback_delta_ms
+            },
             query_start: start,
             query_end: end,
             query_step: step_ms,

@@ -137,6 +137,7 @@ pub(crate) fn eval_call(
         }
         "histogram_quantile" => {
             let q = ev.eval_scalar(grid, arg(&args, 0)?)?;
+            ev.limits.release(q.len());
             let v = ev.eval_vector(grid, arg(&args, 1)?)?;
             let out = histogram::eval_classic(ev, grid, HistFn::Quantile(q), &v)?;
             finish_vector(ev, &v, out)
@@ -146,7 +147,9 @@ pub(crate) fn eval_call(
             let label = string_arg(&args, 1)?;
             let mut qss = Vec::new();
             for a in args.iter().skip(2) {
-                qss.push(ev.eval_scalar(grid, a)?);
+                let q = ev.eval_scalar(grid, a)?;
+                ev.limits.release(q.len());
+                qss.push(q);
             }
             let out = histogram::eval_classic(ev, grid, HistFn::Quantiles(label, qss), &v)?;
             finish_vector(ev, &v, out)
@@ -154,6 +157,7 @@ pub(crate) fn eval_call(
         "min_of" | "max_of" => {
             let a = ev.eval_scalar(grid, arg(&args, 0)?)?;
             let b = ev.eval_scalar(grid, arg(&args, 1)?)?;
+            ev.limits.release(b.len());
             let v = a
                 .iter()
                 .zip(b.iter())
@@ -172,6 +176,7 @@ pub(crate) fn eval_call(
         "histogram_fraction" => {
             let lo = ev.eval_scalar(grid, arg(&args, 0)?)?;
             let hi = ev.eval_scalar(grid, arg(&args, 1)?)?;
+            ev.limits.release(lo.len() + hi.len());
             let v = ev.eval_vector(grid, arg(&args, 2)?)?;
             let out = histogram::eval_classic(ev, grid, HistFn::Fraction(lo, hi), &v)?;
             finish_vector(ev, &v, out)
@@ -189,6 +194,7 @@ pub(crate) fn eval_call(
                 Some(a) => Some(ev.eval_scalar(grid, a)?),
                 None => None,
             };
+            ev.limits.release(to_nearest.as_ref().map_or(0, Vec::len));
             let out = map_values(
                 v,
                 |step, x| {
@@ -210,6 +216,8 @@ pub(crate) fn eval_call(
                 "clamp" => Some(ev.eval_scalar(grid, arg(&args, 2)?)?),
                 _ => None,
             };
+            ev.limits
+                .release(first.len() + second.as_ref().map_or(0, Vec::len));
             let bounds = |step: usize| -> (f64, f64) {
                 let a = first.get(step).copied().unwrap_or(f64::NAN);
                 match name {

@@ -227,8 +227,8 @@ fn extrapolated_rate(p: &[Sample], c: &Ctx<'_>, is_counter: bool, is_rate: bool)
             }
         }
     }
-    let mut to_start = (first.t - c.w.start) as f64 / 1000.0;
-    let mut to_end = (c.w.end - last.t) as f64 / 1000.0;
+    let mut to_start = (first.t as f64 - c.w.start as f64) / 1000.0;
+    let mut to_end = (c.w.end as f64 - last.t as f64) / 1000.0;
     let sampled = (last.t - first.t) as f64 / 1000.0;
     let avg_step = sampled / (p.len() - 1) as f64;
     let threshold = avg_step * 1.1;

@@ -182,6 +182,7 @@ pub(crate) fn eval_vector_selector(
         let mut floats: Vec<Sample> = Vec::new();
         let mut idx = 0usize;
         for i in 0..steps {
+            ev.limits.tick()?;
             let ts = grid.ts(i);
             let r = ref_of(ts);
             while idx < samples.len() && samples[idx].t <= r {

@@ -37,7 +37,8 @@ impl Grid {
         if self.end < self.start || self.interval <= 0 {
             return 0;
         }
-        ((self.end - self.start) / self.interval) as usize + 1
+        let n = (self.end as i128 - self.start as i128) / self.interval as i128 + 1;
+        usize::try_from(n).unwrap_or(usize::MAX)
     }
 
     pub fn ts(&self, i: usize) -> i64 {

@@ -5,9 +5,10 @@
 //! involve it are counted as skipped.
 
 use std::collections::HashSet;
+use std::time::{Duration, UNIX_EPOCH};
 
 use promql_parser::label::MatchOp as PMatchOp;
-use promql_parser::parser::Expr;
+use promql_parser::parser::{AtModifier, Expr};
 use regex::Regex;
 
 use crate::model::{Labels, Sample, STALE_NAN_BITS};
@@ -318,11 +319,21 @@ pub(crate) fn run_script(name: &str, script: &str) -> ScriptStats {
             let interval = words.next().and_then(parse_duration_ms).unwrap_or(60_000);
             for l in block {
                 let (desc, vals) = split_series(l);
-                if desc.ends_with("@st") || desc.contains("}@st") {
-                    if let Some(lbls) = parse_labels(desc.trim_end_matches("@st")) {
+                // Start-timestamp lines (`name{...}@st ...`) are not supported:
+                // evals on such metrics are skipped.
+                if let Some(name) = desc.strip_suffix("@st") {
+                    if let Some(lbls) = parse_labels(name) {
                         hist.insert(lbls.metric_name().unwrap_or("").to_string());
                     }
                     continue;
+                }
+                if let Some(rest) = vals.strip_prefix("@st") {
+                    if rest.is_empty() || rest.starts_with(char::is_whitespace) {
+                        if let Some(lbls) = parse_labels(desc) {
+                            hist.insert(lbls.metric_name().unwrap_or("").to_string());
+                        }
+                        continue;
+                    }
                 }
                 let Some(lbls) = parse_labels(desc) else {
                     stats
@@ -592,6 +603,9 @@ fn check_eval(
     check_value(&res.value, kind, exp, steps)?;
     // Like Prometheus' harness: an instant query must also agree with the
     // middle step of the same query run as a range query.
+    if let (EvalKind::Instant(t), Value::Vector(_) | Value::Scalar { .. }) = (kind, &res.value) {
+        check_at_variants(engine, src, query, *t, &res.value)?;
+    }
     let uses_query_times = identifiers(query)
         .iter()
         .any(|i| matches!(*i, "start" | "end" | "range" | "step"));
@@ -601,6 +615,108 @@ fn check_eval(
                 .range(src, query, t - 60_000, t + 60_000, 60_000)
                 .map_err(|e| format!("range variant failed: {e}"))?;
             compare_range_middle(&res.value, &r.value, t)?;
+        }
+    }
+    Ok(())
+}
+
+/// Pins every selector (outside `@`-pinned subqueries) to `@ t` and marks
+/// whether the query uses a time-dependent function.
+fn pin_at(e: &mut Expr, at: &AtModifier, time_dependent: &mut bool) {
+    match e {
+        Expr::VectorSelector(vs) => {
+            vs.at.get_or_insert_with(|| at.clone());
+        }
+        Expr::MatrixSelector(ms) => {
+            ms.vs.at.get_or_insert_with(|| at.clone());
+        }
+        Expr::Subquery(sq) => {
+            sq.at.get_or_insert_with(|| at.clone());
+        }
+        Expr::Paren(p) => pin_at(&mut p.expr, at, time_dependent),
+        Expr::Unary(u) => pin_at(&mut u.expr, at, time_dependent),
+        Expr::Binary(b) => {
+            pin_at(&mut b.lhs, at, time_dependent);
+            pin_at(&mut b.rhs, at, time_dependent);
+        }
+        Expr::Aggregate(a) => {
+            pin_at(&mut a.expr, at, time_dependent);
+            if let Some(p) = a.param.as_mut() {
+                pin_at(p, at, time_dependent);
+            }
+        }
+        Expr::Call(c) => {
+            if matches!(
+                c.func.name,
+                "time"
+                    | "timestamp"
+                    | "predict_linear"
+                    | "days_in_month"
+                    | "day_of_month"
+                    | "day_of_week"
+                    | "day_of_year"
+                    | "hour"
+                    | "minute"
+                    | "month"
+                    | "year"
+                    | "start"
+                    | "end"
+                    | "range"
+                    | "step"
+            ) {
+                *time_dependent = true;
+            }
+            for a in c.args.args.iter_mut() {
+                pin_at(a, at, time_dependent);
+            }
+        }
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+    }
+}
+
+/// Like Prometheus' harness: with every selector pinned to `@ t`, the query
+/// must give the same result at other evaluation times.
+fn check_at_variants(
+    engine: &Engine,
+    src: &MemorySource,
+    query: &str,
+    t: i64,
+    want: &Value,
+) -> Result<(), String> {
+    let Ok(mut expr) = parse(query) else {
+        return Ok(());
+    };
+    let at_time = if t >= 0 {
+        UNIX_EPOCH + Duration::from_millis(t as u64)
+    } else {
+        UNIX_EPOCH - Duration::from_millis(t.unsigned_abs())
+    };
+    let mut time_dependent = false;
+    pin_at(&mut expr, &AtModifier::At(at_time), &mut time_dependent);
+    if time_dependent {
+        return Ok(());
+    }
+    for eval_at in [t - 10 * t.abs().max(60_000), 0, t / 5, t, t + 3_600_000] {
+        let got = engine
+            .eval_expr(src, &expr, eval_at, eval_at, 0)
+            .map_err(|e| format!("@ variant at {eval_at} failed: {e}"))?;
+        let same = match (want, &got.value) {
+            (Value::Scalar { v: a, .. }, Value::Scalar { v: b, .. }) => almost_equal(*a, *b),
+            (Value::Vector(a), Value::Vector(b)) => {
+                a.len() == b.len()
+                    && a.iter().all(|x| {
+                        b.iter()
+                            .any(|y| y.labels == x.labels && almost_equal(x.v, y.v))
+                    })
+            }
+            _ => false,
+        };
+        if !same {
+            return Err(format!(
+                "@ variant at {eval_at}: got {}, want {}",
+                short(&got.value),
+                short(want)
+            ));
         }
     }
     Ok(())
@@ -821,7 +937,7 @@ pub(crate) fn run_dir(dir: &str, verbose: bool) -> (usize, usize) {
             .unwrap_or_default();
         let stats = run_script(&name, &text);
         println!(
-            "{name:28} {:4}/{:4} passed ({:5.1}%), {} skipped (native histograms)",
+            "{name:28} {:4}/{:4} passed ({:5.1}%), {} skipped (native histograms / start timestamps)",
             stats.passed,
             stats.total,
             if stats.total > 0 {

@@ -1,6 +1,8 @@
 //! HTTP glue for Prometheus remote write (`/api/v1/write`, `/api/v1/push`):
 //! tenant, rate limit, decode, store, and the status codes and
-//! `X-Prometheus-Remote-Write-*-Written` headers senders expect.
+//! `X-Prometheus-Remote-Write-*-Written` headers senders expect. Decoding and
+//! storing run together on the blocking pool, so label strings can borrow
+//! from the request body all the way into the TSDB.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -8,12 +10,27 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::ingest::remote_write::{self, DecodeError, Version};
+use crate::model::TenantId;
 use crate::server::body::tenant;
 use crate::server::state::SharedState;
 
 const SAMPLES_WRITTEN: &str = "x-prometheus-remote-write-samples-written";
 const HISTOGRAMS_WRITTEN: &str = "x-prometheus-remote-write-histograms-written";
 const EXEMPLARS_WRITTEN: &str = "x-prometheus-remote-write-exemplars-written";
+
+/// What handling a write came to, before it becomes a response.
+enum Outcome {
+    Stored {
+        samples: u64,
+        exemplars: u64,
+        problems: Vec<String>,
+    },
+    Rejected {
+        status: StatusCode,
+        message: String,
+        retry_after: Option<u64>,
+    },
+}
 
 fn plain(status: StatusCode, msg: impl Into<String>) -> Response {
     (
@@ -24,70 +41,36 @@ fn plain(status: StatusCode, msg: impl Into<String>) -> Response {
         .into_response()
 }
 
-fn with_written(
-    mut resp: Response,
-    v2: bool,
-    samples: u64,
-    histograms: u64,
-    exemplars: u64,
-) -> Response {
-    if v2 {
-        for (name, v) in [
-            (SAMPLES_WRITTEN, samples),
-            (HISTOGRAMS_WRITTEN, histograms),
-            (EXEMPLARS_WRITTEN, exemplars),
-        ] {
-            if let Ok(val) = HeaderValue::from_str(&v.to_string()) {
-                resp.headers_mut()
-                    .insert(HeaderName::from_static(name), val);
-            }
-        }
-    }
-    resp
-}
-
 fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// `POST /api/v1/write`
-pub async fn remote_write(
-    State(st): State<SharedState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let version = match remote_write::detect_version(
-        header_str(&headers, header::CONTENT_TYPE),
-        header_str(&headers, header::CONTENT_ENCODING),
-    ) {
-        Ok(v) => v,
-        Err(DecodeError::Unsupported(m)) => return plain(StatusCode::UNSUPPORTED_MEDIA_TYPE, m),
-        Err(e) => return plain(StatusCode::BAD_REQUEST, format!("{e:?}")),
-    };
-    let v2 = version == Version::V2;
-    let t = match tenant(&headers) {
-        Ok(t) => t,
-        Err(e) => return with_written(plain(StatusCode::BAD_REQUEST, e), v2, 0, 0, 0),
-    };
+fn rejected(status: StatusCode, message: impl Into<String>) -> Outcome {
+    Outcome::Rejected {
+        status,
+        message: message.into(),
+        retry_after: None,
+    }
+}
+
+fn from_decode_error(e: DecodeError) -> Outcome {
+    match e {
+        DecodeError::TooLarge(m) => rejected(StatusCode::PAYLOAD_TOO_LARGE, m),
+        DecodeError::Unsupported(m) => rejected(StatusCode::UNSUPPORTED_MEDIA_TYPE, m),
+        DecodeError::Malformed(m) => rejected(StatusCode::BAD_REQUEST, m),
+    }
+}
+
+/// Decodes and stores one request (runs on the blocking pool).
+fn handle(st: &SharedState, t: &TenantId, version: Version, body: &[u8]) -> Outcome {
     let limits = st.cfg.limits_for(t.as_str());
-    let max = st.cfg.server.max_request_body.0 as usize;
-    let raw = match remote_write::decompress(&body, max) {
+    let raw = match remote_write::decompress(body, st.cfg.server.max_request_body.0 as usize) {
         Ok(r) => r,
-        Err(DecodeError::TooLarge(m)) => {
-            return with_written(plain(StatusCode::PAYLOAD_TOO_LARGE, m), v2, 0, 0, 0)
-        }
-        Err(DecodeError::Malformed(m) | DecodeError::Unsupported(m)) => {
-            return with_written(plain(StatusCode::BAD_REQUEST, m), v2, 0, 0, 0)
-        }
+        Err(e) => return from_decode_error(e),
     };
     let decoded = match remote_write::decode(&raw, version, &limits) {
         Ok(d) => d,
-        Err(DecodeError::TooLarge(m)) => {
-            return with_written(plain(StatusCode::PAYLOAD_TOO_LARGE, m), v2, 0, 0, 0)
-        }
-        Err(DecodeError::Malformed(m) | DecodeError::Unsupported(m)) => {
-            return with_written(plain(StatusCode::BAD_REQUEST, m), v2, 0, 0, 0)
-        }
+        Err(e) => return from_decode_error(e),
     };
     let n_samples: u64 = decoded.series.iter().map(|s| s.samples.len() as u64).sum();
     if let Err(retry) = st.limiters.take(
@@ -100,17 +83,14 @@ pub async fn remote_write(
             .rejected_samples
             .with(&["rate_limited"])
             .add(n_samples);
-        let mut resp = plain(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!(
+        return Outcome::Rejected {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            message: format!(
                 "ingestion rate limit of {} samples/s exceeded for tenant {t}; retry after {retry}s",
                 limits.ingestion_rate_samples
             ),
-        );
-        if let Ok(v) = HeaderValue::from_str(&retry.to_string()) {
-            resp.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return with_written(resp, v2, 0, 0, 0);
+            retry_after: Some(retry),
+        };
     }
     if decoded.histograms_dropped > 0 {
         st.selfmon
@@ -118,50 +98,29 @@ pub async fn remote_write(
             .add(decoded.histograms_dropped);
         tracing::debug!(tenant = %t, n = decoded.histograms_dropped, "native histogram samples are not stored yet");
     }
-    let db = match st.metrics.tenant(&t) {
+    if decoded.invalid_samples > 0 {
+        st.selfmon
+            .rejected_samples
+            .with(&["invalid_series"])
+            .add(decoded.invalid_samples);
+    }
+    let db = match st.metrics.tenant(t) {
         Ok(db) => db,
         Err(e) => {
-            return with_written(
-                plain(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("storage error: {e}"),
-                ),
-                v2,
-                0,
-                0,
-                0,
+            return rejected(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("storage error: {e}"),
             )
         }
     };
-    let series = decoded.series;
-    let metadata = decoded.metadata;
-    let res = tokio::task::spawn_blocking(move || db.write(&series, &metadata)).await;
-    let outcome = match res {
-        Ok(Ok(o)) => o,
-        Ok(Err(e)) => {
-            tracing::error!(tenant = %t, error = %e, "remote write could not be stored");
-            return with_written(
-                plain(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("storage error: {e}"),
-                ),
-                v2,
-                0,
-                0,
-                0,
-            );
-        }
+    let outcome = match db.write(&decoded.series, &decoded.metadata) {
+        Ok(o) => o,
         Err(e) => {
-            return with_written(
-                plain(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("write task failed: {e}"),
-                ),
-                v2,
-                0,
-                0,
-                0,
-            )
+            tracing::error!(tenant = %t, error = %e, "remote write could not be stored");
+            return rejected(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("storage error: {e}"),
+            );
         }
     };
     st.selfmon
@@ -175,34 +134,85 @@ pub async fn remote_write(
             .with(&["invalid_sample"])
             .add(outcome.rejected_samples);
     }
-    if decoded.invalid_samples > 0 {
-        st.selfmon
-            .rejected_samples
-            .with(&["invalid_series"])
-            .add(decoded.invalid_samples);
-    }
     let mut problems = decoded.invalid;
     problems.extend(outcome.errors);
-    let resp = if problems.is_empty() {
-        StatusCode::NO_CONTENT.into_response()
-    } else {
-        let total = problems.len();
-        let shown: Vec<String> = problems.into_iter().take(10).collect();
-        plain(
-            StatusCode::BAD_REQUEST,
-            format!(
+    Outcome::Stored {
+        samples: outcome.samples_written,
+        exemplars: outcome.exemplars_written,
+        problems,
+    }
+}
+
+/// `POST /api/v1/write`
+pub async fn remote_write(
+    State(st): State<SharedState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let version = remote_write::detect_version(
+        header_str(&headers, header::CONTENT_TYPE),
+        header_str(&headers, header::CONTENT_ENCODING),
+    );
+    let v2 = matches!(version, Ok(Version::V2));
+    let outcome = match (version, tenant(&headers)) {
+        (Err(e), _) => from_decode_error(e),
+        (_, Err(e)) => rejected(StatusCode::BAD_REQUEST, e),
+        (Ok(version), Ok(t)) => {
+            let st2 = st.clone();
+            tokio::task::spawn_blocking(move || handle(&st2, &t, version, &body))
+                .await
+                .unwrap_or_else(|e| {
+                    rejected(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        format!("write task failed: {e}"),
+                    )
+                })
+        }
+    };
+    let (mut resp, samples, exemplars) = match outcome {
+        Outcome::Stored {
+            samples,
+            exemplars,
+            problems,
+        } if problems.is_empty() => (StatusCode::NO_CONTENT.into_response(), samples, exemplars),
+        Outcome::Stored {
+            samples,
+            exemplars,
+            problems,
+        } => {
+            let total = problems.len();
+            let shown: Vec<String> = problems.into_iter().take(10).collect();
+            let msg = format!(
                 "{} of the request's data was rejected (valid series were stored): {}{}",
                 if total == 1 { "part" } else { "some" },
                 shown.join("; "),
                 if total > shown.len() { "; ..." } else { "" }
-            ),
-        )
+            );
+            (plain(StatusCode::BAD_REQUEST, msg), samples, exemplars)
+        }
+        Outcome::Rejected {
+            status,
+            message,
+            retry_after,
+        } => {
+            let mut r = plain(status, message);
+            if let Some(s) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+                r.headers_mut().insert(header::RETRY_AFTER, s);
+            }
+            (r, 0, 0)
+        }
     };
-    with_written(
-        resp,
-        v2,
-        outcome.samples_written,
-        0,
-        outcome.exemplars_written,
-    )
+    if v2 {
+        for (name, v) in [
+            (SAMPLES_WRITTEN, samples),
+            (HISTOGRAMS_WRITTEN, 0),
+            (EXEMPLARS_WRITTEN, exemplars),
+        ] {
+            if let Ok(val) = HeaderValue::from_str(&v.to_string()) {
+                resp.headers_mut()
+                    .insert(HeaderName::from_static(name), val);
+            }
+        }
+    }
+    resp
 }
