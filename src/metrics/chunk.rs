@@ -173,43 +173,33 @@ impl XorChunk {
     #[inline]
     pub fn try_append(&mut self, t: i64, v: f64) -> Result<(), ChunkError> {
         let count = self.count;
-        if count == u16::MAX {
-            return Err(ChunkError::Full);
-        }
         let vb = v.to_bits();
         let need = self.byte + SLACK;
         if self.buf.len() < need {
-            self.grow(need);
+            grow(&mut self.buf, need);
         }
-        // Encode on local copies of the writer state: stores into the byte
-        // buffer could otherwise alias `self` and force reloads.
-        let mut w = BitWriter {
-            buf: &mut self.buf,
-            byte: self.byte,
-            acc: self.acc,
-            nacc: self.nacc,
-        };
-        let (mut leading, mut trailing) = (self.leading, self.trailing);
-        let delta = (t as u64).wrapping_sub(self.t as u64);
         match count {
             0 => {
-                w.write_varint(zigzag(t));
-                w.write_bits(vb >> 32, 32);
-                w.write_bits(vb & 0xffff_ffff, 32);
+                self.write_bytes_varint(zigzag(t));
+                self.write_bits(vb >> 32, 32);
+                self.write_bits(vb & 0xffff_ffff, 32);
                 self.first_t = t;
             }
             1 => {
-                w.write_varint(delta);
-                w.write_value(vb ^ self.v, &mut leading, &mut trailing);
+                let delta = (t as u64).wrapping_sub(self.t as u64);
+                self.write_bytes_varint(delta);
+                self.write_value(vb);
+                self.t_delta = delta;
             }
+            u16::MAX => return Err(ChunkError::Full),
             _ => {
-                w.write_dod(delta.wrapping_sub(self.t_delta) as i64);
-                w.write_value(vb ^ self.v, &mut leading, &mut trailing);
+                let delta = (t as u64).wrapping_sub(self.t as u64);
+                let dod = delta.wrapping_sub(self.t_delta) as i64;
+                self.write_dod(dod);
+                self.write_value(vb);
+                self.t_delta = delta;
             }
         }
-        (self.byte, self.acc, self.nacc) = (w.byte, w.acc, w.nacc);
-        (self.leading, self.trailing) = (leading, trailing);
-        self.t_delta = if count == 0 { 0 } else { delta };
         self.t = t;
         self.v = vb;
         self.count = count + 1;
@@ -269,29 +259,11 @@ impl XorChunk {
         decode(self.bytes()).unwrap_or_else(XorIter::failed)
     }
 
-    #[cold]
-    fn grow(&mut self, need: usize) {
-        let len = need.max(self.buf.len() * 3 / 2);
-        self.buf.resize(len, 0);
-    }
-
     /// Length of the serialised chunk.
     fn byte_len(&self) -> usize {
         self.byte + self.nacc.div_ceil(8) as usize
     }
-}
 
-/// Bit writer over a chunk's buffer. `acc` holds the pending bits (fewer
-/// than 8, left-aligned) that start at `byte`; every write stores the whole
-/// accumulator, so `buf` always holds the encoded bits, and never loads.
-struct BitWriter<'a> {
-    buf: &'a mut [u8],
-    byte: usize,
-    acc: u64,
-    nacc: u32,
-}
-
-impl BitWriter<'_> {
     /// Appends the low `n` bits of `v` (1 ≤ n ≤ 56, higher bits zero).
     /// `buf` must extend 8 bytes past `self.byte`.
     #[inline(always)]
@@ -324,8 +296,7 @@ impl BitWriter<'_> {
         }
     }
 
-    #[inline(always)]
-    fn write_varint(&mut self, mut x: u64) {
+    fn write_bytes_varint(&mut self, mut x: u64) {
         while x >= 0x80 {
             self.write_bits((x & 0x7f) | 0x80, 8);
             x >>= 7;
@@ -350,19 +321,18 @@ impl BitWriter<'_> {
         }
     }
 
-    /// Writes a value as its XOR `delta` with the previous one, updating the
-    /// leading/trailing-zero window.
     #[inline(always)]
-    fn write_value(&mut self, delta: u64, win_leading: &mut u8, win_trailing: &mut u8) {
+    fn write_value(&mut self, vb: u64) {
+        let delta = vb ^ self.v;
         if delta == 0 {
             self.write_bits(0, 1);
             return;
         }
         let leading = (delta.leading_zeros() as u8).min(31);
         let trailing = delta.trailing_zeros() as u8;
-        if *win_leading != NO_WINDOW && leading >= *win_leading && trailing >= *win_trailing {
-            let sig = 64 - *win_leading as u32 - *win_trailing as u32;
-            let payload = delta >> *win_trailing;
+        if self.leading != NO_WINDOW && leading >= self.leading && trailing >= self.trailing {
+            let sig = 64 - self.leading as u32 - self.trailing as u32;
+            let payload = delta >> self.trailing;
             if sig <= 54 {
                 self.write_bits((0b10 << sig) | payload, sig + 2);
             } else {
@@ -370,8 +340,8 @@ impl BitWriter<'_> {
                 self.write_long(payload, sig);
             }
         } else {
-            *win_leading = leading;
-            *win_trailing = trailing;
+            self.leading = leading;
+            self.trailing = trailing;
             let sig = 64 - leading as u32 - trailing as u32;
             // 6 bits of `sig`: 64 is written as 0.
             let ctrl = (0b11 << 11) | ((leading as u64) << 6) | (sig as u64 & 63);
@@ -384,6 +354,15 @@ impl BitWriter<'_> {
             }
         }
     }
+}
+
+/// Extends a chunk buffer with zeros to at least `need` bytes. (A free
+/// function so the chunk's address doesn't escape from inlined appends.)
+#[cold]
+#[inline(never)]
+fn grow(buf: &mut Vec<u8>, need: usize) {
+    let len = need.max(buf.len() * 3 / 2);
+    buf.resize(len, 0);
 }
 
 #[inline(always)]
@@ -635,9 +614,10 @@ impl<'a> XorIter<'a> {
         None
     }
 
-    /// Decodes one timestamp delta-of-delta. (Branching on the bucket beat
-    /// a branch-free table lookup: the lookup lengthens the dependency
-    /// chain through the bit buffer, and buckets are mostly predictable.)
+    /// Decodes one timestamp delta-of-delta. Each bucket gets its own code
+    /// path with constant shifts (and branching on the bucket beats a
+    /// branch-free table lookup, which lengthens the dependency chain
+    /// through the bit buffer; buckets are mostly predictable).
     #[inline(always)]
     fn read_dod(&mut self) -> i64 {
         self.r.refill();
@@ -646,19 +626,25 @@ impl<'a> XorIter<'a> {
             self.r.consume(1);
             return 0;
         }
-        let (ctrl, sz) = match (!w).leading_zeros() {
-            1 => (2, 14),
-            2 => (3, 17),
-            3 => (4, 20),
-            _ => (4, 64),
-        };
-        self.r.consume(ctrl);
-        if sz == 64 {
-            return self.r.read_long(64) as i64;
+        match (!w).leading_zeros() {
+            1 => self.read_dod_bucket::<2, 14>(w),
+            2 => self.read_dod_bucket::<3, 17>(w),
+            3 => self.read_dod_bucket::<4, 20>(w),
+            _ => {
+                self.r.consume(4);
+                self.r.read_long(64) as i64
+            }
         }
-        let bits = self.r.read(sz);
-        if bits > 1 << (sz - 1) {
-            bits as i64 - (1i64 << sz)
+    }
+
+    /// A `CTRL`-bit bucket marker followed by a `SZ`-bit value, with
+    /// Prometheus' asymmetric sign convention.
+    #[inline(always)]
+    fn read_dod_bucket<const CTRL: u32, const SZ: u32>(&mut self, w: u64) -> i64 {
+        let bits = (w << CTRL) >> (64 - SZ);
+        self.r.consume(CTRL + SZ);
+        if bits > 1 << (SZ - 1) {
+            bits as i64 - (1i64 << SZ)
         } else {
             bits as i64
         }
@@ -911,8 +897,7 @@ mod tests {
         let mut b = encode(&[(0, 0)]).into_bytes();
         b[1] = 2;
         b.push(1);
-        // Bits: 11 11111 111111 000...
-        b.extend_from_slice(&[0b1111_1111, 0b1111_1000, 0, 0, 0, 0, 0, 0, 0, 0]);
+        b.extend_from_slice(&[0b11_11111_1, 0b11111_000, 0, 0, 0, 0, 0, 0, 0, 0]);
         assert!(matches!(decode_all(&b), Err(ChunkError::Corrupt(_))));
         // Varint too long.
         let b = [

@@ -12,7 +12,7 @@ use parking_lot::{Mutex, RwLock};
 use crate::metrics::chunk::{self, XorChunk};
 use crate::metrics::postings::PostingsIndex;
 use crate::metrics::walrec::SeriesId;
-use crate::model::labels::SeriesLabels;
+use crate::model::labels::{LabelKey, SeriesLabels};
 use crate::model::{Labels, Matcher, Sample};
 use crate::promql::source::Series;
 
@@ -67,8 +67,14 @@ pub struct TsdbStats {
 /// One series in the head: labels (immutable, compared without a lock)
 /// and samples.
 pub struct HeadSeries {
-    pub labels: Labels,
+    key: LabelKey,
     data: Mutex<MemSeries>,
+}
+
+impl HeadSeries {
+    pub fn labels(&self) -> Labels {
+        self.key.to_labels()
+    }
 }
 
 /// The samples of one head series.
@@ -290,8 +296,11 @@ impl MemSeries {
 }
 
 struct HeadIndex {
-    by_hash: HashMap<u64, Vec<SeriesId>>,
-    series: HashMap<SeriesId, Arc<HeadSeries>>,
+    /// Label hash → series; a second series with the same hash (a 64-bit
+    /// collision, practically never) goes to `collisions`.
+    by_hash: HashMap<u64, (SeriesId, Arc<HeadSeries>), FastBuild>,
+    collisions: HashMap<u64, Vec<(SeriesId, Arc<HeadSeries>)>, FastBuild>,
+    series: HashMap<SeriesId, Arc<HeadSeries>, FastBuild>,
     postings: PostingsIndex,
     next_id: SeriesId,
 }
@@ -317,7 +326,7 @@ pub struct SeriesHandle {
 
 impl SeriesHandle {
     pub fn labels(&self) -> Labels {
-        self.series.labels.clone()
+        self.series.labels()
     }
 }
 
@@ -330,8 +339,9 @@ impl Head {
     pub fn new(block_ms: i64, ooo_window_ms: i64) -> Self {
         Head {
             index: RwLock::new(HeadIndex {
-                by_hash: HashMap::new(),
-                series: HashMap::new(),
+                by_hash: HashMap::default(),
+                collisions: HashMap::default(),
+                series: HashMap::default(),
                 postings: PostingsIndex::default(),
                 next_id: 1,
             }),
@@ -530,7 +540,7 @@ impl Head {
                 let s = h.data.lock();
                 let samples = s.samples_in(mint, maxt);
                 (!samples.is_empty()).then(|| Series {
-                    labels: h.labels.clone(),
+                    labels: h.labels(),
                     samples,
                 })
             })
@@ -554,7 +564,7 @@ impl Head {
                 let overlaps = s.min_t().is_some_and(|lo| lo <= maxt)
                     && s.last().is_some_and(|(hi, _)| hi >= mint)
                     || s.ooo.iter().any(|x| x.t >= mint && x.t <= maxt);
-                overlaps.then(|| h.labels.clone())
+                overlaps.then(|| h.labels())
             })
             .collect()
     }
@@ -568,7 +578,7 @@ impl Head {
             .filter_map(|h| {
                 let s = h.data.lock();
                 let chunks = s.chunks_before(boundary);
-                (!chunks.is_empty()).then(|| (h.labels.clone(), chunks))
+                (!chunks.is_empty()).then(|| (h.labels(), chunks))
             })
             .collect();
         series.sort_by(|a, b| a.0.cmp(&b.0));
@@ -593,13 +603,7 @@ impl Head {
         if !dead.is_empty() {
             for id in &dead {
                 if let Some(h) = idx.series.remove(id) {
-                    let hash = h.labels.hash64();
-                    if let Some(v) = idx.by_hash.get_mut(&hash) {
-                        v.retain(|x| x != id);
-                        if v.is_empty() {
-                            idx.by_hash.remove(&hash);
-                        }
-                    }
+                    unlink_hash(&mut idx, h.key.hash64(), *id);
                 }
             }
             let dead: std::collections::HashSet<SeriesId> = dead.into_iter().collect();
@@ -616,7 +620,7 @@ impl Head {
             .iter()
             .map(|(id, h)| {
                 let s = h.data.lock();
-                (*id, h.labels.clone(), s.checkpoint_chunks())
+                (*id, h.labels(), s.checkpoint_chunks())
             })
             .collect();
         out.sort_by_key(|x| x.0);
@@ -700,38 +704,81 @@ impl Head {
         let idx = self.index.read();
         idx.series
             .values()
-            .map(|h| {
-                h.data.lock().memory_bytes()
-                    + h.labels
-                        .iter()
-                        .map(|l| l.name.len() + l.value.len() + 48)
-                        .sum::<usize>()
-                    + 64
-            })
+            .map(|h| h.data.lock().memory_bytes() + h.key.size_bytes() + 64)
             .sum()
     }
 }
 
 fn lookup(idx: &HeadIndex, h: u64, labels: &SeriesLabels<'_>) -> Option<SeriesHandle> {
-    let ids = idx.by_hash.get(&h)?;
-    ids.iter().find_map(|id| {
-        let s = idx.series.get(id)?;
-        labels.matches(&s.labels).then(|| SeriesHandle {
+    let handle = |(id, s): &(SeriesId, Arc<HeadSeries>)| {
+        labels.matches_key(&s.key).then(|| SeriesHandle {
             id: *id,
             created: false,
             series: s.clone(),
         })
-    })
+    };
+    if let Some(found) = idx.by_hash.get(&h).and_then(handle) {
+        return Some(found);
+    }
+    idx.collisions.get(&h)?.iter().find_map(handle)
 }
+
+fn unlink_hash(idx: &mut HeadIndex, h: u64, id: SeriesId) {
+    if let Some(v) = idx.collisions.get_mut(&h) {
+        v.retain(|(x, _)| *x != id);
+        if idx.by_hash.get(&h).is_some_and(|(x, _)| *x == id) {
+            match v.pop() {
+                Some(promoted) => {
+                    idx.by_hash.insert(h, promoted);
+                }
+                None => {
+                    idx.by_hash.remove(&h);
+                }
+            }
+        }
+        if v.is_empty() {
+            idx.collisions.remove(&h);
+        }
+    } else if idx.by_hash.get(&h).is_some_and(|(x, _)| *x == id) {
+        idx.by_hash.remove(&h);
+    }
+}
+
+/// Hasher for keys that are already hashes or small ids.
+#[derive(Default)]
+struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ *b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.0 = (v as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type FastBuild = std::hash::BuildHasherDefault<FastHasher>;
 
 fn insert(idx: &mut HeadIndex, id: SeriesId, labels: Labels, h: u64) -> SeriesHandle {
     idx.postings.add(id, &labels);
     let s = Arc::new(HeadSeries {
-        labels,
+        key: LabelKey::from_labels(&labels),
         data: Mutex::new(MemSeries::new()),
     });
     idx.series.insert(id, s.clone());
-    idx.by_hash.entry(h).or_default().push(id);
+    if idx.by_hash.contains_key(&h) {
+        idx.collisions.entry(h).or_default().push((id, s.clone()));
+    } else {
+        idx.by_hash.insert(h, (id, s.clone()));
+    }
     SeriesHandle {
         id,
         created: true,

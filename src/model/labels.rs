@@ -266,6 +266,15 @@ impl SeriesLabels<'_> {
         }
     }
 
+    pub fn matches_key(&self, k: &LabelKey) -> bool {
+        match self {
+            SeriesLabels::Owned(o) => {
+                k.eq_pairs(o.iter().map(|x| (x.name.as_str(), x.value.as_str())))
+            }
+            SeriesLabels::Borrowed(v) => k.eq_pairs(v.iter().copied()),
+        }
+    }
+
     pub fn to_labels(&self) -> Labels {
         match self {
             SeriesLabels::Owned(l) => l.clone(),
@@ -285,6 +294,78 @@ impl fmt::Display for SeriesLabels<'_> {
             SeriesLabels::Owned(l) => l.fmt(f),
             SeriesLabels::Borrowed(_) => self.to_labels().fmt(f),
         }
+    }
+}
+
+/// A label set packed into one allocation (`name 0xFF value 0xFE ...`;
+/// neither byte occurs in UTF-8), for the head's series: comparing an
+/// incoming series against it touches one or two cache lines, and it costs
+/// a fraction of a `Labels`' memory.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct LabelKey(Box<[u8]>);
+
+const KEY_NAME_END: u8 = 0xFF;
+const KEY_VALUE_END: u8 = 0xFE;
+
+impl LabelKey {
+    pub fn from_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut v = Vec::with_capacity(128);
+        for (n, val) in pairs {
+            v.extend_from_slice(n.as_bytes());
+            v.push(KEY_NAME_END);
+            v.extend_from_slice(val.as_bytes());
+            v.push(KEY_VALUE_END);
+        }
+        LabelKey(v.into_boxed_slice())
+    }
+
+    pub fn from_labels(l: &Labels) -> Self {
+        Self::from_pairs(l.iter().map(|x| (x.name.as_str(), x.value.as_str())))
+    }
+
+    /// The pairs in order, borrowed.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        let mut rest: &[u8] = &self.0;
+        std::iter::from_fn(move || {
+            let n_end = rest.iter().position(|b| *b == KEY_NAME_END)?;
+            let v_end = n_end + 1 + rest[n_end + 1..].iter().position(|b| *b == KEY_VALUE_END)?;
+            let name = std::str::from_utf8(&rest[..n_end]).ok()?;
+            let value = std::str::from_utf8(&rest[n_end + 1..v_end]).ok()?;
+            rest = &rest[v_end + 1..];
+            Some((name, value))
+        })
+    }
+
+    pub fn to_labels(&self) -> Labels {
+        Labels::from_sorted_unchecked(self.pairs().map(|(n, v)| Label::new(n, v)).collect())
+    }
+
+    pub fn hash64(&self) -> u64 {
+        hash_pairs(self.pairs())
+    }
+
+    /// Does the key hold exactly these pairs (in order)?
+    pub fn eq_pairs<'a>(&self, pairs: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
+        let k: &[u8] = &self.0;
+        let mut pos = 0;
+        for (n, v) in pairs {
+            let (nb, vb) = (n.as_bytes(), v.as_bytes());
+            let end = pos + nb.len() + vb.len() + 2;
+            if end > k.len()
+                || &k[pos..pos + nb.len()] != nb
+                || k[pos + nb.len()] != KEY_NAME_END
+                || &k[pos + nb.len() + 1..end - 1] != vb
+                || k[end - 1] != KEY_VALUE_END
+            {
+                return false;
+            }
+            pos = end;
+        }
+        pos == k.len()
+    }
+
+    pub fn size_bytes(&self) -> usize {
+        self.0.len()
     }
 }
 
@@ -351,6 +432,21 @@ mod tests {
         let l = Labels::from_pairs([("__name__", "up"), ("job", "x")]);
         assert_eq!(l.to_string(), "up{job=\"x\"}");
         assert_eq!(Labels::from_pairs([("a", "b")]).to_string(), "{a=\"b\"}");
+    }
+
+    #[test]
+    fn label_keys() {
+        let l = Labels::from_pairs([("__name__", "up"), ("job", "a"), ("x", "")]);
+        let k = LabelKey::from_labels(&l);
+        assert_eq!(k.to_labels(), l);
+        assert_eq!(k.hash64(), l.hash64());
+        assert!(k.eq_pairs([("__name__", "up"), ("job", "a")].into_iter()));
+        assert!(!k.eq_pairs([("__name__", "up"), ("job", "ab")].into_iter()));
+        assert!(!k.eq_pairs([("__name__", "up")].into_iter()));
+        assert!(!k.eq_pairs([("__name__", "up"), ("job", "a"), ("z", "1")].into_iter()));
+        let borrowed = SeriesLabels::Borrowed(vec![("__name__", "up"), ("job", "a")]);
+        assert!(borrowed.matches_key(&k));
+        assert_eq!(borrowed.hash64(), k.hash64());
     }
 
     #[test]

@@ -506,6 +506,8 @@ fn select_k(
                 }
             }
         }
+        // Groups are emitted in the order of their first input series.
+        group_order.sort_unstable();
         for &g in &group_order {
             let Some(mut heap) = heaps[g].take() else {
                 continue;

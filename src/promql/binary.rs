@@ -167,11 +167,9 @@ pub(crate) fn eval(
             Evaluated::Vector(out)
         }
         (l, r) => {
-            return Err(QueryError::exec(format!(
-            "binary expression must contain only scalar and instant vector types, got {} and {}",
-            l.kind(),
-            r.kind()
-        )))
+            let (l, r) = (l.kind(), r.kind());
+            let msg = format!("binary expression must contain only scalar and instant vector types, got {l} and {r}");
+            return Err(QueryError::exec(msg));
         }
     };
     ev.limits.release(held);

@@ -10,12 +10,17 @@ use promql_parser::parser::{token, Expr};
 
 use crate::model::Sample;
 
-use super::eval::{unwrap_parens, Evaluator};
+use super::eval::{expr_depth, unwrap_parens, Evaluator};
 use super::limits::{Annotations, Limits};
 use super::source::{SampleSource, Series};
 use super::step::{merge_same_labelset, Evaluated, Grid, StepSeries};
 use super::util::drop_metric_name;
 use super::value::{InstantSample, QueryError, QueryResult, Value};
+
+/// The deepest expression nesting we evaluate. Evaluation recurses once per
+/// level; this bound keeps it well inside a 2 MiB thread stack (Prometheus
+/// has no such limit, but real queries stay far below it).
+const MAX_NESTING: usize = 200;
 
 /// The most points a range query may return per series (as Prometheus).
 const MAX_POINTS_PER_SERIES: i64 = 11_000;
@@ -118,6 +123,12 @@ impl Engine {
         end: i64,
         step_ms: i64,
     ) -> Result<QueryResult, QueryError> {
+        let depth = expr_depth(expr);
+        if depth > MAX_NESTING {
+            return Err(QueryError::BadData(format!(
+                "query is too deeply nested ({depth} levels, at most {MAX_NESTING} are allowed)"
+            )));
+        }
         let instant = step_ms == 0;
         let deadline = Instant::now().checked_add(self.opts.timeout);
         let mut ev = Evaluator {

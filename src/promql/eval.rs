@@ -89,51 +89,58 @@ impl<'a> Evaluator<'a> {
                 Ok(Evaluated::Scalar(vec![n.val; grid.steps()]))
             }
             Expr::StringLiteral(s) => Ok(Evaluated::String(s.val.clone())),
-            Expr::Unary(u) => match self.eval(grid, &u.expr)? {
-                Evaluated::Scalar(mut v) => {
-                    v.iter_mut().for_each(|x| *x = -*x);
-                    Ok(Evaluated::Scalar(v))
-                }
-                Evaluated::Vector(mut series) => {
-                    for s in &mut series {
-                        s.drop_name = true;
-                        s.floats.iter_mut().for_each(|p| p.v = -p.v);
-                    }
-                    Ok(Evaluated::Vector(series))
-                }
-                other => Err(QueryError::exec(format!(
-                    "unary expression only allowed on expressions of type scalar or instant vector, got {}",
-                    other.kind()
-                ))),
-            },
+            Expr::Unary(u) => self.eval_negation(grid, &u.expr),
             Expr::VectorSelector(vs) => Ok(Evaluated::Vector(selector::eval_vector_selector(
                 self,
                 grid,
                 vs,
                 InstantMode::Values,
             )?)),
-            Expr::MatrixSelector(ms) => {
-                if grid.steps() != 1 {
-                    return Err(QueryError::exec("cannot do range evaluation of matrix selector"));
-                }
-                let input = selector::load_matrix_selector(self, grid, ms)?;
-                Ok(Evaluated::Matrix(selector::matrix_at(self, input, grid)?))
-            }
-            Expr::Subquery(sq) => {
-                if grid.steps() != 1 {
-                    return Err(QueryError::exec("cannot do range evaluation of a subquery"));
-                }
-                let input = self.eval_subquery(grid, sq)?;
-                let held = super::step::total_points(&input.series);
-                let out = selector::matrix_at(self, input, grid)?;
-                self.limits.release(held);
-                Ok(Evaluated::Matrix(out))
-            }
+            Expr::MatrixSelector(_) | Expr::Subquery(_) => self.eval_range_vector(grid, expr),
             Expr::Aggregate(a) => aggregate::eval(self, grid, a),
             Expr::Binary(b) => binary::eval(self, grid, b),
             Expr::Call(c) => functions::eval_call(self, grid, c),
             Expr::Extension(_) => Err(QueryError::exec("extension expressions are not supported")),
         }
+    }
+
+    /// Unary minus: negates values; a vector loses its metric name.
+    fn eval_negation(&mut self, grid: Grid, inner: &Expr) -> Result<Evaluated, QueryError> {
+        match self.eval(grid, inner)? {
+            Evaluated::Scalar(mut v) => {
+                v.iter_mut().for_each(|x| *x = -*x);
+                Ok(Evaluated::Scalar(v))
+            }
+            Evaluated::Vector(mut series) => {
+                for s in &mut series {
+                    s.drop_name = true;
+                    s.floats.iter_mut().for_each(|p| p.v = -p.v);
+                }
+                Ok(Evaluated::Vector(series))
+            }
+            other => Err(QueryError::exec(format!(
+                "unary expression only allowed on expressions of type scalar or instant vector, got {}",
+                other.kind()
+            ))),
+        }
+    }
+
+    /// A range selector or subquery as a value: only in instant evaluation.
+    fn eval_range_vector(&mut self, grid: Grid, expr: &Expr) -> Result<Evaluated, QueryError> {
+        if grid.steps() != 1 {
+            return Err(QueryError::exec(
+                "range vectors can only be returned by instant queries",
+            ));
+        }
+        let input = match expr {
+            Expr::MatrixSelector(ms) => selector::load_matrix_selector(self, grid, ms)?,
+            Expr::Subquery(sq) => self.eval_subquery(grid, sq)?,
+            _ => return Err(QueryError::exec("expected a range vector expression")),
+        };
+        let held = super::step::total_points(&input.series);
+        let out = selector::matrix_at(self, input, grid)?;
+        self.limits.release(held);
+        Ok(Evaluated::Matrix(out))
     }
 
     /// Evaluates an expression that must be an instant vector.
@@ -261,6 +268,38 @@ fn empty_of(expr: &Expr) -> Evaluated {
         ValueType::Matrix => Evaluated::Matrix(Vec::new()),
         ValueType::Vector => Evaluated::Vector(Vec::new()),
     }
+}
+
+/// The nesting depth of an expression, computed without recursion (so that
+/// absurdly deep queries are rejected before anything recurses over them).
+pub(crate) fn expr_depth(expr: &Expr) -> usize {
+    let mut max = 0;
+    let mut stack: Vec<(&Expr, usize)> = vec![(expr, 1)];
+    while let Some((e, d)) = stack.pop() {
+        max = max.max(d);
+        match e {
+            Expr::Paren(p) => stack.push((&p.expr, d + 1)),
+            Expr::Unary(u) => stack.push((&u.expr, d + 1)),
+            Expr::Subquery(s) => stack.push((&s.expr, d + 1)),
+            Expr::Binary(b) => {
+                stack.push((&b.lhs, d + 1));
+                stack.push((&b.rhs, d + 1));
+            }
+            Expr::Aggregate(a) => {
+                stack.push((&a.expr, d + 1));
+                if let Some(p) = &a.param {
+                    stack.push((p, d + 1));
+                }
+            }
+            Expr::Call(c) => stack.extend(c.args.args.iter().map(|a| (a.as_ref(), d + 1))),
+            Expr::NumberLiteral(_)
+            | Expr::StringLiteral(_)
+            | Expr::VectorSelector(_)
+            | Expr::MatrixSelector(_)
+            | Expr::Extension(_) => {}
+        }
+    }
+    max
 }
 
 /// Strips any number of enclosing parentheses.

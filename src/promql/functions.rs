@@ -2,7 +2,7 @@
 //! scalars (math, clamping, rounding, dates, `time`, `timestamp`, `vector`,
 //! `scalar`, sorting, `absent`, `label_replace`, `label_join`, classic
 //! histogram functions). Range-vector functions live in
-//! [`range_functions`](super::range_functions).
+//! `range_functions`.
 
 use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::parser::value::ValueType;
@@ -35,151 +35,21 @@ pub(crate) fn eval_call(
     {
         return range_functions::eval(ev, grid, name, &args, i);
     }
-    let steps = grid.steps();
+    // Each family lives in its own function to keep this frame small: the
+    // evaluator recurses through here for nested calls.
     match name {
-        "time" => scalar_per_step(ev, grid, |t| t as f64 / 1000.0),
-        "pi" => scalar_per_step(ev, grid, |_| std::f64::consts::PI),
-        "start" => {
-            let v = ev.query_start as f64 / 1000.0;
-            scalar_per_step(ev, grid, |_| v)
-        }
-        "end" => {
-            let v = ev.query_end as f64 / 1000.0;
-            scalar_per_step(ev, grid, |_| v)
-        }
-        "range" => {
-            let v = (ev.query_end - ev.query_start) as f64 / 1000.0;
-            scalar_per_step(ev, grid, |_| v)
-        }
-        "step" => {
-            let v = ev.query_step as f64 / 1000.0;
-            scalar_per_step(ev, grid, |_| v)
-        }
-        "vector" => {
-            let s = ev.eval_scalar(grid, arg(&args, 0)?)?;
-            let floats = grid
-                .timestamps()
-                .zip(s)
-                .map(|(t, v)| Sample::new(t, v))
-                .collect();
-            Ok(Evaluated::Vector(vec![StepSeries {
-                labels: Labels::empty(),
-                drop_name: false,
-                floats,
-            }]))
-        }
-        "scalar" => {
-            let v = ev.eval_vector(grid, arg(&args, 0)?)?;
-            let mut out = vec![f64::NAN; steps];
-            let mut seen = vec![0u32; steps];
-            for s in &v {
-                for p in &s.floats {
-                    let i = grid.index_of(p.t);
-                    if i < steps {
-                        seen[i] += 1;
-                        out[i] = if seen[i] == 1 { p.v } else { f64::NAN };
-                    }
-                }
-            }
-            ev.release_series(&v);
-            ev.limits.hold(steps)?;
-            Ok(Evaluated::Scalar(out))
-        }
-        "timestamp" => {
-            let a = arg(&args, 0)?;
-            if let Expr::VectorSelector(vs) = unwrap_parens(a) {
-                return Ok(Evaluated::Vector(selector::eval_vector_selector(
-                    ev,
-                    grid,
-                    vs,
-                    InstantMode::Timestamps,
-                )?));
-            }
-            let mut v = ev.eval_vector(grid, a)?;
-            for s in &mut v {
-                s.drop_name = true;
-                s.floats.iter_mut().for_each(|p| p.v = p.t as f64 / 1000.0);
-            }
-            Ok(Evaluated::Vector(v))
-        }
-        "absent" => {
-            let a = arg(&args, 0)?;
-            let v = ev.eval_vector(grid, a)?;
-            let mut present = vec![false; steps];
-            for s in &v {
-                for p in &s.floats {
-                    if let Some(x) = present.get_mut(grid.index_of(p.t)) {
-                        *x = true;
-                    }
-                }
-            }
-            ev.release_series(&v);
-            let floats: Vec<Sample> = grid
-                .timestamps()
-                .zip(present)
-                .filter(|(_, p)| !p)
-                .map(|(t, _)| Sample::new(t, 1.0))
-                .collect();
-            if floats.is_empty() {
-                return Ok(Evaluated::Vector(Vec::new()));
-            }
-            ev.limits.hold(floats.len())?;
-            Ok(Evaluated::Vector(vec![StepSeries {
-                labels: absent_labels(unwrap_parens(a)),
-                drop_name: false,
-                floats,
-            }]))
-        }
+        "time" | "pi" | "start" | "end" | "range" | "step" => query_scalar(ev, grid, name),
+        "vector" => vector(ev, grid, &args),
+        "scalar" => scalar(ev, grid, &args),
+        "timestamp" => timestamp(ev, grid, &args),
+        "absent" => absent(ev, grid, &args),
         "label_replace" => label_replace(ev, grid, &args),
         "label_join" => label_join(ev, grid, &args),
         "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => {
             sort(ev, grid, name, &args)
         }
-        "histogram_quantile" => {
-            let q = ev.eval_scalar(grid, arg(&args, 0)?)?;
-            ev.limits.release(q.len());
-            let v = ev.eval_vector(grid, arg(&args, 1)?)?;
-            let out = histogram::eval_classic(ev, grid, HistFn::Quantile(q), &v)?;
-            finish_vector(ev, &v, out)
-        }
-        "histogram_quantiles" => {
-            let v = ev.eval_vector(grid, arg(&args, 0)?)?;
-            let label = string_arg(&args, 1)?;
-            let mut qss = Vec::new();
-            for a in args.iter().skip(2) {
-                let q = ev.eval_scalar(grid, a)?;
-                ev.limits.release(q.len());
-                qss.push(q);
-            }
-            let out = histogram::eval_classic(ev, grid, HistFn::Quantiles(label, qss), &v)?;
-            finish_vector(ev, &v, out)
-        }
-        "min_of" | "max_of" => {
-            let a = ev.eval_scalar(grid, arg(&args, 0)?)?;
-            let b = ev.eval_scalar(grid, arg(&args, 1)?)?;
-            ev.limits.release(b.len());
-            let v = a
-                .iter()
-                .zip(b.iter())
-                .map(|(&x, &y)| {
-                    if x.is_nan() || y.is_nan() {
-                        f64::NAN
-                    } else if name == "min_of" {
-                        x.min(y)
-                    } else {
-                        x.max(y)
-                    }
-                })
-                .collect();
-            Ok(Evaluated::Scalar(v))
-        }
-        "histogram_fraction" => {
-            let lo = ev.eval_scalar(grid, arg(&args, 0)?)?;
-            let hi = ev.eval_scalar(grid, arg(&args, 1)?)?;
-            ev.limits.release(lo.len() + hi.len());
-            let v = ev.eval_vector(grid, arg(&args, 2)?)?;
-            let out = histogram::eval_classic(ev, grid, HistFn::Fraction(lo, hi), &v)?;
-            finish_vector(ev, &v, out)
+        "histogram_quantile" | "histogram_quantiles" | "histogram_fraction" => {
+            classic_histogram(ev, grid, name, &args)
         }
         // Native-histogram-only functions ignore float samples.
         "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
@@ -188,116 +58,306 @@ pub(crate) fn eval_call(
             ev.release_series(&v);
             Ok(Evaluated::Vector(Vec::new()))
         }
-        "round" => {
-            let v = ev.eval_vector(grid, arg(&args, 0)?)?;
-            let to_nearest = match args.get(1) {
-                Some(a) => Some(ev.eval_scalar(grid, a)?),
-                None => None,
-            };
-            ev.limits.release(to_nearest.as_ref().map_or(0, Vec::len));
-            let out = map_values(
-                v,
-                |step, x| {
-                    let n = to_nearest
-                        .as_ref()
-                        .and_then(|s| s.get(step).copied())
-                        .unwrap_or(1.0);
-                    let inv = 1.0 / n;
-                    Some((x * inv + 0.5).floor() / inv)
-                },
-                grid,
-            );
-            Ok(Evaluated::Vector(out))
-        }
-        "clamp" | "clamp_min" | "clamp_max" => {
-            let v = ev.eval_vector(grid, arg(&args, 0)?)?;
-            let first = ev.eval_scalar(grid, arg(&args, 1)?)?;
-            let second = match name {
-                "clamp" => Some(ev.eval_scalar(grid, arg(&args, 2)?)?),
-                _ => None,
-            };
-            ev.limits
-                .release(first.len() + second.as_ref().map_or(0, Vec::len));
-            let bounds = |step: usize| -> (f64, f64) {
-                let a = first.get(step).copied().unwrap_or(f64::NAN);
-                match name {
-                    "clamp_min" => (a, f64::INFINITY),
-                    "clamp_max" => (f64::NEG_INFINITY, a),
-                    _ => (
-                        a,
-                        second
-                            .as_ref()
-                            .and_then(|s| s.get(step).copied())
-                            .unwrap_or(f64::NAN),
-                    ),
-                }
-            };
-            let out = map_values(
-                v,
-                |step, x| {
-                    let (lo, hi) = bounds(step);
-                    if hi < lo {
-                        return None;
-                    }
-                    Some(lo.max(hi.min(x)))
-                },
-                grid,
-            );
-            Ok(Evaluated::Vector(out))
-        }
+        "min_of" | "max_of" => min_max_of(ev, grid, name, &args),
+        "round" => round(ev, grid, &args),
+        "clamp" | "clamp_min" | "clamp_max" => clamp(ev, grid, name, &args),
         "days_in_month" | "day_of_month" | "day_of_week" | "day_of_year" | "hour" | "minute"
-        | "month" | "year" => {
-            let f: fn(&Civil) -> f64 = match name {
-                "days_in_month" => |c| days_in_month(c.year, c.month) as f64,
-                "day_of_month" => |c| c.day as f64,
-                "day_of_week" => |c| c.weekday as f64,
-                "day_of_year" => |c| c.yday as f64,
-                "hour" => |c| c.hour as f64,
-                "minute" => |c| c.minute as f64,
-                "month" => |c| c.month as f64,
-                _ => |c| c.year as f64,
-            };
-            match args.first() {
-                None => {
-                    let floats = grid
-                        .timestamps()
-                        .map(|t| Sample::new(t, f(&civil_from_unix(t.div_euclid(1000)))))
-                        .collect();
-                    ev.limits.hold(steps)?;
-                    Ok(Evaluated::Vector(vec![StepSeries {
-                        labels: Labels::empty(),
-                        drop_name: false,
-                        floats,
-                    }]))
-                }
-                Some(a) => {
-                    let v = ev.eval_vector(grid, a)?;
-                    let out = map_values(
-                        v,
-                        |_, x| {
-                            if x.is_nan() || x.is_infinite() {
-                                // Go converts these to the minimum int64 second.
-                                return Some(f(&civil_from_unix(i64::MIN / 1_000_000_000)));
-                            }
-                            Some(f(&civil_from_unix(x as i64)))
-                        },
-                        grid,
-                    );
-                    Ok(Evaluated::Vector(out))
-                }
+        | "month" | "year" => date(ev, grid, name, &args),
+        "info" => Err(QueryError::exec("info() is not supported")),
+        _ => math(ev, grid, name, &args),
+    }
+}
+
+/// `time()`, `pi()` and the query-parameter functions `start()`, `end()`,
+/// `range()` and `step()` (in seconds).
+fn query_scalar(ev: &mut Evaluator<'_>, grid: Grid, name: &str) -> Result<Evaluated, QueryError> {
+    let constant = match name {
+        "pi" => std::f64::consts::PI,
+        "start" => ev.query_start as f64 / 1000.0,
+        "end" => ev.query_end as f64 / 1000.0,
+        "range" => (ev.query_end - ev.query_start) as f64 / 1000.0,
+        "step" => ev.query_step as f64 / 1000.0,
+        _ => return scalar_per_step(ev, grid, |t| t as f64 / 1000.0),
+    };
+    scalar_per_step(ev, grid, |_| constant)
+}
+
+fn vector(ev: &mut Evaluator<'_>, grid: Grid, args: &[&Expr]) -> Result<Evaluated, QueryError> {
+    // The scalar's points become the vector's points (held once).
+    let s = ev.eval_scalar(grid, arg(args, 0)?)?;
+    let floats = grid
+        .timestamps()
+        .zip(s)
+        .map(|(t, v)| Sample::new(t, v))
+        .collect();
+    Ok(Evaluated::Vector(vec![StepSeries {
+        labels: Labels::empty(),
+        drop_name: false,
+        floats,
+    }]))
+}
+
+/// `scalar(v)`: the single element's value, NaN unless exactly one.
+fn scalar(ev: &mut Evaluator<'_>, grid: Grid, args: &[&Expr]) -> Result<Evaluated, QueryError> {
+    let steps = grid.steps();
+    let v = ev.eval_vector(grid, arg(args, 0)?)?;
+    let mut out = vec![f64::NAN; steps];
+    let mut seen = vec![0u32; steps];
+    for s in &v {
+        for p in &s.floats {
+            let i = grid.index_of(p.t);
+            if i < steps {
+                seen[i] += 1;
+                out[i] = if seen[i] == 1 { p.v } else { f64::NAN };
             }
         }
-        "info" => Err(QueryError::exec("info() is not supported")),
-        _ => {
-            let Some(f) = math_fn(name) else {
-                return Err(QueryError::exec(format!(
-                    "function {name}() is not supported"
-                )));
-            };
-            let v = ev.eval_vector(grid, arg(&args, 0)?)?;
-            Ok(Evaluated::Vector(map_values(v, |_, x| Some(f(x)), grid)))
+    }
+    ev.release_series(&v);
+    ev.limits.hold(steps)?;
+    Ok(Evaluated::Scalar(out))
+}
+
+/// `timestamp(v)`: the sample's own time for a selector argument, else the
+/// evaluation time.
+fn timestamp(ev: &mut Evaluator<'_>, grid: Grid, args: &[&Expr]) -> Result<Evaluated, QueryError> {
+    let a = arg(args, 0)?;
+    if let Expr::VectorSelector(vs) = unwrap_parens(a) {
+        return Ok(Evaluated::Vector(selector::eval_vector_selector(
+            ev,
+            grid,
+            vs,
+            InstantMode::Timestamps,
+        )?));
+    }
+    let mut v = ev.eval_vector(grid, a)?;
+    for s in &mut v {
+        s.drop_name = true;
+        s.floats.iter_mut().for_each(|p| p.v = p.t as f64 / 1000.0);
+    }
+    Ok(Evaluated::Vector(v))
+}
+
+/// `absent(v)`: 1 at the steps where `v` is empty.
+fn absent(ev: &mut Evaluator<'_>, grid: Grid, args: &[&Expr]) -> Result<Evaluated, QueryError> {
+    let a = arg(args, 0)?;
+    let v = ev.eval_vector(grid, a)?;
+    let mut present = vec![false; grid.steps()];
+    for s in &v {
+        for p in &s.floats {
+            if let Some(x) = present.get_mut(grid.index_of(p.t)) {
+                *x = true;
+            }
         }
     }
+    ev.release_series(&v);
+    let floats: Vec<Sample> = grid
+        .timestamps()
+        .zip(present)
+        .filter(|(_, p)| !p)
+        .map(|(t, _)| Sample::new(t, 1.0))
+        .collect();
+    if floats.is_empty() {
+        return Ok(Evaluated::Vector(Vec::new()));
+    }
+    ev.limits.hold(floats.len())?;
+    Ok(Evaluated::Vector(vec![StepSeries {
+        labels: absent_labels(unwrap_parens(a)),
+        drop_name: false,
+        floats,
+    }]))
+}
+
+/// `histogram_quantile`, `histogram_quantiles` and `histogram_fraction` over
+/// classic bucket series.
+fn classic_histogram(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    name: &str,
+    args: &[&Expr],
+) -> Result<Evaluated, QueryError> {
+    let (func, input) = match name {
+        "histogram_quantile" => {
+            let q = ev.eval_scalar(grid, arg(args, 0)?)?;
+            ev.limits.release(q.len());
+            (HistFn::Quantile(q), arg(args, 1)?)
+        }
+        "histogram_quantiles" => {
+            let label = string_arg(args, 1)?;
+            let mut qss = Vec::new();
+            for a in args.iter().skip(2) {
+                let q = ev.eval_scalar(grid, a)?;
+                ev.limits.release(q.len());
+                qss.push(q);
+            }
+            (HistFn::Quantiles(label, qss), arg(args, 0)?)
+        }
+        _ => {
+            let lo = ev.eval_scalar(grid, arg(args, 0)?)?;
+            let hi = ev.eval_scalar(grid, arg(args, 1)?)?;
+            ev.limits.release(lo.len() + hi.len());
+            (HistFn::Fraction(lo, hi), arg(args, 2)?)
+        }
+    };
+    let v = ev.eval_vector(grid, input)?;
+    let out = histogram::eval_classic(ev, grid, func, &v)?;
+    finish_vector(ev, &v, out)
+}
+
+fn min_max_of(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    name: &str,
+    args: &[&Expr],
+) -> Result<Evaluated, QueryError> {
+    let a = ev.eval_scalar(grid, arg(args, 0)?)?;
+    let b = ev.eval_scalar(grid, arg(args, 1)?)?;
+    ev.limits.release(b.len());
+    let v = a
+        .iter()
+        .zip(b.iter())
+        .map(|(&x, &y)| {
+            if x.is_nan() || y.is_nan() {
+                f64::NAN
+            } else if name == "min_of" {
+                x.min(y)
+            } else {
+                x.max(y)
+            }
+        })
+        .collect();
+    Ok(Evaluated::Scalar(v))
+}
+
+/// `round(v, to_nearest=1)`: ties round up.
+fn round(ev: &mut Evaluator<'_>, grid: Grid, args: &[&Expr]) -> Result<Evaluated, QueryError> {
+    let v = ev.eval_vector(grid, arg(args, 0)?)?;
+    let to_nearest = match args.get(1) {
+        Some(a) => Some(ev.eval_scalar(grid, a)?),
+        None => None,
+    };
+    ev.limits.release(to_nearest.as_ref().map_or(0, Vec::len));
+    let out = map_values(
+        v,
+        |step, x| {
+            let n = to_nearest
+                .as_ref()
+                .and_then(|s| s.get(step).copied())
+                .unwrap_or(1.0);
+            // Multiplying by the inverse loses less precision than dividing.
+            let inv = 1.0 / n;
+            Some((x * inv + 0.5).floor() / inv)
+        },
+        grid,
+    );
+    Ok(Evaluated::Vector(out))
+}
+
+/// `clamp`, `clamp_min`, `clamp_max`; an empty result when max < min.
+fn clamp(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    name: &str,
+    args: &[&Expr],
+) -> Result<Evaluated, QueryError> {
+    let v = ev.eval_vector(grid, arg(args, 0)?)?;
+    let first = ev.eval_scalar(grid, arg(args, 1)?)?;
+    let second = match name {
+        "clamp" => Some(ev.eval_scalar(grid, arg(args, 2)?)?),
+        _ => None,
+    };
+    ev.limits
+        .release(first.len() + second.as_ref().map_or(0, Vec::len));
+    let bounds = |step: usize| -> (f64, f64) {
+        let a = first.get(step).copied().unwrap_or(f64::NAN);
+        match name {
+            "clamp_min" => (a, f64::INFINITY),
+            "clamp_max" => (f64::NEG_INFINITY, a),
+            _ => (
+                a,
+                second
+                    .as_ref()
+                    .and_then(|s| s.get(step).copied())
+                    .unwrap_or(f64::NAN),
+            ),
+        }
+    };
+    let out = map_values(
+        v,
+        |step, x| {
+            let (lo, hi) = bounds(step);
+            if hi < lo {
+                return None;
+            }
+            Some(lo.max(hi.min(x)))
+        },
+        grid,
+    );
+    Ok(Evaluated::Vector(out))
+}
+
+/// The UTC date functions, of the argument's values (Unix seconds) or, with
+/// no argument, of the evaluation time.
+fn date(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    name: &str,
+    args: &[&Expr],
+) -> Result<Evaluated, QueryError> {
+    let f: fn(&Civil) -> f64 = match name {
+        "days_in_month" => |c| days_in_month(c.year, c.month) as f64,
+        "day_of_month" => |c| c.day as f64,
+        "day_of_week" => |c| c.weekday as f64,
+        "day_of_year" => |c| c.yday as f64,
+        "hour" => |c| c.hour as f64,
+        "minute" => |c| c.minute as f64,
+        "month" => |c| c.month as f64,
+        _ => |c| c.year as f64,
+    };
+    match args.first() {
+        None => {
+            let floats = grid
+                .timestamps()
+                .map(|t| Sample::new(t, f(&civil_from_unix(t.div_euclid(1000)))))
+                .collect();
+            ev.limits.hold(grid.steps())?;
+            Ok(Evaluated::Vector(vec![StepSeries {
+                labels: Labels::empty(),
+                drop_name: false,
+                floats,
+            }]))
+        }
+        Some(a) => {
+            let v = ev.eval_vector(grid, a)?;
+            let out = map_values(
+                v,
+                |_, x| {
+                    if x.is_nan() || x.is_infinite() {
+                        // Go converts these to the minimum int64 second.
+                        return Some(f(&civil_from_unix(i64::MIN / 1_000_000_000)));
+                    }
+                    Some(f(&civil_from_unix(x as i64)))
+                },
+                grid,
+            );
+            Ok(Evaluated::Vector(out))
+        }
+    }
+}
+
+/// Element-wise math functions (`abs`, `ln`, trigonometry, ...).
+fn math(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    name: &str,
+    args: &[&Expr],
+) -> Result<Evaluated, QueryError> {
+    let Some(f) = math_fn(name) else {
+        return Err(QueryError::exec(format!(
+            "function {name}() is not supported"
+        )));
+    };
+    let v = ev.eval_vector(grid, arg(args, 0)?)?;
+    Ok(Evaluated::Vector(map_values(v, |_, x| Some(f(x)), grid)))
 }
 
 fn arg<'e>(args: &[&'e Expr], i: usize) -> Result<&'e Expr, QueryError> {

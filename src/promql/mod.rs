@@ -6,6 +6,13 @@
 //! staleness markers, `offset` / `@`, subqueries aligned to their step,
 //! delayed `__name__` removal, and Prometheus' numerics (extrapolated rates,
 //! compensated sums, classic histogram quantiles).
+//!
+//! Layout: `engine` (entry points, result assembly) drives `eval` (the
+//! AST walk over a step grid, see `step`), which uses `selector`
+//! (storage access and per-step slicing), `functions` and
+//! `range_functions`, `aggregate`, `binary` and `histogram`;
+//! `limits` accounts samples, deadline and annotations; `value` holds
+//! the public result types.
 
 pub mod source;
 

@@ -1161,3 +1161,16 @@ fn limits_track_peak() {
     assert_eq!(l.peak(), 6);
     assert!(l.hold(7).is_err());
 }
+
+#[test]
+fn nesting_is_bounded() {
+    let src = MemorySource::new();
+    // Within the limit: evaluates (in a default 2 MiB test thread stack).
+    let q = format!("{}vector(1){}", "abs(".repeat(150), ")".repeat(150));
+    assert_eq!(vector(&src, &q, 0), vec![("{}".to_string(), 1.0)]);
+    let q = format!("1{}", " + 1".repeat(190));
+    assert_eq!(scalar(&src, &q, 0), 191.0);
+    // Beyond it: a clean error rather than a stack overflow.
+    let q = format!("1{}", " + 1".repeat(5000));
+    assert!(matches!(err(&src, &q, 0), QueryError::BadData(m) if m.contains("too deeply nested")));
+}
