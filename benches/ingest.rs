@@ -76,15 +76,11 @@ fn bench_decode(c: &mut Criterion) {
 
 fn open_db(dir: &std::path::Path, fsync: FsyncPolicy) -> Db {
     let opts = DbOptions {
-        block_ms: 7_200_000,
-        ooo_window_ms: 0,
-        retention_ms: i64::MAX,
-        max_exemplars: 0,
-        max_series: 0,
         wal: WalOptions {
             fsync,
             ..Default::default()
         },
+        ..Default::default()
     };
     match Db::open("bench", dir, opts, Arc::new(SystemClock)) {
         Ok(db) => db,

@@ -102,7 +102,10 @@ pub fn run() -> i32 {
                 }
             };
             init_logging(&cfg);
+            // Deeply nested queries recurse in the parser and the engine:
+            // give every worker and blocking thread a generous stack.
             let rt = match tokio::runtime::Builder::new_multi_thread()
+                .thread_stack_size(8 << 20)
                 .enable_all()
                 .build()
             {

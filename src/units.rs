@@ -64,14 +64,15 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_millis(total))
 }
 
-/// Prints a duration the way Prometheus does (`1h30m`, `15d`, `0s`).
+/// Prints a duration in Prometheus' notation (`1h30m`, `15d`, `0s`), with
+/// days as the largest unit so that `30d` stays `30d`.
 pub fn format_duration(d: Duration) -> String {
     let mut ms = d.as_millis() as u64;
     if ms == 0 {
         return "0s".into();
     }
     let mut out = String::new();
-    for (unit, size) in UNITS_MS {
+    for (unit, size) in UNITS_MS.into_iter().skip(2) {
         if ms >= size {
             out.push_str(&format!("{}{}", ms / size, unit));
             ms %= size;

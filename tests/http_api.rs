@@ -296,6 +296,24 @@ async fn bad_queries_get_prometheus_errors_and_server_keeps_serving() {
             "{path}: message"
         );
     }
+    // An absurdly long query is refused before parsing.
+    let long = "1+".repeat(100_000) + "1";
+    let resp = s
+        .client
+        .post(s.url("/api/v1/query"))
+        .form(&[("query", long)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let v: Value = resp.json().await.unwrap();
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("longer than the limit"),
+        "{v}"
+    );
     let resp = s
         .client
         .get(s.url("/api/v1/query?query=up"))
@@ -589,4 +607,34 @@ async fn ready_metrics_and_gzip_bodies() {
     assert_eq!(resp.status(), 200);
     let v: Value = resp.json().await.unwrap();
     assert_eq!(v["data"]["result"][0]["value"][1], "3");
+}
+
+#[tokio::test]
+async fn query_sample_limit_answers_422() {
+    let (s, t0) = seeded().await;
+    let s2 = start(|c| c.query.max_samples = 10).await;
+    drop(s);
+    let samples: Vec<(i64, f64)> = (0..120).map(|i| (t0 + i * 15_000, i as f64)).collect();
+    let (code, _) = write_v1(
+        &s2.client,
+        &s2.url("/api/v1/write"),
+        vec![series("many", &[], &samples)],
+        None,
+    )
+    .await;
+    assert_eq!(code, 204);
+    let (code, v) = get_json(
+        &s2.client,
+        &s2.url(&format!(
+            "/api/v1/query?query=count_over_time(many[1h])&time={}",
+            t0 / 1000 + 1800
+        )),
+    )
+    .await;
+    assert_eq!(code, 422, "{v}");
+    assert_eq!(v["errorType"], "execution");
+    assert!(
+        v["error"].as_str().unwrap().contains("too many samples"),
+        "{v}"
+    );
 }

@@ -18,12 +18,39 @@ use crate::api::prom_json::{self, success_with, write_json_str, write_labels, wr
 use crate::metrics::Db;
 use crate::model::{MatchOp, Matcher, TenantId};
 use crate::promql::source::{MemorySource, SampleSource};
-use crate::promql::{parse_series_selector, QueryResult};
+use crate::promql::{parse_series_selector, Engine, EngineOptions, QueryResult};
 use crate::server::body::{decode_body, tenant};
 use crate::server::state::SharedState;
 
 /// Prometheus refuses range queries with more points than this per series.
 const MAX_POINTS: i64 = 11_000;
+
+/// Longest query text accepted: far beyond any real dashboard query, short
+/// enough that parsing cannot exhaust a thread's stack.
+const MAX_QUERY_BYTES: usize = 128 * 1024;
+
+/// The `query` parameter, present and of sane length.
+fn query_param(p: &Params) -> Result<String, PromError> {
+    let q = p
+        .get("query")
+        .ok_or_else(|| PromError::bad_data("invalid parameter \"query\": missing query"))?;
+    if q.len() > MAX_QUERY_BYTES {
+        return Err(PromError::bad_data(format!(
+            "invalid parameter \"query\": query is {} bytes, longer than the limit of {MAX_QUERY_BYTES}",
+            q.len()
+        )));
+    }
+    Ok(q.to_string())
+}
+
+/// The engine for one request: the shared options, with the request's
+/// `timeout` (never above the configured one) so evaluation itself stops.
+fn engine_for(st: &SharedState, timeout: Duration) -> Engine {
+    Engine::new(EngineOptions {
+        timeout,
+        ..st.engine.options().clone()
+    })
+}
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -138,14 +165,11 @@ pub async fn query(
 ) -> Result<Response, PromError> {
     let p = params(&st, &headers, q, &body)?;
     let t = tenant_of(&headers)?;
-    let expr = p
-        .get("query")
-        .ok_or_else(|| PromError::bad_data("invalid parameter \"query\": missing query"))?
-        .to_string();
+    let expr = query_param(&p)?;
     let ts = time_param(&p, "time", now_ms())?;
     let timeout = query_timeout(&st, &p)?;
     let src = source(&st, &t);
-    let engine = st.engine.clone();
+    let engine = engine_for(&st, timeout);
     let r = run_query(&st, "instant", timeout, move || {
         engine.instant(src.as_ref(), &expr, ts)
     })
@@ -162,10 +186,7 @@ pub async fn query_range(
 ) -> Result<Response, PromError> {
     let p = params(&st, &headers, q, &body)?;
     let t = tenant_of(&headers)?;
-    let expr = p
-        .get("query")
-        .ok_or_else(|| PromError::bad_data("invalid parameter \"query\": missing query"))?
-        .to_string();
+    let expr = query_param(&p)?;
     let start = p
         .get("start")
         .ok_or_else(|| PromError::bad_data("invalid parameter \"start\": missing start"))?;
@@ -198,7 +219,7 @@ pub async fn query_range(
     }
     let timeout = query_timeout(&st, &p)?;
     let src = source(&st, &t);
-    let engine = st.engine.clone();
+    let engine = engine_for(&st, timeout);
     let r = run_query(&st, "range", timeout, move || {
         engine.range(src.as_ref(), &expr, start, end, step)
     })
@@ -467,9 +488,7 @@ pub async fn query_exemplars(
 ) -> Result<Response, PromError> {
     let p = params(&st, &headers, q, &body)?;
     let t = tenant_of(&headers)?;
-    let expr = p
-        .get("query")
-        .ok_or_else(|| PromError::bad_data("invalid parameter \"query\": missing query"))?;
+    let expr = query_param(&p)?;
     let start = time_param(&p, "start", i64::MIN)?;
     let end = time_param(&p, "end", i64::MAX)?;
     if end < start {
@@ -477,7 +496,7 @@ pub async fn query_exemplars(
             "invalid parameter \"end\": end timestamp must not be before start time",
         ));
     }
-    let sets = selectors_of(expr)?;
+    let sets = selectors_of(&expr)?;
     let found = st
         .metrics
         .existing(&t)
@@ -581,10 +600,8 @@ pub async fn format_query(
     body: Bytes,
 ) -> Result<Response, PromError> {
     let p = params(&st, &headers, q, &body)?;
-    let expr = p
-        .get("query")
-        .ok_or_else(|| PromError::bad_data("invalid parameter \"query\": missing query"))?;
-    let pretty = crate::promql::format_query(expr)?;
+    let expr = query_param(&p)?;
+    let pretty = crate::promql::format_query(&expr)?;
     Ok(json_response(success_with(
         &serde_json::Value::String(pretty).to_string(),
         &[],

@@ -38,6 +38,10 @@ const HEADER_LEN: usize = 2;
 /// single write touches an 8-byte window.
 const SLACK: usize = 32;
 
+/// Initial buffer size, as in Prometheus: a 120-sample chunk of a regular
+/// series fits in it or needs one or two doublings.
+const INITIAL_LEN: usize = 128;
+
 /// Sentinel for "no leading/trailing window yet".
 const NO_WINDOW: u8 = 0xff;
 
@@ -100,7 +104,7 @@ impl XorChunk {
     /// An empty chunk (its bytes are the 2-byte header `[0, 0]`).
     pub fn new() -> Self {
         XorChunk {
-            buf: vec![0; HEADER_LEN + SLACK + 30],
+            buf: vec![0; INITIAL_LEN],
             byte: HEADER_LEN,
             acc: 0,
             nacc: 0,
@@ -124,7 +128,7 @@ impl XorChunk {
         }
         let bit_len = it.bit_pos();
         let byte_len = bit_len.div_ceil(8);
-        let mut buf = Vec::with_capacity(byte_len + SLACK + 30);
+        let mut buf = Vec::with_capacity((byte_len + SLACK).max(INITIAL_LEN));
         buf.extend_from_slice(bytes.get(..byte_len).ok_or(ChunkError::Truncated)?);
         let nacc = (bit_len % 8) as u32;
         let mut acc = 0;
@@ -195,17 +199,35 @@ impl XorChunk {
             _ => {
                 let delta = (t as u64).wrapping_sub(self.t as u64);
                 let dod = delta.wrapping_sub(self.t_delta) as i64;
-                self.write_dod(dod);
-                self.write_value(vb);
+                let (head, head_len, tail, tail_len) = self.value_code(vb);
+                match dod_code(dod) {
+                    // Timestamp and value head in one write when they fit.
+                    Some((code, len)) if len + head_len <= 56 => {
+                        self.write_bits((code << head_len) | head, len + head_len)
+                    }
+                    Some((code, len)) => {
+                        self.write_bits(code, len);
+                        self.write_bits(head, head_len);
+                    }
+                    None => {
+                        let u = dod as u64;
+                        self.write_bits((0b1111 << 28) | (u >> 36), 32);
+                        self.write_bits(u & mask(36), 36);
+                        self.write_bits(head, head_len);
+                    }
+                }
+                if tail_len > 0 {
+                    self.write_bits(tail, tail_len);
+                }
                 self.t_delta = delta;
             }
         }
         self.t = t;
         self.v = vb;
         self.count = count + 1;
-        let [hi, lo] = (count + 1).to_be_bytes();
-        self.buf[0] = hi;
-        self.buf[1] = lo;
+        if let Some(header) = self.buf.first_chunk_mut::<HEADER_LEN>() {
+            *header = (count + 1).to_be_bytes();
+        }
         Ok(())
     }
 
@@ -248,7 +270,7 @@ impl XorChunk {
 
     /// Heap bytes held by the chunk.
     pub fn size_bytes(&self) -> usize {
-        self.buf.capacity()
+        self.buf.capacity() + std::mem::size_of::<Self>()
     }
 
     /// Iterates the samples appended so far.
@@ -285,17 +307,7 @@ impl XorChunk {
         self.nacc = nbits & 7;
     }
 
-    /// Like `write_bits` for 1 ≤ n ≤ 64.
-    #[inline(always)]
-    fn write_long(&mut self, v: u64, n: u32) {
-        if n <= 56 {
-            self.write_bits(v, n);
-        } else {
-            self.write_bits(v >> 32, n - 32);
-            self.write_bits(v & 0xffff_ffff, 32);
-        }
-    }
-
+    #[inline]
     fn write_bytes_varint(&mut self, mut x: u64) {
         while x >= 0x80 {
             self.write_bits((x & 0x7f) | 0x80, 8);
@@ -305,40 +317,29 @@ impl XorChunk {
     }
 
     #[inline(always)]
-    fn write_dod(&mut self, dod: i64) {
-        let u = dod as u64;
-        if dod == 0 {
-            self.write_bits(0, 1);
-        } else if bit_range(dod, 14) {
-            self.write_bits((0b10 << 14) | (u & mask(14)), 16);
-        } else if bit_range(dod, 17) {
-            self.write_bits((0b110 << 17) | (u & mask(17)), 20);
-        } else if bit_range(dod, 20) {
-            self.write_bits((0b1110 << 20) | (u & mask(20)), 24);
-        } else {
-            self.write_bits((0b1111 << 28) | (u >> 36), 32);
-            self.write_bits(u & mask(36), 36);
+    fn write_value(&mut self, vb: u64) {
+        let (head, head_len, tail, tail_len) = self.value_code(vb);
+        self.write_bits(head, head_len);
+        if tail_len > 0 {
+            self.write_bits(tail, tail_len);
         }
     }
 
+    /// The XOR encoding of value bits `vb` after the previous value, as a
+    /// head of 1 to 56 bits and a tail of 0 or 32 more, updating the
+    /// leading/trailing-zero window.
     #[inline(always)]
-    fn write_value(&mut self, vb: u64) {
+    fn value_code(&mut self, vb: u64) -> (u64, u32, u64, u32) {
         let delta = vb ^ self.v;
         if delta == 0 {
-            self.write_bits(0, 1);
-            return;
+            return (0, 1, 0, 0);
         }
         let leading = (delta.leading_zeros() as u8).min(31);
         let trailing = delta.trailing_zeros() as u8;
         if self.leading != NO_WINDOW && leading >= self.leading && trailing >= self.trailing {
             let sig = 64 - self.leading as u32 - self.trailing as u32;
             let payload = delta >> self.trailing;
-            if sig <= 54 {
-                self.write_bits((0b10 << sig) | payload, sig + 2);
-            } else {
-                self.write_bits(0b10, 2);
-                self.write_long(payload, sig);
-            }
+            split_code(0b10, 2, payload, sig)
         } else {
             self.leading = leading;
             self.trailing = trailing;
@@ -346,13 +347,43 @@ impl XorChunk {
             // 6 bits of `sig`: 64 is written as 0.
             let ctrl = (0b11 << 11) | ((leading as u64) << 6) | (sig as u64 & 63);
             let payload = delta >> trailing;
-            if sig <= 43 {
-                self.write_bits((ctrl << sig) | payload, 13 + sig);
-            } else {
-                self.write_bits(ctrl, 13);
-                self.write_long(payload, sig);
-            }
+            split_code(ctrl, 13, payload, sig)
         }
+    }
+}
+
+/// `ctrl` (`ctrl_len` ≤ 13 bits) then `payload` (`sig` bits) as a head of
+/// at most 56 bits and a tail of 0 or 32 bits.
+#[inline(always)]
+fn split_code(ctrl: u64, ctrl_len: u32, payload: u64, sig: u32) -> (u64, u32, u64, u32) {
+    if ctrl_len + sig <= 56 {
+        ((ctrl << sig) | payload, ctrl_len + sig, 0, 0)
+    } else {
+        let hi = sig - 32;
+        (
+            (ctrl << hi) | (payload >> 32),
+            ctrl_len + hi,
+            payload & 0xffff_ffff,
+            32,
+        )
+    }
+}
+
+/// The delta-of-delta bucket code and its length in bits, for all but the
+/// 64-bit bucket.
+#[inline(always)]
+fn dod_code(dod: i64) -> Option<(u64, u32)> {
+    let u = dod as u64;
+    if dod == 0 {
+        Some((0, 1))
+    } else if bit_range(dod, 14) {
+        Some(((0b10 << 14) | (u & mask(14)), 16))
+    } else if bit_range(dod, 17) {
+        Some(((0b110 << 17) | (u & mask(17)), 20))
+    } else if bit_range(dod, 20) {
+        Some(((0b1110 << 20) | (u & mask(20)), 24))
+    } else {
+        None
     }
 }
 
@@ -361,7 +392,7 @@ impl XorChunk {
 #[cold]
 #[inline(never)]
 fn grow(buf: &mut Vec<u8>, need: usize) {
-    let len = need.max(buf.len() * 3 / 2);
+    let len = need.max(buf.len() * 2);
     buf.resize(len, 0);
 }
 
@@ -536,18 +567,7 @@ pub fn decode(bytes: &[u8]) -> Result<XorIter<'_>, ChunkError> {
     let header = bytes.first_chunk::<2>().ok_or(ChunkError::Truncated)?;
     let total = u16::from_be_bytes(*header);
     let mut pos = HEADER_LEN;
-    let mut it = XorIter {
-        r: BitReader::new(bytes, pos),
-        total,
-        read: 0,
-        first_t: 0,
-        t: 0,
-        v: 0,
-        t_delta: 0,
-        leading: NO_WINDOW,
-        trailing: 0,
-        err: None,
-    };
+    let mut it = XorIter::at(bytes, pos, total, None);
     if total >= 1 {
         it.t = unzigzag(read_uvarint(bytes, &mut pos)?);
         it.first_t = it.t;
@@ -565,12 +585,17 @@ pub fn decode(bytes: &[u8]) -> Result<XorIter<'_>, ChunkError> {
     Ok(it)
 }
 
+/// An iterator over no samples.
+pub fn empty_iter() -> XorIter<'static> {
+    XorIter::at(&[], 0, 0, None)
+}
+
 impl<'a> XorIter<'a> {
-    /// An iterator that yields nothing and reports `e`.
-    fn failed(e: ChunkError) -> Self {
+    /// A reader positioned at bit-stream byte `pos` of a chunk of `total` samples.
+    fn at(bytes: &'a [u8], pos: usize, total: u16, err: Option<ChunkError>) -> Self {
         XorIter {
-            r: BitReader::new(&[], 0),
-            total: 0,
+            r: BitReader::new(bytes, pos),
+            total,
             read: 0,
             first_t: 0,
             t: 0,
@@ -578,8 +603,13 @@ impl<'a> XorIter<'a> {
             t_delta: 0,
             leading: NO_WINDOW,
             trailing: 0,
-            err: Some(e),
+            err,
         }
+    }
+
+    /// An iterator that yields nothing and reports `e`.
+    fn failed(e: ChunkError) -> Self {
+        Self::at(&[], 0, 0, Some(e))
     }
 
     /// The error that stopped the iteration, if any.
@@ -653,6 +683,8 @@ impl<'a> XorIter<'a> {
     /// Decodes one XOR-encoded value into `self.v`.
     #[inline(always)]
     fn read_value(&mut self) -> Result<(), ChunkError> {
+        // After `read_dod` at least 24 bits are buffered, enough for the
+        // 13 control bits; only sample 1 starts from an empty reader.
         if self.r.nbits < 13 {
             self.r.refill();
         }
@@ -897,7 +929,8 @@ mod tests {
         let mut b = encode(&[(0, 0)]).into_bytes();
         b[1] = 2;
         b.push(1);
-        b.extend_from_slice(&[0b11_11111_1, 0b11111_000, 0, 0, 0, 0, 0, 0, 0, 0]);
+        // Bits: 11 11111 111111 000...
+        b.extend_from_slice(&[0b1111_1111, 0b1111_1000, 0, 0, 0, 0, 0, 0, 0, 0]);
         assert!(matches!(decode_all(&b), Err(ChunkError::Corrupt(_))));
         // Varint too long.
         let b = [

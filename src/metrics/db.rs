@@ -34,6 +34,20 @@ pub struct DbOptions {
     pub wal: WalOptions,
 }
 
+impl Default for DbOptions {
+    /// 2 h blocks, in-order only, no retention, no limits, default WAL.
+    fn default() -> Self {
+        DbOptions {
+            block_ms: 7_200_000,
+            ooo_window_ms: 0,
+            retention_ms: i64::MAX,
+            max_exemplars: 0,
+            max_series: 0,
+            wal: WalOptions::default(),
+        }
+    }
+}
+
 /// One incoming series of a write request, already validated for labels.
 #[derive(Clone, Debug, Default)]
 pub struct IncomingSeries<'a> {
@@ -333,11 +347,7 @@ impl Db {
             (self.head.cut_before(boundary), segment)
         };
         if !cut.series.is_empty() {
-            let series: Vec<(Labels, Vec<Vec<u8>>)> = cut
-                .series
-                .into_iter()
-                .map(|(l, chunks)| (l, chunks.into_iter().map(|c| c.bytes().to_vec()).collect()))
-                .collect();
+            let series = cut.series;
             let start = boundary - self.opts.block_ms;
             let id = self.new_block_id(start, boundary, 1);
             let dir = write_block(

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
-use crate::metrics::chunk::{self, XorChunk};
+use crate::metrics::chunk::{self, XorChunk, XorIter};
 use crate::metrics::postings::PostingsIndex;
 use crate::metrics::walrec::SeriesId;
 use crate::model::labels::{LabelKey, SeriesLabels};
@@ -77,10 +77,69 @@ impl HeadSeries {
     }
 }
 
+/// A full chunk: just its bytes and the bounds queries filter on (the
+/// encoder state of an open chunk is not kept).
+struct ClosedChunk {
+    first_t: i64,
+    last_t: i64,
+    last_v: f64,
+    data: Box<[u8]>,
+}
+
+/// Read access shared by open and closed chunks.
+trait ChunkRead {
+    fn first_t(&self) -> Option<i64>;
+    fn last_t(&self) -> Option<i64>;
+    fn bytes(&self) -> &[u8];
+    fn samples(&self) -> XorIter<'_>;
+}
+
+impl ChunkRead for ClosedChunk {
+    fn first_t(&self) -> Option<i64> {
+        Some(self.first_t)
+    }
+    fn last_t(&self) -> Option<i64> {
+        Some(self.last_t)
+    }
+    fn bytes(&self) -> &[u8] {
+        &self.data
+    }
+    fn samples(&self) -> XorIter<'_> {
+        // Our own chunk bytes always decode; an empty iterator otherwise.
+        chunk::decode(&self.data).unwrap_or_else(|_| chunk::empty_iter())
+    }
+}
+
+impl ChunkRead for XorChunk {
+    fn first_t(&self) -> Option<i64> {
+        XorChunk::first_t(self)
+    }
+    fn last_t(&self) -> Option<i64> {
+        XorChunk::last_t(self)
+    }
+    fn bytes(&self) -> &[u8] {
+        XorChunk::bytes(self)
+    }
+    fn samples(&self) -> XorIter<'_> {
+        self.iter()
+    }
+}
+
+impl ClosedChunk {
+    fn from_open(c: XorChunk) -> Option<Self> {
+        Some(ClosedChunk {
+            first_t: c.first_t()?,
+            last_t: c.last_t()?,
+            last_v: c.last_v()?,
+            data: c.into_bytes().into_boxed_slice(),
+        })
+    }
+}
+
 /// The samples of one head series.
 pub struct MemSeries {
     /// Closed chunks, oldest first; each lies within one block-aligned window.
-    closed: Vec<XorChunk>,
+    closed: Vec<ClosedChunk>,
     open: XorChunk,
     /// Out-of-order samples, sorted by time, merged at read and at sealing.
     ooo: Vec<Sample>,
@@ -98,11 +157,16 @@ impl MemSeries {
     pub fn last(&self) -> Option<(i64, f64)> {
         match (self.open.last_t(), self.open.last_v()) {
             (Some(t), Some(v)) => Some((t, v)),
-            _ => self
-                .closed
-                .last()
-                .and_then(|c| Some((c.last_t()?, c.last_v()?))),
+            _ => self.closed.last().map(|c| (c.last_t, c.last_v)),
         }
+    }
+
+    /// Closed chunks then the open one, oldest first.
+    fn chunks(&self) -> impl Iterator<Item = &dyn ChunkRead> {
+        self.closed
+            .iter()
+            .map(|c| c as &dyn ChunkRead)
+            .chain(std::iter::once(&self.open as &dyn ChunkRead))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -113,7 +177,7 @@ impl MemSeries {
         let c = self
             .closed
             .first()
-            .and_then(|c| c.first_t())
+            .map(|c| c.first_t)
             .or_else(|| self.open.first_t());
         match (c, self.ooo.first().map(|s| s.t)) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -154,11 +218,9 @@ impl MemSeries {
         if let Ok(i) = self.ooo.binary_search_by_key(&t, |s| s.t) {
             return Some(self.ooo[i].v);
         }
-        self.closed
-            .iter()
-            .chain(std::iter::once(&self.open))
+        self.chunks()
             .filter(|c| c.first_t().is_some_and(|f| f <= t) && c.last_t().is_some_and(|l| l >= t))
-            .flat_map(|c| c.iter())
+            .flat_map(|c| c.samples())
             .find(|(ct, _)| *ct == t)
             .map(|(_, v)| v)
     }
@@ -180,7 +242,7 @@ impl MemSeries {
                 || first.div_euclid(block_ms) != s.t.div_euclid(block_ms)
             {
                 let full = std::mem::take(&mut self.open);
-                self.closed.push(full);
+                self.closed.extend(ClosedChunk::from_open(full));
             }
         }
         self.open.append(s.t, s.v);
@@ -189,7 +251,7 @@ impl MemSeries {
     /// Samples in `[mint, maxt]`, sorted, out-of-order ones merged in.
     pub fn samples_in(&self, mint: i64, maxt: i64) -> Vec<Sample> {
         let mut out = Vec::new();
-        for c in self.closed.iter().chain(std::iter::once(&self.open)) {
+        for c in self.chunks() {
             let (Some(f), Some(l)) = (c.first_t(), c.last_t()) else {
                 continue;
             };
@@ -197,7 +259,7 @@ impl MemSeries {
                 continue;
             }
             out.extend(
-                c.iter()
+                c.samples()
                     .filter(|(t, _)| *t >= mint && *t <= maxt)
                     .map(|(t, v)| Sample::new(t, v)),
             );
@@ -218,27 +280,23 @@ impl MemSeries {
     /// Chunk bytes with all data before `boundary`, ready for a block: the
     /// closed chunks (and the open one if its window ended) re-encoded with
     /// out-of-order samples merged where needed.
-    fn chunks_before(&self, boundary: i64) -> Vec<XorChunk> {
+    fn chunks_before(&self, boundary: i64) -> Vec<Vec<u8>> {
         let ooo: Vec<Sample> = self
             .ooo
             .iter()
             .filter(|s| s.t < boundary)
             .copied()
             .collect();
-        let mut chunks: Vec<&XorChunk> = self
-            .closed
-            .iter()
+        let chunks: Vec<&dyn ChunkRead> = self
+            .chunks()
             .filter(|c| c.last_t().is_some_and(|l| l < boundary))
             .collect();
-        if self.open.last_t().is_some_and(|l| l < boundary) {
-            chunks.push(&self.open);
-        }
         if ooo.is_empty() {
-            return chunks.into_iter().cloned().collect();
+            return chunks.into_iter().map(|c| c.bytes().to_vec()).collect();
         }
         let mut all: Vec<Sample> = chunks
             .iter()
-            .flat_map(|c| c.iter().map(|(t, v)| Sample::new(t, v)))
+            .flat_map(|c| c.samples().map(|(t, v)| Sample::new(t, v)))
             .chain(ooo)
             .collect();
         all.sort_by_key(|s| s.t);
@@ -247,20 +305,19 @@ impl MemSeries {
         let mut cur = XorChunk::new();
         for s in all {
             if cur.num_samples() >= SAMPLES_PER_CHUNK {
-                out.push(std::mem::take(&mut cur));
+                out.push(std::mem::take(&mut cur).into_bytes());
             }
             cur.append(s.t, s.v);
         }
         if cur.num_samples() > 0 {
-            out.push(cur);
+            out.push(cur.into_bytes());
         }
         out
     }
 
     /// Drops all data before `boundary` (after it was written to a block).
     fn truncate_before(&mut self, boundary: i64) {
-        self.closed
-            .retain(|c| c.last_t().is_none_or(|l| l >= boundary));
+        self.closed.retain(|c| c.last_t >= boundary);
         if self.open.last_t().is_some_and(|l| l < boundary) {
             // Keep the last sample's value known for in-order checks by
             // leaving an empty open chunk; the next append starts a new one.
@@ -270,7 +327,10 @@ impl MemSeries {
     }
 
     pub fn memory_bytes(&self) -> usize {
-        self.closed.iter().map(|c| c.size_bytes()).sum::<usize>()
+        self.closed
+            .iter()
+            .map(|c| c.data.len() + std::mem::size_of::<ClosedChunk>())
+            .sum::<usize>()
             + self.open.size_bytes()
             + self.ooo.capacity() * std::mem::size_of::<Sample>()
     }
@@ -278,10 +338,8 @@ impl MemSeries {
     /// Every sample of the series as checkpoint chunks.
     fn checkpoint_chunks(&self) -> Vec<Vec<u8>> {
         let mut v: Vec<Vec<u8>> = self
-            .closed
-            .iter()
-            .chain(std::iter::once(&self.open))
-            .filter(|c| c.num_samples() > 0)
+            .chunks()
+            .filter(|c| c.first_t().is_some())
             .map(|c| c.bytes().to_vec())
             .collect();
         if !self.ooo.is_empty() {
@@ -332,7 +390,7 @@ impl SeriesHandle {
 
 /// A chunk-level copy of the head's data before a boundary, for a block.
 pub struct HeadCut {
-    pub series: Vec<(Labels, Vec<XorChunk>)>,
+    pub series: Vec<(Labels, Vec<Vec<u8>>)>,
 }
 
 impl Head {
@@ -573,7 +631,7 @@ impl Head {
     /// until [`Head::truncate_before`]).
     pub fn cut_before(&self, boundary: i64) -> HeadCut {
         let handles: Vec<Arc<HeadSeries>> = self.index.read().series.values().cloned().collect();
-        let mut series: Vec<(Labels, Vec<XorChunk>)> = handles
+        let mut series: Vec<(Labels, Vec<Vec<u8>>)> = handles
             .into_iter()
             .filter_map(|h| {
                 let s = h.data.lock();
@@ -874,7 +932,11 @@ mod tests {
         head.append(&b, &samples[..100]);
         let cut = head.cut_before(block);
         assert_eq!(cut.series.len(), 2);
-        let n: usize = cut.series[0].1.iter().map(|c| c.num_samples()).sum();
+        let n: usize = cut.series[0]
+            .1
+            .iter()
+            .map(|c| chunk::decode(c).map(|it| it.count()).unwrap_or(0))
+            .sum();
         assert_eq!(n, 480);
         head.truncate_before(block);
         assert_eq!(head.num_series(), 1, "series b had only old data");

@@ -114,7 +114,8 @@ pub fn union(lists: &[&[u32]]) -> Vec<u32> {
         .max()
         .copied()
         .unwrap_or(0);
-    if (max as usize) / 64 <= total {
+    // A bitmap of max/8 bytes is no bigger than the input lists themselves.
+    if (max as usize) / 32 <= total {
         return union_bitmap(&lists, max);
     }
     let mut round: Vec<Vec<u32>> = lists
@@ -126,14 +127,15 @@ pub fn union(lists: &[&[u32]]) -> Vec<u32> {
         })
         .collect();
     while round.len() > 1 {
-        round = round
-            .chunks(2)
-            .map(|p| match p {
-                [a, b] => merge2(a, b),
-                [a] => a.clone(),
-                _ => Vec::new(),
-            })
-            .collect();
+        let mut next = Vec::with_capacity(round.len().div_ceil(2));
+        let mut it = round.into_iter();
+        while let Some(a) = it.next() {
+            next.push(match it.next() {
+                Some(b) => merge2(&a, &b),
+                None => a,
+            });
+        }
+        round = next;
     }
     round.pop().unwrap_or_default()
 }
@@ -247,16 +249,16 @@ impl PostingsIndex {
             if l.value.is_empty() {
                 continue; // an empty value means "no such label"
             }
-            if !self.map.contains_key(l.name.as_str()) {
-                self.map.insert(l.name.clone(), BTreeMap::new());
-            }
-            let Some(values) = self.map.get_mut(l.name.as_str()) else {
-                continue;
-            };
-            match values.get_mut(l.value.as_str()) {
-                Some(list) => insert_sorted(list, id),
+            match self.map.get_mut(l.name.as_str()) {
+                Some(values) => match values.get_mut(l.value.as_str()) {
+                    Some(list) => insert_sorted(list, id),
+                    None => {
+                        values.insert(l.value.clone(), vec![id]);
+                    }
+                },
                 None => {
-                    values.insert(l.value.clone(), vec![id]);
+                    let values = BTreeMap::from([(l.value.clone(), vec![id])]);
+                    self.map.insert(l.name.clone(), values);
                 }
             }
         }
@@ -270,7 +272,8 @@ impl PostingsIndex {
         }
     }
 
-    /// Keeps only the series ids for which `keep` is true.
+    /// Keeps only the series ids for which `keep` is true (a bulk rebuild
+    /// in place; `keep` is asked once per posting, so several times per id).
     pub fn retain(&mut self, mut keep: impl FnMut(u32) -> bool) {
         self.all.retain(|&id| keep(id));
         for values in self.map.values_mut() {

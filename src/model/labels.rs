@@ -28,7 +28,7 @@ pub struct Labels(Vec<Label>);
 impl Labels {
     /// Builds a label set from pairs in any order. Empty values are dropped
     /// (an empty value means "no such label" in Prometheus). If a name is
-    /// repeated, the last value wins; use [`Labels::has_duplicates`] on the raw
+    /// repeated, the last value wins; use [`Labels::first_duplicate`] on the raw
     /// input first where duplicates must be rejected.
     pub fn from_pairs<N: Into<String>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (N, V)>,

@@ -56,3 +56,29 @@ impl QueryGate {
         p
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn query_gate_bounds_running_and_waiting() {
+        let gate = Arc::new(QueryGate::new(1));
+        let first = gate.acquire().await.expect("first runs");
+        // Four may wait (4 × max); the fifth is refused at once.
+        let mut waiters = Vec::new();
+        for _ in 0..4 {
+            let g = gate.clone();
+            waiters.push(tokio::spawn(async move { g.acquire().await.is_some() }));
+        }
+        tokio::task::yield_now().await;
+        while gate.waiting.load(Ordering::SeqCst) < 4 {
+            tokio::task::yield_now().await;
+        }
+        assert!(gate.acquire().await.is_none(), "queue full: refused");
+        drop(first);
+        for w in waiters {
+            assert!(w.await.unwrap(), "waiters run once a slot frees");
+        }
+    }
+}

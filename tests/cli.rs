@@ -1,0 +1,109 @@
+//! The `cairn` command line as a user runs it: `check-config` on good and
+//! bad files, and a graceful SIGTERM that flushes the WAL and exits 0.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn cairn() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_cairn"))
+}
+
+#[test]
+fn check_config_prints_effective_config_or_names_the_bad_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.yaml");
+    std::fs::write(
+        &good,
+        "retention:\n  metrics: 30d\nstorage:\n  fsync: interval\n",
+    )
+    .unwrap();
+    let out = cairn().arg("check-config").arg(&good).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("metrics: 30d"), "{text}");
+    assert!(
+        text.contains("logs: 7d"),
+        "defaults are printed too: {text}"
+    );
+    assert!(text.contains("fsync: interval"), "{text}");
+
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "storage:\n  data_dri: /x\n").unwrap();
+    let out = cairn().arg("check-config").arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("storage") && err.contains("data_dri"), "{err}");
+
+    let out = cairn()
+        .arg("check-config")
+        .arg(dir.path().join("missing.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn sigterm_shuts_down_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let mut child = cairn()
+        .args(["--data-dir"])
+        .arg(dir.path())
+        .args([
+            "--http-listen-address",
+            &format!("127.0.0.1:{port}"),
+            "--log-format",
+            "json",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "cairn did not start listening");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "cairn did not exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(exit.success(), "exit {exit:?}: {stderr}");
+    assert!(
+        stderr.contains("write-ahead logs flushed and closed"),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .all(|l| l.trim().is_empty() || l.starts_with('{')),
+        "JSON logs: {stderr}"
+    );
+}
