@@ -129,7 +129,7 @@ fn decode_v1<'a>(raw: &'a [u8], limits: &Limits) -> Result<Decoded<'a>, DecodeEr
     Ok(out)
 }
 
-fn decode_label<'a>(buf: &'a [u8]) -> Result<(&'a str, &'a str), String> {
+fn decode_label(buf: &[u8]) -> Result<(&str, &str), String> {
     let (mut name, mut value) = ("", "");
     let mut w = Wire::new(buf);
     while !w.is_empty() {

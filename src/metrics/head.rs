@@ -832,10 +832,13 @@ fn insert(idx: &mut HeadIndex, id: SeriesId, labels: Labels, h: u64) -> SeriesHa
         data: Mutex::new(MemSeries::new()),
     });
     idx.series.insert(id, s.clone());
-    if idx.by_hash.contains_key(&h) {
-        idx.collisions.entry(h).or_default().push((id, s.clone()));
-    } else {
-        idx.by_hash.insert(h, (id, s.clone()));
+    match idx.by_hash.entry(h) {
+        std::collections::hash_map::Entry::Occupied(_) => {
+            idx.collisions.entry(h).or_default().push((id, s.clone()));
+        }
+        std::collections::hash_map::Entry::Vacant(v) => {
+            v.insert((id, s.clone()));
+        }
     }
     SeriesHandle {
         id,
@@ -948,6 +951,26 @@ mod tests {
             head.judge(&a, &[Sample::new(block - 1, 0.0)])[0],
             Verdict::Reject(SampleRejection::OutOfOrder)
         );
+    }
+
+    #[test]
+    fn hash_collisions_keep_series_apart() {
+        let head = Head::new(7_200_000, 0);
+        let mut idx = head.index.write();
+        let (a, b) = (lbl("a"), lbl("b"));
+        insert(&mut idx, 1, a.clone(), 42);
+        insert(&mut idx, 2, b.clone(), 42);
+        let find = |idx: &HeadIndex, l: &Labels| {
+            lookup(idx, 42, &SeriesLabels::from(l.clone())).map(|h| h.id)
+        };
+        assert_eq!(find(&idx, &a), Some(1));
+        assert_eq!(find(&idx, &b), Some(2));
+        assert_eq!(find(&idx, &lbl("c")), None);
+        unlink_hash(&mut idx, 42, 1);
+        assert_eq!(find(&idx, &a), None);
+        assert_eq!(find(&idx, &b), Some(2), "the colliding series was promoted");
+        unlink_hash(&mut idx, 42, 2);
+        assert!(idx.by_hash.is_empty() && idx.collisions.is_empty());
     }
 
     #[test]
