@@ -23,6 +23,10 @@ struct Args {
     batch: usize,
     concurrency: usize,
     tenant: Option<String>,
+    /// Round number to start at, so runs can continue each other's series.
+    first_round: usize,
+    /// Sample time of round 0, in ms (default: three hours ago).
+    start_ms: Option<i64>,
 }
 
 fn parse_args() -> Args {
@@ -33,6 +37,8 @@ fn parse_args() -> Args {
         batch: 2000,
         concurrency: 8,
         tenant: None,
+        first_round: 0,
+        start_ms: None,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -46,6 +52,8 @@ fn parse_args() -> Args {
             "--batch" => a.batch = v.parse().unwrap_or(a.batch),
             "--concurrency" => a.concurrency = v.parse().unwrap_or(a.concurrency),
             "--tenant" => a.tenant = Some(v),
+            "--first-round" => a.first_round = v.parse().unwrap_or(0),
+            "--start-ms" => a.start_ms = v.parse().ok(),
             other => {
                 eprintln!("unknown argument {other}");
                 std::process::exit(2);
@@ -85,17 +93,19 @@ fn labels_for(i: usize) -> Vec<pb::Label> {
 fn main() {
     let a = parse_args();
     let labels: Vec<Vec<pb::Label>> = (0..a.series).map(labels_for).collect();
-    let t0 = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-        - 3_600_000;
+    let t0 = a.start_ms.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+            - 3 * 3_600_000
+    });
     // Shard series over workers (as Prometheus' queue shards do), so each
     // series' samples arrive in order.
     let mut per_worker: Vec<Vec<Vec<u8>>> = vec![Vec::new(); a.concurrency];
     eprintln!("encoding {} rounds x {} series ...", a.rounds, a.series);
     let mut raw_bytes = 0usize;
-    for r in 0..a.rounds {
+    for r in a.first_round..a.first_round + a.rounds {
         let t = t0 + r as i64 * 15_000;
         for (w, bodies) in per_worker.iter_mut().enumerate() {
             let ids: Vec<usize> = (w..a.series).step_by(a.concurrency).collect();

@@ -116,6 +116,8 @@ pub struct Limits {
     pub max_label_names_per_series: usize,
     pub max_label_name_length: usize,
     pub max_label_value_length: usize,
+    /// Samples more than this far past the server's clock are refused (400).
+    pub creation_grace_period: PromDuration,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
@@ -127,6 +129,7 @@ pub struct PartialLimits {
     pub max_label_names_per_series: Option<usize>,
     pub max_label_name_length: Option<usize>,
     pub max_label_value_length: Option<usize>,
+    pub creation_grace_period: Option<PromDuration>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -201,6 +204,7 @@ impl Default for Limits {
             max_label_names_per_series: 64,
             max_label_name_length: 1024,
             max_label_value_length: 16 * 1024,
+            creation_grace_period: PromDuration::from_secs(600),
         }
     }
 }
@@ -235,6 +239,9 @@ impl Limits {
             max_label_value_length: p
                 .max_label_value_length
                 .unwrap_or(self.max_label_value_length),
+            creation_grace_period: p
+                .creation_grace_period
+                .unwrap_or(self.creation_grace_period),
         }
     }
 }
@@ -325,6 +332,25 @@ impl Config {
         ] {
             if r.0.is_zero() {
                 return Err(format!("retention.{name} must be greater than 0"));
+            }
+        }
+        if self.metrics.block_duration.0 > Duration::from_secs(31 * 86400) {
+            return Err("metrics.block_duration must be at most 31d".into());
+        }
+        if self.storage.wal_segment_size.0 < 1 << 20 {
+            return Err("storage.wal_segment_size must be at least 1MiB".into());
+        }
+        for (id, t) in &self.tenants {
+            for (name, r) in [
+                ("metrics", t.retention.metrics),
+                ("logs", t.retention.logs),
+                ("traces", t.retention.traces),
+            ] {
+                if r.is_some_and(|r| r.0.is_zero()) {
+                    return Err(format!(
+                        "tenants.{id}.retention.{name} must be greater than 0"
+                    ));
+                }
             }
         }
         if self.query.max_concurrent == 0 {

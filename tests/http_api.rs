@@ -638,3 +638,67 @@ async fn query_sample_limit_answers_422() {
         "{v}"
     );
 }
+
+#[tokio::test]
+async fn future_samples_histograms_and_conflicting_duplicates_are_rejected() {
+    use cairn::ingest::proto::prometheus as pb;
+    let s = start(|_| {}).await;
+    let url = s.url("/api/v1/write");
+    let t = now_ms();
+    // A client with its clock an hour ahead.
+    let (code, body) = write_v1(
+        &s.client,
+        &url,
+        vec![series("future_metric", &[], &[(t + 3_600_000, 1.0)])],
+        None,
+    )
+    .await;
+    assert_eq!(code, 400);
+    assert!(body.contains("too far in the future"), "{body}");
+    // The same series twice in one request with different values at one timestamp.
+    let (code, body) = write_v1(
+        &s.client,
+        &url,
+        vec![
+            series("twice", &[], &[(t, 1.0)]),
+            series("twice", &[], &[(t, 2.0)]),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(code, 400);
+    assert!(body.contains("duplicate sample for timestamp"), "{body}");
+    // Native histograms are refused by name (not silently dropped); floats still stored.
+    let mut h = series("native_hist", &[], &[]);
+    h.histograms.push(pb::Histogram {
+        timestamp: t,
+        ..Default::default()
+    });
+    let (code, body) = write_v1(
+        &s.client,
+        &url,
+        vec![h, series("plain", &[], &[(t, 3.0)])],
+        None,
+    )
+    .await;
+    assert_eq!(code, 400);
+    assert!(
+        body.contains("native histogram") && body.contains("native_hist"),
+        "{body}"
+    );
+    let (_, v) = get_json(
+        &s.client,
+        &s.url(&format!("/api/v1/query?query=plain&time={}", t / 1000 + 1)),
+    )
+    .await;
+    assert_eq!(v["data"]["result"][0]["value"][1], "3");
+    let (_, v) = get_json(
+        &s.client,
+        &s.url(&format!("/api/v1/query?query=twice&time={}", t / 1000 + 1)),
+    )
+    .await;
+    assert_eq!(
+        v["data"]["result"][0]["value"][1], "1",
+        "the first value won, the conflicting one was refused"
+    );
+}

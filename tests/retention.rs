@@ -42,7 +42,7 @@ fn config(dir: &std::path::Path, retention_h: u64) -> Arc<Config> {
 #[test]
 fn blocks_past_retention_are_deleted_whole() {
     let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(0);
+    let clock = ManualClock::new(10 * HOUR); // "now" is the end of the written data
     let store = MetricsStore::new(config(dir.path(), 24), clock.clone(), None);
     let db = store.tenant(&TenantId::default_tenant()).unwrap();
     write_hours(&db, "m", 0, 10);
@@ -91,7 +91,7 @@ fn blocks_past_retention_are_deleted_whole() {
 #[test]
 fn disk_cap_deletes_oldest_blocks_first() {
     let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(0);
+    let clock = ManualClock::new(10 * HOUR); // "now" is the end of the written data
     let store = MetricsStore::new(config(dir.path(), 24 * 365), clock.clone(), None);
     let a = store.tenant(&TenantId::parse("a").unwrap()).unwrap();
     let b = store.tenant(&TenantId::parse("b").unwrap()).unwrap();
@@ -135,7 +135,7 @@ fn disk_cap_deletes_oldest_blocks_first() {
 #[test]
 fn reopen_replays_wal_and_keeps_blocks() {
     let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(0);
+    let clock = ManualClock::new(10 * HOUR); // "now" is the end of the written data
     {
         let store = MetricsStore::new(config(dir.path(), 24 * 365), clock.clone(), None);
         let db = store.tenant(&TenantId::default_tenant()).unwrap();

@@ -42,6 +42,10 @@ impl Params {
     }
 }
 
+/// Times beyond about ±292,000 years are clamped to it (as Prometheus clamps
+/// to its min/max time), so time arithmetic downstream cannot overflow.
+pub const MAX_TIME_MS: i64 = i64::MAX / 1000;
+
 /// Parses a time parameter into milliseconds: float Unix seconds (any size:
 /// Grafana's exemplar probe sends milliseconds, which must still parse) or RFC3339.
 pub fn parse_time(s: &str) -> Result<i64, String> {
@@ -50,9 +54,11 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
             return Err(format!("cannot parse {s:?} to a valid timestamp"));
         }
         let ms = (f * 1000.0).round();
-        return Ok(ms.clamp(i64::MIN as f64, i64::MAX as f64) as i64);
+        return Ok((ms.clamp(-MAX_TIME_MS as f64, MAX_TIME_MS as f64)) as i64);
     }
-    parse_rfc3339(s).ok_or_else(|| format!("cannot parse {s:?} to a valid timestamp"))
+    parse_rfc3339(s)
+        .map(|ms| ms.clamp(-MAX_TIME_MS, MAX_TIME_MS))
+        .ok_or_else(|| format!("cannot parse {s:?} to a valid timestamp"))
 }
 
 /// Parses a duration parameter (`step`, `timeout`): float seconds or `5m`.

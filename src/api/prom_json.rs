@@ -29,11 +29,11 @@ pub fn write_timestamp(out: &mut String, ms: i64) {
         let _ = write!(out, "{secs}");
     } else if ms < 0 && secs != 0 {
         // e.g. -1.5 s: Prometheus writes the sign then |seconds|.|fraction|
-        let abs = -ms;
+        let abs = ms.unsigned_abs();
         let s = format!("{}.{:03}", abs / 1000, abs % 1000);
         let _ = write!(out, "-{}", s.trim_end_matches('0'));
     } else if ms < 0 {
-        let s = format!("{:03}", -ms);
+        let s = format!("{:03}", ms.unsigned_abs());
         let _ = write!(out, "-0.{}", s.trim_end_matches('0'));
     } else {
         let s = format!("{frac:03}");

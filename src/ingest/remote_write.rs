@@ -151,6 +151,7 @@ fn decode_v1_series<'a>(
     let mut pairs: Vec<(&'a str, &'a str)> = Vec::with_capacity(8);
     let mut samples: Vec<Sample> = Vec::with_capacity(1);
     let mut exemplars: Vec<Exemplar> = Vec::new();
+    let mut histograms = 0u64;
     let mut w = Wire::new(buf);
     while !w.is_empty() {
         let (field, wire) = w.key()?;
@@ -192,11 +193,12 @@ fn decode_v1_series<'a>(
             }
             (4, 2) => {
                 w.bytes()?;
-                out.histograms_dropped += 1;
+                histograms += 1;
             }
             _ => w.skip(wire)?,
         }
     }
+    note_histograms(out, &pairs, histograms);
     match validate_labels(&mut pairs, limits) {
         Ok(()) => out.series.push(IncomingSeries {
             labels: SeriesLabels::Borrowed(pairs),
@@ -210,6 +212,23 @@ fn decode_v1_series<'a>(
         }
     }
     Ok(())
+}
+
+/// Native histograms are not stored yet: count them and report the series,
+/// so the sender gets a 400 naming it instead of a silent 204.
+fn note_histograms(out: &mut Decoded<'_>, pairs: &[(&str, &str)], n: u64) {
+    if n == 0 {
+        return;
+    }
+    out.histograms_dropped += n;
+    let name = pairs
+        .iter()
+        .find(|(k, _)| *k == METRIC_NAME)
+        .map(|(_, v)| *v)
+        .unwrap_or("");
+    out.invalid.push(format!(
+        "{n} native histogram sample(s) of series {name:?} not stored: native histograms are not supported yet"
+    ));
 }
 
 fn decode_v1_metadata(buf: &[u8]) -> Result<MetricMetadata, String> {
@@ -270,8 +289,8 @@ fn decode_v2<'a>(raw: &'a [u8], limits: &Limits) -> Result<Decoded<'a>, DecodeEr
     let symbols = &req.symbols;
     let mut out = Decoded::default();
     for ts in &req.timeseries {
-        out.histograms_dropped += ts.histograms.len() as u64;
         let mut pairs = resolve_pairs(symbols, &ts.labels_refs).map_err(DecodeError::Malformed)?;
+        note_histograms(&mut out, &pairs, ts.histograms.len() as u64);
         // The symbols table is request-local, so 2.0 series own their labels.
         let labels = match validate_labels(&mut pairs, limits) {
             Ok(()) => SeriesLabels::Owned(SeriesLabels::Borrowed(pairs).to_labels()),

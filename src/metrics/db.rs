@@ -14,7 +14,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::metrics::block::{write_block, Block};
 use crate::metrics::exemplars::{Exemplar, ExemplarStore, SeriesExemplars};
-use crate::metrics::head::{Head, Verdict};
+use crate::metrics::head::{Head, SampleRejection, Verdict};
 use crate::metrics::walrec::{self, ExemplarRecord, MetricMetadata, Record, SeriesId};
 use crate::model::labels::SeriesLabels;
 use crate::model::{Labels, Matcher, Sample};
@@ -31,6 +31,9 @@ pub struct DbOptions {
     pub retention_ms: i64,
     pub max_exemplars: usize,
     pub max_series: u64,
+    /// How far past the clock a sample may be (later ones are refused, so
+    /// one client with a wrong clock cannot push the head into the future).
+    pub future_grace_ms: i64,
     pub wal: WalOptions,
 }
 
@@ -43,6 +46,7 @@ impl Default for DbOptions {
             retention_ms: i64::MAX,
             max_exemplars: 0,
             max_series: 0,
+            future_grace_ms: 10 * 60 * 1000,
             wal: WalOptions::default(),
         }
     }
@@ -93,8 +97,6 @@ pub struct Db {
     gate: RwLock<()>,
     metadata: RwLock<BTreeMap<String, MetricMetadata>>,
     exemplars: Mutex<ExemplarStore>,
-    /// Series created in the head whose WAL record failed to write.
-    unlogged_series: Mutex<Vec<(SeriesId, Labels)>>,
     maintenance: Mutex<()>,
     clock: Arc<dyn Clock>,
     block_seq: AtomicU64,
@@ -139,7 +141,6 @@ impl Db {
             gate: RwLock::new(()),
             metadata,
             exemplars,
-            unlogged_series: Mutex::new(Vec::new()),
             maintenance: Mutex::new(()),
             clock,
             block_seq: AtomicU64::new(0),
@@ -165,8 +166,13 @@ impl Db {
     ) -> io::Result<WriteOutcome> {
         let _gate = self.gate.read();
         let mut out = WriteOutcome::default();
-        let mut created: Vec<(SeriesId, Labels)> =
-            std::mem::take(&mut *self.unlogged_series.lock());
+        // Series whose WAL series record must go with this request: new
+        // ones, and any whose record has not been written successfully yet.
+        let mut to_log: Vec<(SeriesId, Labels)> = Vec::new();
+        let max_t = self
+            .clock
+            .now_ms()
+            .saturating_add(self.opts.future_grace_ms);
         let labels: Vec<&SeriesLabels<'_>> = series.iter().map(|s| &s.labels).collect();
         let handles = self.head.get_or_create_many(&labels, self.opts.max_series);
         // Accepted samples of all series, flat: (series index, sample).
@@ -185,8 +191,10 @@ impl Db {
                 continue;
             };
             if handle.created {
-                created.push((handle.id, handle.labels()));
                 out.new_series += 1;
+            }
+            if handle.needs_logging() {
+                to_log.push((handle.id, handle.labels()));
             }
             if let (Some(ct), Some(first)) = (s.created_t, s.samples.first()) {
                 let zero = Sample::new(ct, 0.0);
@@ -197,6 +205,12 @@ impl Db {
             }
             self.head.judge_each(handle, &s.samples, |j, v| {
                 let smp = s.samples[j];
+                let v = match v {
+                    Verdict::Append if smp.t > max_t => {
+                        Verdict::Reject(SampleRejection::TooFarInFuture)
+                    }
+                    v => v,
+                };
                 match v {
                     Verdict::Append => {
                         keep.push((i, smp));
@@ -232,8 +246,8 @@ impl Db {
             })
             .collect();
         let mut records: Vec<Vec<u8>> = Vec::with_capacity(4);
-        if !created.is_empty() {
-            let refs: Vec<(SeriesId, &Labels)> = created.iter().map(|(id, l)| (*id, l)).collect();
+        if !to_log.is_empty() {
+            let refs: Vec<(SeriesId, &Labels)> = to_log.iter().map(|(id, l)| (*id, l)).collect();
             records.push(walrec::encode_series(&refs));
         }
         if !wal_samples.is_empty() {
@@ -248,8 +262,15 @@ impl Db {
         if !records.is_empty() {
             let refs: Vec<&[u8]> = records.iter().map(|r| r.as_slice()).collect();
             if let Err(e) = self.wal.append(&refs) {
-                self.unlogged_series.lock().extend(created);
+                for h in handles.iter().flatten() {
+                    self.head.release(h);
+                }
                 return Err(e);
+            }
+        }
+        for h in handles.iter().flatten() {
+            if h.needs_logging() && to_log.iter().any(|(id, _)| *id == h.id) {
+                h.mark_logged();
             }
         }
         // Apply: runs of the same series go in one call (one lock).
@@ -308,13 +329,16 @@ impl Db {
 
     /// Label sets of series matching any matcher set with data in the range.
     pub fn series(&self, matcher_sets: &[Vec<Matcher>], mint: i64, maxt: i64) -> Vec<Labels> {
-        let blocks = self.blocks();
         let mut set: std::collections::BTreeSet<Labels> = Default::default();
+        // Head before blocks, as in `select`.
+        for ms in matcher_sets {
+            set.extend(self.head.series_labels(ms, mint, maxt));
+        }
+        let blocks = self.blocks();
         for ms in matcher_sets {
             for b in blocks.iter().filter(|b| b.overlaps(mint, maxt)) {
                 set.extend(b.series_labels(ms, mint, maxt));
             }
-            set.extend(self.head.series_labels(ms, mint, maxt));
         }
         set.into_iter().collect()
     }
@@ -326,10 +350,20 @@ impl Db {
         let block = self.opts.block_ms;
         loop {
             let (mint, maxt) = (self.head.min_t(), self.head.max_t());
-            if mint == i64::MAX || maxt == i64::MIN || maxt - mint <= block / 2 * 3 {
+            if mint == i64::MAX
+                || maxt == i64::MIN
+                || (maxt as i128 - mint as i128) <= (block / 2 * 3) as i128
+            {
                 break;
             }
-            let boundary = mint.div_euclid(block) * block + block;
+            let Some(boundary) = mint
+                .div_euclid(block)
+                .checked_mul(block)
+                .and_then(|b| b.checked_add(block))
+            else {
+                tracing::warn!(tenant = %self.tenant, mint, "head minimum time out of range, not sealing");
+                break;
+            };
             self.seal(boundary)?;
             report.blocks_sealed += 1;
         }
@@ -340,12 +374,15 @@ impl Db {
 
     /// Cuts everything before `boundary` into a block, then truncates head and WAL.
     pub fn seal(&self, boundary: i64) -> io::Result<()> {
-        let (cut, segment) = {
+        let segment = {
+            // Drain in-flight writers, then fix the boundary: from here on no
+            // sample before it is accepted, so what the head holds there is
+            // immutable and can be copied without holding up writers.
             let _g = self.gate.write();
             self.head.set_min_valid_t(boundary);
-            let segment = self.wal.rotate()?;
-            (self.head.cut_before(boundary), segment)
+            self.wal.rotate()?
         };
+        let cut = self.head.cut_before(boundary);
         if !cut.series.is_empty() {
             let series = cut.series;
             let start = boundary - self.opts.block_ms;
@@ -365,7 +402,12 @@ impl Db {
             blocks.push(b);
             blocks.sort_by_key(|b| b.meta.min_t);
         }
-        self.head.truncate_before(boundary);
+        {
+            // Dropping empty series must not race a writer that holds one
+            // of them between its WAL write and its head append.
+            let _g = self.gate.write();
+            self.head.truncate_before(boundary);
+        }
         self.write_checkpoint(segment)
     }
 
@@ -384,6 +426,22 @@ impl Db {
         }
         if !md.is_empty() {
             records.push(walrec::encode_metadata(&md));
+        }
+        let exemplars: Vec<ExemplarRecord> = self
+            .exemplars
+            .lock()
+            .all()
+            .filter_map(|(series, e)| {
+                Some(ExemplarRecord {
+                    series: self.head.id_of(series)?,
+                    labels: e.labels.clone(),
+                    value: e.value,
+                    t: e.t,
+                })
+            })
+            .collect();
+        if !exemplars.is_empty() {
+            records.push(walrec::encode_exemplars(&exemplars));
         }
         self.wal.write_checkpoint(segment, records.into_iter())
     }
@@ -481,7 +539,14 @@ impl Db {
     /// Removes one block from the store and from disk.
     pub fn delete_block(&self, b: &Block) -> io::Result<()> {
         self.blocks.write().retain(|x| x.meta.id != b.meta.id);
-        match fs::remove_dir_all(&b.dir) {
+        // Rename first, so a crash mid-delete never leaves a half block that
+        // looks valid; leftovers are removed at open.
+        let doomed = b.dir.with_extension("deleting");
+        match fs::rename(&b.dir, &doomed) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        match fs::remove_dir_all(&doomed) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
         }
@@ -514,7 +579,7 @@ fn open_blocks(dir: &Path) -> io::Result<Vec<Arc<Block>>> {
         if !path.is_dir() {
             continue;
         }
-        if name.ends_with(".tmp") {
+        if name.ends_with(".tmp") || name.ends_with(".deleting") {
             fs::remove_dir_all(&path)?;
             continue;
         }
@@ -561,11 +626,17 @@ fn replay_record(
                     batch.push(Sample::new(v[j].1, v[j].2));
                     j += 1;
                 }
+                // A record whose series record was lost (should not happen) costs
+                // only that series' samples, never the rest of the record.
                 match head.series_by_id(id) {
                     Some(h) => {
                         head.append(&h, &batch);
                     }
-                    None => return Err(format!("samples for unknown series {id}")),
+                    None => tracing::warn!(
+                        series = id,
+                        samples = batch.len(),
+                        "WAL samples for an unknown series skipped"
+                    ),
                 }
                 i = j;
             }
@@ -606,6 +677,10 @@ impl SampleSource for Db {
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<Series>, SourceError> {
+        // Head first, then blocks: data only moves head → block, and a block
+        // is published before the head lets go of its data, so nothing sealed
+        // in between is missed.
+        let head = self.head.select(matchers, mint, maxt);
         let blocks = self.blocks();
         let mut merged: BTreeMap<Labels, (Vec<Sample>, usize)> = BTreeMap::new();
         for b in blocks.iter().filter(|b| b.overlaps(mint, maxt)) {
@@ -618,7 +693,7 @@ impl SampleSource for Db {
                 e.1 += 1;
             }
         }
-        for s in self.head.select(matchers, mint, maxt) {
+        for s in head {
             let e = merged.entry(s.labels).or_default();
             e.0.extend(s.samples);
             e.1 += 1;

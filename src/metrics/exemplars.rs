@@ -53,6 +53,11 @@ impl ExemplarStore {
         true
     }
 
+    /// Every exemplar with its series, oldest first (checkpoints).
+    pub fn all(&self) -> impl Iterator<Item = (&Labels, &Exemplar)> {
+        self.ring.iter().map(|(s, e)| (s, e))
+    }
+
     pub fn len(&self) -> usize {
         self.ring.len()
     }

@@ -4,7 +4,7 @@
 //! directly; sealing cuts its oldest chunks into on-disk blocks.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
@@ -25,6 +25,7 @@ pub enum SampleRejection {
     OutOfOrder,
     OutOfBounds,
     DuplicateTimestamp,
+    TooFarInFuture,
 }
 
 impl SampleRejection {
@@ -36,6 +37,9 @@ impl SampleRejection {
             }
             SampleRejection::DuplicateTimestamp => {
                 "duplicate sample for timestamp with a different value"
+            }
+            SampleRejection::TooFarInFuture => {
+                "sample timestamp too far in the future (limits.creation_grace_period)"
             }
         }
     }
@@ -68,6 +72,9 @@ pub struct TsdbStats {
 /// and samples.
 pub struct HeadSeries {
     key: LabelKey,
+    /// Has a WAL series record for this id been written? Until it has, every
+    /// writer of the series logs one, so samples never precede their series.
+    logged: AtomicBool,
     data: Mutex<MemSeries>,
 }
 
@@ -143,6 +150,10 @@ pub struct MemSeries {
     open: XorChunk,
     /// Out-of-order samples, sorted by time, merged at read and at sealing.
     ooo: Vec<Sample>,
+    /// The newest sample judged `Append` but not yet applied (its WAL write
+    /// is in flight), so that concurrent or repeated writes are judged
+    /// against it.
+    reserved: Option<(i64, f64)>,
 }
 
 impl MemSeries {
@@ -151,6 +162,7 @@ impl MemSeries {
             closed: Vec::new(),
             open: XorChunk::new(),
             ooo: Vec::new(),
+            reserved: None,
         }
     }
 
@@ -342,12 +354,12 @@ impl MemSeries {
             .filter(|c| c.first_t().is_some())
             .map(|c| c.bytes().to_vec())
             .collect();
-        if !self.ooo.is_empty() {
+        for part in self.ooo.chunks(SAMPLES_PER_CHUNK) {
             let mut c = XorChunk::new();
-            for s in &self.ooo {
+            for s in part {
                 c.append(s.t, s.v);
             }
-            v.push(c.bytes().to_vec());
+            v.push(c.into_bytes());
         }
         v
     }
@@ -383,6 +395,15 @@ pub struct SeriesHandle {
 }
 
 impl SeriesHandle {
+    /// Does the WAL still need a series record for this series?
+    pub fn needs_logging(&self) -> bool {
+        !self.series.logged.load(Ordering::Acquire)
+    }
+
+    pub fn mark_logged(&self) {
+        self.series.logged.store(true, Ordering::Release);
+    }
+
     pub fn labels(&self) -> Labels {
         self.series.labels()
     }
@@ -486,8 +507,11 @@ impl Head {
             if limit > 0 && idx.series.len() as u64 >= limit {
                 continue;
             }
-            let id = idx.next_id;
-            idx.next_id = idx.next_id.wrapping_add(1);
+            let mut id = idx.next_id;
+            while id == 0 || idx.series.contains_key(&id) {
+                id = id.wrapping_add(1);
+            }
+            idx.next_id = id.wrapping_add(1);
             *slot = Some(insert(&mut idx, id, l.to_labels(), *h));
         }
         out
@@ -503,7 +527,20 @@ impl Head {
         if id >= idx.next_id {
             idx.next_id = id.wrapping_add(1);
         }
-        insert(&mut idx, id, labels, h);
+        let handle = insert(&mut idx, id, labels, h);
+        handle.mark_logged();
+    }
+
+    /// The id of the series with exactly these labels, if it is in the head.
+    pub fn id_of(&self, labels: &Labels) -> Option<SeriesId> {
+        let idx = self.index.read();
+        lookup(&idx, labels.hash64(), &SeriesLabels::Owned(labels.clone())).map(|h| h.id)
+    }
+
+    /// Forgets the reservations of judged samples that were never applied
+    /// (their WAL write failed).
+    pub fn release(&self, handle: &SeriesHandle) {
+        handle.series.data.lock().reserved = None;
     }
 
     pub fn series_by_id(&self, id: SeriesId) -> Option<SeriesHandle> {
@@ -530,8 +567,12 @@ impl Head {
         mut f: impl FnMut(usize, Verdict),
     ) {
         let min_t = self.appendable_min_t();
-        let s = handle.series.data.lock();
-        let mut last = s.last();
+        let mut s = handle.series.data.lock();
+        let mut last = match (s.last(), s.reserved) {
+            (Some(a), Some(r)) if r.0 > a.0 => Some(r),
+            (a, r) => a.or(r),
+        };
+        let mut reserve = None;
         for (i, smp) in samples.iter().enumerate() {
             let v = match s.verdict(*smp, last, self.ooo_window_ms) {
                 Verdict::Append if smp.t < min_t => Verdict::Reject(SampleRejection::OutOfBounds),
@@ -539,8 +580,12 @@ impl Head {
             };
             if v == Verdict::Append && last.is_none_or(|(lt, _)| smp.t > lt) {
                 last = Some((smp.t, smp.v));
+                reserve = last;
             }
             f(i, v);
+        }
+        if reserve.is_some() {
+            s.reserved = reserve;
         }
     }
 
@@ -555,11 +600,13 @@ impl Head {
             if smp.t < min_valid {
                 continue;
             }
-            if let Some((lt, lv)) = s.last() {
-                if smp.t == lt && smp.v.to_bits() == lv.to_bits() {
+            if let Some((lt, _)) = s.last() {
+                if smp.t == lt {
+                    // Same timestamp: an exact repeat, or a conflict the
+                    // judge already refused; never a second value.
                     continue;
                 }
-                if smp.t < lt && self.ooo_window_ms == 0 {
+                if smp.t < lt && (self.ooo_window_ms == 0 || s.sample_at(smp.t).is_some()) {
                     continue;
                 }
             }
@@ -567,6 +614,11 @@ impl Head {
             lo = lo.min(smp.t);
             hi = hi.max(smp.t);
             n += 1;
+        }
+        if s.reserved
+            .is_some_and(|(rt, _)| s.last().is_some_and(|(lt, _)| lt >= rt))
+        {
+            s.reserved = None;
         }
         drop(s);
         if n > 0 {
@@ -829,6 +881,7 @@ fn insert(idx: &mut HeadIndex, id: SeriesId, labels: Labels, h: u64) -> SeriesHa
     idx.postings.add(id, &labels);
     let s = Arc::new(HeadSeries {
         key: LabelKey::from_labels(&labels),
+        logged: AtomicBool::new(false),
         data: Mutex::new(MemSeries::new()),
     });
     idx.series.insert(id, s.clone());

@@ -65,6 +65,7 @@ impl MetricsStore {
                 .min(i64::MAX as u128) as i64,
             max_exemplars: self.cfg.metrics.max_exemplars,
             max_series: limits.max_series,
+            future_grace_ms: limits.creation_grace_period.as_millis_i64(),
             wal: WalOptions {
                 segment_size: self.cfg.storage.wal_segment_size.0,
                 fsync,

@@ -147,13 +147,15 @@ impl Labels {
     }
 
     /// Do these labels equal the given pairs (sorted by name)?
-    pub fn eq_pairs<'a>(&self, pairs: impl ExactSizeIterator<Item = (&'a str, &'a str)>) -> bool {
-        self.0.len() == pairs.len()
-            && self
-                .0
-                .iter()
-                .zip(pairs)
-                .all(|(l, (n, v))| l.name == n && l.value == v)
+    pub fn eq_pairs<'a>(&self, pairs: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
+        let mut mine = self.0.iter();
+        for (n, v) in pairs {
+            match mine.next() {
+                Some(l) if l.name == n && l.value == v => {}
+                _ => return false,
+            }
+        }
+        mine.next().is_none()
     }
 
     /// Returns the first name that appears twice in raw (unsorted) input.
@@ -255,14 +257,18 @@ impl SeriesLabels<'_> {
     pub fn hash64(&self) -> u64 {
         match self {
             SeriesLabels::Owned(l) => l.hash64(),
-            SeriesLabels::Borrowed(v) => hash_pairs(v.iter().copied()),
+            SeriesLabels::Borrowed(v) => {
+                hash_pairs(v.iter().copied().filter(|(_, val)| !val.is_empty()))
+            }
         }
     }
 
     pub fn matches(&self, l: &Labels) -> bool {
         match self {
             SeriesLabels::Owned(o) => o == l,
-            SeriesLabels::Borrowed(v) => l.eq_pairs(v.iter().copied()),
+            SeriesLabels::Borrowed(v) => {
+                l.eq_pairs(v.iter().copied().filter(|(_, val)| !val.is_empty()))
+            }
         }
     }
 
@@ -271,7 +277,9 @@ impl SeriesLabels<'_> {
             SeriesLabels::Owned(o) => {
                 k.eq_pairs(o.iter().map(|x| (x.name.as_str(), x.value.as_str())))
             }
-            SeriesLabels::Borrowed(v) => k.eq_pairs(v.iter().copied()),
+            SeriesLabels::Borrowed(v) => {
+                k.eq_pairs(v.iter().copied().filter(|(_, val)| !val.is_empty()))
+            }
         }
     }
 
@@ -310,7 +318,7 @@ const KEY_VALUE_END: u8 = 0xFE;
 impl LabelKey {
     pub fn from_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Self {
         let mut v = Vec::with_capacity(128);
-        for (n, val) in pairs {
+        for (n, val) in pairs.filter(|(_, val)| !val.is_empty()) {
             v.extend_from_slice(n.as_bytes());
             v.push(KEY_NAME_END);
             v.extend_from_slice(val.as_bytes());
@@ -447,6 +455,12 @@ mod tests {
         let borrowed = SeriesLabels::Borrowed(vec![("__name__", "up"), ("job", "a")]);
         assert!(borrowed.matches_key(&k));
         assert_eq!(borrowed.hash64(), k.hash64());
+        // Empty values mean "no label" in every form.
+        let with_empty = SeriesLabels::Borrowed(vec![("__name__", "up"), ("job", "a"), ("x", "")]);
+        assert!(with_empty.matches_key(&k));
+        assert!(with_empty.matches(&l));
+        assert_eq!(with_empty.hash64(), l.hash64());
+        assert_eq!(with_empty.to_labels(), l);
     }
 
     #[test]

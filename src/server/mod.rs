@@ -46,7 +46,7 @@ pub fn build_state(cfg: Arc<Config>, clock: Arc<dyn Clock>) -> SharedState {
     })
 }
 
-fn prometheus_api() -> Router<SharedState> {
+fn prometheus_api(st: SharedState) -> Router<SharedState> {
     Router::new()
         .route("/api/v1/query", get(prom::query).post(prom::query))
         .route(
@@ -69,16 +69,28 @@ fn prometheus_api() -> Router<SharedState> {
             "/api/v1/format_query",
             get(prom::format_query).post(prom::format_query),
         )
+        .route_layer(middleware::from_fn_with_state(st, require_ready))
         .route("/api/v1/write", post(write::remote_write))
         .route("/api/v1/push", post(write::remote_write))
+}
+
+/// Queries before the WAL replay finished would see partial data: answer
+/// 503 in Prometheus' error shape instead (writes wait for the replay).
+async fn require_ready(State(st): State<SharedState>, req: Request, next: Next) -> Response {
+    if st.ready.load(Ordering::SeqCst) {
+        next.run(req).await
+    } else {
+        crate::api::error::PromError::unavailable("Cairn is starting: replaying write-ahead logs")
+            .into_response()
+    }
 }
 
 /// The complete HTTP application.
 pub fn router(st: SharedState) -> Router {
     let limit = st.cfg.server.max_request_body.0 as usize;
     Router::new()
-        .merge(prometheus_api())
-        .nest("/prometheus", prometheus_api())
+        .merge(prometheus_api(st.clone()))
+        .nest("/prometheus", prometheus_api(st.clone()))
         .route("/ready", get(ready))
         .route("/metrics", get(self_metrics))
         .route("/", get(index))

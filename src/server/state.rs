@@ -51,9 +51,15 @@ impl QueryGate {
             self.waiting.fetch_sub(1, Ordering::SeqCst);
             return None;
         }
-        let p = self.permits.clone().acquire_owned().await.ok();
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        p
+        // Decrement even if the caller gives up (client disconnects) while waiting.
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let _waiting = Waiting(&self.waiting);
+        self.permits.clone().acquire_owned().await.ok()
     }
 }
 
