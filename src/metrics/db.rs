@@ -14,7 +14,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::metrics::block::{write_block, Block};
 use crate::metrics::exemplars::{Exemplar, ExemplarStore, SeriesExemplars};
-use crate::metrics::head::{Head, SampleRejection, Verdict};
+use crate::metrics::head::{Head, Verdict};
 use crate::metrics::walrec::{self, ExemplarRecord, MetricMetadata, Record, SeriesId};
 use crate::model::labels::SeriesLabels;
 use crate::model::{Labels, Matcher, Sample};
@@ -203,14 +203,8 @@ impl Db {
                     wal_samples.push((handle.id, ct, 0.0));
                 }
             }
-            self.head.judge_each(handle, &s.samples, |j, v| {
+            self.head.judge_each(handle, &s.samples, max_t, |j, v| {
                 let smp = s.samples[j];
-                let v = match v {
-                    Verdict::Append if smp.t > max_t => {
-                        Verdict::Reject(SampleRejection::TooFarInFuture)
-                    }
-                    v => v,
-                };
                 match v {
                     Verdict::Append => {
                         keep.push((i, smp));

@@ -555,15 +555,18 @@ impl Head {
     /// Judges each sample of one incoming series, in order, without storing.
     pub fn judge(&self, handle: &SeriesHandle, samples: &[Sample]) -> Vec<Verdict> {
         let mut out = Vec::with_capacity(samples.len());
-        self.judge_each(handle, samples, |_, v| out.push(v));
+        self.judge_each(handle, samples, i64::MAX, |_, v| out.push(v));
         out
     }
 
-    /// Calls `f(index, verdict)` for each sample in order, without storing.
+    /// Calls `f(index, verdict)` for each sample in order, without storing;
+    /// samples after `max_t` are refused as too far in the future. Accepted
+    /// samples are reserved until applied or released.
     pub fn judge_each(
         &self,
         handle: &SeriesHandle,
         samples: &[Sample],
+        max_t: i64,
         mut f: impl FnMut(usize, Verdict),
     ) {
         let min_t = self.appendable_min_t();
@@ -576,6 +579,7 @@ impl Head {
         for (i, smp) in samples.iter().enumerate() {
             let v = match s.verdict(*smp, last, self.ooo_window_ms) {
                 Verdict::Append if smp.t < min_t => Verdict::Reject(SampleRejection::OutOfBounds),
+                Verdict::Append if smp.t > max_t => Verdict::Reject(SampleRejection::TooFarInFuture),
                 v => v,
             };
             if v == Verdict::Append && last.is_none_or(|(lt, _)| smp.t > lt) {
