@@ -109,6 +109,21 @@ remote_write:
     let client = reqwest::Client::new();
     let prom_url = format!("http://127.0.0.1:{prom_port}");
 
+    // Wait for Prometheus to be up, so the window below starts well after its
+    // first scrape even on a slow machine.
+    let up_deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = client.get(format!("{prom_url}/-/ready")).send().await {
+            if r.status().is_success() {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < up_deadline,
+            "Prometheus did not become ready"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     // Let a window of scrapes accumulate and be remote-written.
     let started = Instant::now();
     // The window (minus the longest range below, 10s) starts well after

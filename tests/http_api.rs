@@ -656,7 +656,13 @@ async fn future_samples_histograms_and_conflicting_duplicates_are_rejected() {
     assert_eq!(code, 400);
     assert!(body.contains("too far in the future"), "{body}");
     // ...and does not block that series' normal samples afterwards.
-    let (code, body) = write_v1(&s.client, &url, vec![series("future_metric", &[], &[(t, 1.0)])], None).await;
+    let (code, body) = write_v1(
+        &s.client,
+        &url,
+        vec![series("future_metric", &[], &[(t, 1.0)])],
+        None,
+    )
+    .await;
     assert_eq!(code, 204, "{body}");
     // The same series twice in one request with different values at one timestamp.
     let (code, body) = write_v1(

@@ -579,7 +579,9 @@ impl Head {
         for (i, smp) in samples.iter().enumerate() {
             let v = match s.verdict(*smp, last, self.ooo_window_ms) {
                 Verdict::Append if smp.t < min_t => Verdict::Reject(SampleRejection::OutOfBounds),
-                Verdict::Append if smp.t > max_t => Verdict::Reject(SampleRejection::TooFarInFuture),
+                Verdict::Append if smp.t > max_t => {
+                    Verdict::Reject(SampleRejection::TooFarInFuture)
+                }
                 v => v,
             };
             if v == Verdict::Append && last.is_none_or(|(lt, _)| smp.t > lt) {
