@@ -9,7 +9,8 @@ use cairn::config::Limits;
 use cairn::ingest::proto::prometheus as pb;
 use cairn::ingest::remote_write::{decode, decompress, Version};
 use cairn::metrics::{Db, DbOptions, IncomingSeries};
-use cairn::model::{Labels, Sample};
+use cairn::model::labels::SeriesLabels;
+use cairn::model::Sample;
 use cairn::storage::clock::SystemClock;
 use cairn::storage::wal::{FsyncPolicy, WalOptions};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -90,7 +91,15 @@ fn open_db(dir: &std::path::Path, fsync: FsyncPolicy) -> Db {
 
 fn bench_append(c: &mut Criterion) {
     const SERIES: usize = 100_000;
-    let series_labels: Vec<Labels> = (0..SERIES).map(|i| Labels::from_pairs(labels(i))).collect();
+    // Owned sorted label pairs; batches borrow them, as the remote-write
+    // decoder's series borrow the request body.
+    let owned: Vec<Vec<(String, String)>> = (0..SERIES)
+        .map(|i| {
+            let mut l = labels(i);
+            l.sort();
+            l
+        })
+        .collect();
     let mut g = c.benchmark_group("tsdb_append");
     g.throughput(Throughput::Elements(BATCH as u64));
     for (name, policy) in [
@@ -108,10 +117,12 @@ fn bench_append(c: &mut Criterion) {
                     round += 1;
                 }
                 let t = 1_700_000_000_000 + round * 15_000;
-                let batch: Vec<IncomingSeries> = series_labels[offset..offset + BATCH]
+                let batch: Vec<IncomingSeries> = owned[offset..offset + BATCH]
                     .iter()
                     .map(|l| IncomingSeries {
-                        labels: l.clone().into(),
+                        labels: SeriesLabels::Borrowed(
+                            l.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect(),
+                        ),
                         samples: vec![Sample::new(t, 1.0)],
                         ..Default::default()
                     })

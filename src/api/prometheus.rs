@@ -16,7 +16,7 @@ use crate::api::error::PromError;
 use crate::api::params::{parse_duration_ms, parse_time, Params};
 use crate::api::prom_json::{self, success_with, write_json_str, write_labels, write_timestamp};
 use crate::metrics::Db;
-use crate::model::{MatchOp, Matcher, TenantId};
+use crate::model::{Matcher, TenantId};
 use crate::promql::source::{MemorySource, SampleSource};
 use crate::promql::{parse_series_selector, Engine, EngineOptions, QueryResult};
 use crate::server::body::{decode_body, tenant};
@@ -227,15 +227,11 @@ pub async fn query_range(
     Ok(render_result(&r))
 }
 
-/// Parses every `match[]` into matcher sets.
-fn match_sets(p: &Params, required: bool) -> Result<Vec<Vec<Matcher>>, PromError> {
+/// Parses every `match[]` (at least one) into matcher sets.
+fn match_sets(p: &Params) -> Result<Vec<Vec<Matcher>>, PromError> {
     let raw = p.all("match[]");
     if raw.is_empty() {
-        if required {
-            return Err(PromError::bad_data("no match[] parameter provided"));
-        }
-        let all = Matcher::new(MatchOp::NotEqual, "__name__", "").map_err(PromError::internal)?;
-        return Ok(vec![vec![all]]);
+        return Err(PromError::bad_data("no match[] parameter provided"));
     }
     raw.iter()
         .map(|m| {
@@ -289,7 +285,7 @@ pub async fn series(
 ) -> Result<Response, PromError> {
     let p = params(&st, &headers, q, &body)?;
     let t = tenant_of(&headers)?;
-    let sets = match_sets(&p, true)?;
+    let sets = match_sets(&p)?;
     let start = time_param(&p, "start", i64::MIN)?;
     let end = time_param(&p, "end", i64::MAX)?;
     let limit = limit_param(&p)?;
@@ -339,21 +335,49 @@ pub async fn labels(
 ) -> Result<Response, PromError> {
     let p = params(&st, &headers, q, &body)?;
     let t = tenant_of(&headers)?;
-    let sets = match_sets(&p, false)?;
-    let start = time_param(&p, "start", i64::MIN)?;
-    let end = time_param(&p, "end", i64::MAX)?;
     let limit = limit_param(&p)?;
-    let series = series_for(&st, &t, sets, start, end).await?;
-    let names: BTreeSet<String> = series
-        .iter()
-        .flat_map(|l| l.iter().map(|x| x.name.clone()))
-        .collect();
+    let names = label_index(&st, &t, &p, None).await?;
     let (data, truncated) = string_list(names, limit);
     Ok(json_response(success_with(
         &data,
         &truncated_warning(truncated),
         &[],
     )))
+}
+
+/// Label names (`name` = None) or one label's values for the request's
+/// `match[]`, `start` and `end`. Without `match[]` they come straight from
+/// the postings (what Grafana asks on every editor load); with it, from the
+/// matching series' label sets.
+async fn label_index(
+    st: &SharedState,
+    t: &TenantId,
+    p: &Params,
+    name: Option<&str>,
+) -> Result<BTreeSet<String>, PromError> {
+    let start = time_param(p, "start", i64::MIN)?;
+    let end = time_param(p, "end", i64::MAX)?;
+    if p.all("match[]").is_empty() {
+        let Some(db) = st.metrics.existing(t) else {
+            return Ok(BTreeSet::new());
+        };
+        let name = name.map(str::to_string);
+        return tokio::task::spawn_blocking(move || db.label_index(name.as_deref(), start, end))
+            .await
+            .map_err(|e| PromError::internal(e.to_string()));
+    }
+    let sets = match_sets(p)?;
+    let series = series_for(st, t, sets, start, end).await?;
+    Ok(match name {
+        None => series
+            .iter()
+            .flat_map(|l| l.iter().map(|x| x.name.clone()))
+            .collect(),
+        Some(n) => series
+            .iter()
+            .filter_map(|l| l.get(n).map(str::to_string))
+            .collect(),
+    })
 }
 
 /// Undoes Grafana's `U__` escaping of UTF-8 label names (`U__a_2e_b` → `a.b`).
@@ -395,15 +419,8 @@ pub async fn label_values(
     if name.is_empty() {
         return Err(PromError::bad_data(format!("invalid label name: {name:?}")));
     }
-    let sets = match_sets(&p, false)?;
-    let start = time_param(&p, "start", i64::MIN)?;
-    let end = time_param(&p, "end", i64::MAX)?;
     let limit = limit_param(&p)?;
-    let series = series_for(&st, &t, sets, start, end).await?;
-    let values: BTreeSet<String> = series
-        .iter()
-        .filter_map(|l| l.get(&name).map(str::to_string))
-        .collect();
+    let values = label_index(&st, &t, &p, Some(&name)).await?;
     let (data, truncated) = string_list(values, limit);
     Ok(json_response(success_with(
         &data,

@@ -367,7 +367,9 @@ pub fn validate_labels(pairs: &mut Vec<(&str, &str)>, limits: &Limits) -> Result
     if pairs.is_empty() {
         return Err("series without labels".into());
     }
-    pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    if !pairs.is_sorted_by(|a, b| a.0 <= b.0) {
+        pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    }
     if let Some(w) = pairs.windows(2).find(|w| w[0].0 == w[1].0) {
         return Err(format!(
             "duplicate label name {:?} in series {}",

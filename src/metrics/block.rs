@@ -253,6 +253,16 @@ impl Block {
             .collect()
     }
 
+    /// Label names present in this block.
+    pub fn label_names(&self) -> Vec<&str> {
+        self.postings.names()
+    }
+
+    /// Values of one label present in this block.
+    pub fn label_values(&self, name: &str) -> Vec<&str> {
+        self.postings.values(name).collect()
+    }
+
     /// Every series with its raw chunks (compaction).
     pub fn all_chunks(&self) -> io::Result<Vec<(Labels, Vec<Vec<u8>>)>> {
         self.series

@@ -337,6 +337,33 @@ impl Db {
         set.into_iter().collect()
     }
 
+    /// Label names (`None`) or the values of one label (`Some(name)`) among
+    /// all series with data in the range, from the postings alone (no label
+    /// sets are built): the head counts if its time range overlaps, blocks
+    /// by their time range, as Prometheus does.
+    pub fn label_index(
+        &self,
+        name: Option<&str>,
+        mint: i64,
+        maxt: i64,
+    ) -> std::collections::BTreeSet<String> {
+        let mut out = std::collections::BTreeSet::new();
+        let (hmin, hmax) = (self.head.min_t(), self.head.max_t());
+        if hmin <= maxt && hmax >= mint {
+            match name {
+                None => out.extend(self.head.label_names()),
+                Some(n) => out.extend(self.head.label_values(n)),
+            }
+        }
+        for b in self.blocks().iter().filter(|b| b.overlaps(mint, maxt)) {
+            match name {
+                None => out.extend(b.label_names().into_iter().map(str::to_string)),
+                Some(n) => out.extend(b.label_values(n).into_iter().map(str::to_string)),
+            }
+        }
+        out
+    }
+
     /// Seals, compacts, truncates the WAL and applies retention.
     pub fn maintain(&self) -> io::Result<MaintenanceReport> {
         let _m = self.maintenance.lock();

@@ -754,6 +754,16 @@ impl Head {
     }
 
     /// Label names and values for the API (label names/values endpoints).
+    /// Values of one label among the head's series.
+    pub fn label_values(&self, name: &str) -> Vec<String> {
+        self.index
+            .read()
+            .postings
+            .values(name)
+            .map(str::to_string)
+            .collect()
+    }
+
     pub fn label_names(&self) -> Vec<String> {
         self.index
             .read()
