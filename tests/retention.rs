@@ -156,3 +156,47 @@ fn reopen_replays_wal_and_keeps_blocks() {
     );
     assert!(got[0].samples.windows(2).all(|w| w[0].t < w[1].t));
 }
+
+#[test]
+fn spilled_head_chunks_are_queried_sealed_and_checkpointed() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(10 * HOUR);
+    let store = MetricsStore::new(config(dir.path(), 24 * 365), clock.clone(), None);
+    let db = store.tenant(&TenantId::default_tenant()).unwrap();
+    write_hours(&db, "m", 0, 2);
+    let before = db.head().memory_bytes();
+    db.maintain().unwrap(); // nothing to seal yet, but closed chunks spill
+    let after = db.head().memory_bytes();
+    assert!(
+        after * 3 < before,
+        "closed chunks left memory: {before} -> {after}"
+    );
+    assert!(
+        dir.path()
+            .join("metrics/fake/head_chunks")
+            .read_dir()
+            .unwrap()
+            .count()
+            > 0
+    );
+    let got = db.select(&all(), 0, 11 * HOUR).unwrap();
+    assert_eq!(got[0].samples.len(), 2 * 240, "spilled chunks read back");
+    // Seal from spilled chunks, checkpoint, reopen.
+    write_hours(&db, "m", 2, 5);
+    db.maintain().unwrap();
+    assert_eq!(db.blocks().len(), 1);
+    let got = db.select(&all(), 0, 11 * HOUR).unwrap();
+    assert_eq!(got[0].samples.len(), 5 * 240);
+    store.close();
+    drop(db);
+    let store = MetricsStore::new(config(dir.path(), 24 * 365), clock, None);
+    store.open_existing().unwrap();
+    let db = store.tenant(&TenantId::default_tenant()).unwrap();
+    let got = db.select(&all(), 0, 11 * HOUR).unwrap();
+    assert_eq!(
+        got[0].samples.len(),
+        5 * 240,
+        "block + checkpoint written from spilled chunks"
+    );
+    assert!(got[0].samples.windows(2).all(|w| w[0].t < w[1].t));
+}

@@ -15,6 +15,7 @@ use parking_lot::{Mutex, RwLock};
 use crate::metrics::block::{write_block, Block};
 use crate::metrics::exemplars::{Exemplar, ExemplarStore, SeriesExemplars};
 use crate::metrics::head::{Head, Verdict};
+use crate::metrics::head_spill::SpillFiles;
 use crate::metrics::walrec::{self, ExemplarRecord, MetricMetadata, Record, SeriesId};
 use crate::model::labels::SeriesLabels;
 use crate::model::{Labels, Matcher, Sample};
@@ -115,7 +116,8 @@ impl Db {
         let blocks_dir = dir.join("blocks");
         fs::create_dir_all(&blocks_dir)?;
         let blocks = open_blocks(&blocks_dir)?;
-        let head = Head::new(opts.block_ms, opts.ooo_window_ms);
+        let head = Head::new(opts.block_ms, opts.ooo_window_ms)
+            .with_spill(SpillFiles::open(&dir.join("head_chunks"), opts.block_ms)?);
         if let Some(max) = blocks.iter().map(|b| b.meta.max_t).max() {
             head.set_min_valid_t(max);
         }
@@ -124,6 +126,8 @@ impl Db {
         let (wal, replay) = Wal::open(&dir.join("wal"), opts.wal.clone(), |rec| {
             replay_record(&head, &metadata, &exemplars, rec)
         })?;
+        // Replay rebuilt the head in memory; move its closed chunks out now.
+        head.spill()?;
         tracing::info!(
             tenant,
             series = head.num_series(),
@@ -388,6 +392,8 @@ impl Db {
             self.seal(boundary)?;
             report.blocks_sealed += 1;
         }
+        // Move closed head chunks out of process memory.
+        self.head.spill()?;
         report.blocks_compacted = self.compact()?;
         report.blocks_deleted = self.apply_retention()?;
         Ok(report)
@@ -403,7 +409,7 @@ impl Db {
             self.head.set_min_valid_t(boundary);
             self.wal.rotate()?
         };
-        let cut = self.head.cut_before(boundary);
+        let cut = self.head.cut_before(boundary)?;
         if !cut.series.is_empty() {
             let series = cut.series;
             let start = boundary - self.opts.block_ms;
@@ -433,7 +439,7 @@ impl Db {
     }
 
     fn write_checkpoint(&self, segment: u64) -> io::Result<()> {
-        let state = self.head.checkpoint_state();
+        let state = self.head.checkpoint_state()?;
         let md: Vec<MetricMetadata> = self.metadata.read().values().cloned().collect();
         let mut records: Vec<Vec<u8>> = Vec::new();
         for batch in state.chunks(1000) {
@@ -575,7 +581,9 @@ impl Db {
 
     /// Bytes on disk: blocks and WAL.
     pub fn disk_bytes(&self) -> u64 {
-        self.blocks().iter().map(|b| b.size_bytes()).sum::<u64>() + self.wal.disk_bytes()
+        self.blocks().iter().map(|b| b.size_bytes()).sum::<u64>()
+            + self.wal.disk_bytes()
+            + self.head.spill_disk_bytes()
     }
 
     /// Flushes and closes the WAL; later writes fail.
@@ -701,7 +709,10 @@ impl SampleSource for Db {
         // Head first, then blocks: data only moves head → block, and a block
         // is published before the head lets go of its data, so nothing sealed
         // in between is missed.
-        let head = self.head.select(matchers, mint, maxt);
+        let head = self
+            .head
+            .select(matchers, mint, maxt)
+            .map_err(|e| SourceError(e.to_string()))?;
         let blocks = self.blocks();
         let mut merged: BTreeMap<Labels, (Vec<Sample>, usize)> = BTreeMap::new();
         for b in blocks.iter().filter(|b| b.overlaps(mint, maxt)) {

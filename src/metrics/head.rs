@@ -3,13 +3,16 @@
 //! samples plus a small buffer of out-of-order samples. Queries read it
 //! directly; sealing cuts its oldest chunks into on-disk blocks.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::io;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
 use crate::metrics::chunk::{self, XorChunk, XorIter};
+use crate::metrics::head_spill::{SpillFile, SpillFiles};
 use crate::metrics::postings::PostingsIndex;
 use crate::metrics::walrec::SeriesId;
 use crate::model::labels::{LabelKey, SeriesLabels};
@@ -84,21 +87,32 @@ impl HeadSeries {
     }
 }
 
-/// A full chunk: just its bytes and the bounds queries filter on (the
-/// encoder state of an open chunk is not kept).
+/// Where a closed chunk's bytes are.
+enum ChunkData {
+    Mem(Box<[u8]>),
+    /// In a spill file (see `head_spill`).
+    Spilled {
+        file: Arc<SpillFile>,
+        offset: u64,
+        len: u32,
+    },
+}
+
+/// A full chunk: its bytes (in memory or spilled) and the bounds queries
+/// filter on (the encoder state of an open chunk is not kept).
 struct ClosedChunk {
     first_t: i64,
     last_t: i64,
     last_v: f64,
-    data: Box<[u8]>,
+    data: ChunkData,
 }
 
 /// Read access shared by open and closed chunks.
 trait ChunkRead {
     fn first_t(&self) -> Option<i64>;
     fn last_t(&self) -> Option<i64>;
-    fn bytes(&self) -> &[u8];
-    fn samples(&self) -> XorIter<'_>;
+    /// The encoded chunk (read back from disk if spilled).
+    fn load(&self) -> io::Result<Cow<'_, [u8]>>;
 }
 
 impl ChunkRead for ClosedChunk {
@@ -108,12 +122,11 @@ impl ChunkRead for ClosedChunk {
     fn last_t(&self) -> Option<i64> {
         Some(self.last_t)
     }
-    fn bytes(&self) -> &[u8] {
-        &self.data
-    }
-    fn samples(&self) -> XorIter<'_> {
-        // Our own chunk bytes always decode; an empty iterator otherwise.
-        chunk::decode(&self.data).unwrap_or_else(|_| chunk::empty_iter())
+    fn load(&self) -> io::Result<Cow<'_, [u8]>> {
+        match &self.data {
+            ChunkData::Mem(b) => Ok(Cow::Borrowed(b)),
+            ChunkData::Spilled { file, offset, len } => file.read(*offset, *len).map(Cow::Owned),
+        }
     }
 }
 
@@ -124,12 +137,15 @@ impl ChunkRead for XorChunk {
     fn last_t(&self) -> Option<i64> {
         XorChunk::last_t(self)
     }
-    fn bytes(&self) -> &[u8] {
-        XorChunk::bytes(self)
+    fn load(&self) -> io::Result<Cow<'_, [u8]>> {
+        Ok(Cow::Borrowed(self.bytes()))
     }
-    fn samples(&self) -> XorIter<'_> {
-        self.iter()
-    }
+}
+
+/// The samples of encoded chunk bytes (ours always decode; an empty
+/// iterator otherwise).
+fn samples_of(bytes: &[u8]) -> XorIter<'_> {
+    chunk::decode(bytes).unwrap_or_else(|_| chunk::empty_iter())
 }
 
 impl ClosedChunk {
@@ -138,7 +154,7 @@ impl ClosedChunk {
             first_t: c.first_t()?,
             last_t: c.last_t()?,
             last_v: c.last_v()?,
-            data: c.into_bytes().into_boxed_slice(),
+            data: ChunkData::Mem(c.into_bytes().into_boxed_slice()),
         })
     }
 }
@@ -230,11 +246,16 @@ impl MemSeries {
         if let Ok(i) = self.ooo.binary_search_by_key(&t, |s| s.t) {
             return Some(self.ooo[i].v);
         }
-        self.chunks()
+        for c in self
+            .chunks()
             .filter(|c| c.first_t().is_some_and(|f| f <= t) && c.last_t().is_some_and(|l| l >= t))
-            .flat_map(|c| c.samples())
-            .find(|(ct, _)| *ct == t)
-            .map(|(_, v)| v)
+        {
+            let Ok(bytes) = c.load() else { continue };
+            if let Some((_, v)) = samples_of(&bytes).find(|(ct, _)| *ct == t) {
+                return Some(v);
+            }
+        }
+        None
     }
 
     /// Appends a sample already judged `Append`.
@@ -261,7 +282,7 @@ impl MemSeries {
     }
 
     /// Samples in `[mint, maxt]`, sorted, out-of-order ones merged in.
-    pub fn samples_in(&self, mint: i64, maxt: i64) -> Vec<Sample> {
+    pub fn samples_in(&self, mint: i64, maxt: i64) -> io::Result<Vec<Sample>> {
         let mut out = Vec::new();
         for c in self.chunks() {
             let (Some(f), Some(l)) = (c.first_t(), c.last_t()) else {
@@ -270,8 +291,9 @@ impl MemSeries {
             if l < mint || f > maxt {
                 continue;
             }
+            let bytes = c.load()?;
             out.extend(
-                c.samples()
+                samples_of(&bytes)
                     .filter(|(t, _)| *t >= mint && *t <= maxt)
                     .map(|(t, v)| Sample::new(t, v)),
             );
@@ -286,13 +308,13 @@ impl MemSeries {
             out.sort_by_key(|s| s.t);
             out.dedup_by_key(|s| s.t);
         }
-        out
+        Ok(out)
     }
 
     /// Chunk bytes with all data before `boundary`, ready for a block: the
     /// closed chunks (and the open one if its window ended) re-encoded with
     /// out-of-order samples merged where needed.
-    fn chunks_before(&self, boundary: i64) -> Vec<Vec<u8>> {
+    fn chunks_before(&self, boundary: i64) -> io::Result<Vec<Vec<u8>>> {
         let ooo: Vec<Sample> = self
             .ooo
             .iter()
@@ -304,13 +326,16 @@ impl MemSeries {
             .filter(|c| c.last_t().is_some_and(|l| l < boundary))
             .collect();
         if ooo.is_empty() {
-            return chunks.into_iter().map(|c| c.bytes().to_vec()).collect();
+            return chunks
+                .into_iter()
+                .map(|c| c.load().map(Cow::into_owned))
+                .collect();
         }
-        let mut all: Vec<Sample> = chunks
-            .iter()
-            .flat_map(|c| c.samples().map(|(t, v)| Sample::new(t, v)))
-            .chain(ooo)
-            .collect();
+        let mut all: Vec<Sample> = ooo;
+        for c in chunks {
+            let bytes = c.load()?;
+            all.extend(samples_of(&bytes).map(|(t, v)| Sample::new(t, v)));
+        }
         all.sort_by_key(|s| s.t);
         all.dedup_by_key(|s| s.t);
         let mut out = Vec::new();
@@ -324,7 +349,7 @@ impl MemSeries {
         if cur.num_samples() > 0 {
             out.push(cur.into_bytes());
         }
-        out
+        Ok(out)
     }
 
     /// Drops all data before `boundary` (after it was written to a block).
@@ -341,19 +366,25 @@ impl MemSeries {
     pub fn memory_bytes(&self) -> usize {
         self.closed
             .iter()
-            .map(|c| c.data.len() + std::mem::size_of::<ClosedChunk>())
+            .map(|c| {
+                std::mem::size_of::<ClosedChunk>()
+                    + match &c.data {
+                        ChunkData::Mem(b) => b.len(),
+                        ChunkData::Spilled { .. } => 0,
+                    }
+            })
             .sum::<usize>()
             + self.open.size_bytes()
             + self.ooo.capacity() * std::mem::size_of::<Sample>()
     }
 
     /// Every sample of the series as checkpoint chunks.
-    fn checkpoint_chunks(&self) -> Vec<Vec<u8>> {
+    fn checkpoint_chunks(&self) -> io::Result<Vec<Vec<u8>>> {
         let mut v: Vec<Vec<u8>> = self
             .chunks()
             .filter(|c| c.first_t().is_some())
-            .map(|c| c.bytes().to_vec())
-            .collect();
+            .map(|c| c.load().map(Cow::into_owned))
+            .collect::<io::Result<_>>()?;
         for part in self.ooo.chunks(SAMPLES_PER_CHUNK) {
             let mut c = XorChunk::new();
             for s in part {
@@ -361,7 +392,7 @@ impl MemSeries {
             }
             v.push(c.into_bytes());
         }
-        v
+        Ok(v)
     }
 }
 
@@ -385,6 +416,8 @@ pub struct Head {
     min_t: AtomicI64,
     max_t: AtomicI64,
     samples_appended: AtomicU64,
+    /// Where closed chunks are moved out of memory (none in unit tests).
+    spill: Option<SpillFiles>,
 }
 
 /// A series handle returned by [`Head::get_or_create`].
@@ -430,7 +463,69 @@ impl Head {
             min_t: AtomicI64::new(i64::MAX),
             max_t: AtomicI64::new(i64::MIN),
             samples_appended: AtomicU64::new(0),
+            spill: None,
         }
+    }
+
+    /// Spills closed chunks to these files on [`Head::spill`].
+    pub fn with_spill(mut self, spill: SpillFiles) -> Self {
+        self.spill = Some(spill);
+        self
+    }
+
+    pub fn spill_disk_bytes(&self) -> u64 {
+        self.spill.as_ref().map(|s| s.disk_bytes()).unwrap_or(0)
+    }
+
+    /// Moves the bytes of closed chunks still in memory to the spill files,
+    /// a batch of series at a time (one write per window per batch). Returns
+    /// the number of chunks moved.
+    pub fn spill(&self) -> io::Result<usize> {
+        let Some(spill) = &self.spill else {
+            return Ok(0);
+        };
+        let handles: Vec<Arc<HeadSeries>> = self.index.read().series.values().cloned().collect();
+        let mut moved = 0;
+        for batch in handles.chunks(10_000) {
+            // (series in batch, chunk index, chunk first_t, window, offset in buffer, len)
+            let mut refs: Vec<(usize, usize, i64, i64, u64, u32)> = Vec::new();
+            let mut bufs: BTreeMap<i64, Vec<u8>> = BTreeMap::new();
+            for (bi, h) in batch.iter().enumerate() {
+                let s = h.data.lock();
+                for (ci, c) in s.closed.iter().enumerate() {
+                    if let ChunkData::Mem(b) = &c.data {
+                        let w = spill.window_of(c.first_t);
+                        let buf = bufs.entry(w).or_default();
+                        refs.push((bi, ci, c.first_t, w, buf.len() as u64, b.len() as u32));
+                        buf.extend_from_slice(b);
+                    }
+                }
+            }
+            let mut placed: HashMap<i64, (Arc<SpillFile>, u64)> = HashMap::new();
+            for (w, buf) in &bufs {
+                placed.insert(*w, spill.append(*w, buf)?);
+            }
+            for (bi, ci, first_t, w, off, len) in refs {
+                let Some((file, base)) = placed.get(&w) else {
+                    continue;
+                };
+                let mut s = batch[bi].data.lock();
+                // Chunks are only appended while spilling runs (truncation
+                // shares the maintenance thread), so the index still holds;
+                // the first_t check makes sure.
+                if let Some(c) = s.closed.get_mut(ci) {
+                    if c.first_t == first_t && matches!(c.data, ChunkData::Mem(_)) {
+                        c.data = ChunkData::Spilled {
+                            file: file.clone(),
+                            offset: base + off,
+                            len,
+                        };
+                        moved += 1;
+                    }
+                }
+            }
+        }
+        Ok(moved)
     }
 
     pub fn num_series(&self) -> usize {
@@ -641,7 +736,7 @@ impl Head {
     }
 
     /// Series matching the matchers with their samples in `[mint, maxt]`.
-    pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Series> {
+    pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> io::Result<Vec<Series>> {
         let handles: Vec<Arc<HeadSeries>> = {
             let idx = self.index.read();
             idx.postings
@@ -650,17 +745,17 @@ impl Head {
                 .filter_map(|id| idx.series.get(&id).cloned())
                 .collect()
         };
-        handles
-            .into_iter()
-            .filter_map(|h| {
-                let s = h.data.lock();
-                let samples = s.samples_in(mint, maxt);
-                (!samples.is_empty()).then(|| Series {
+        let mut out = Vec::with_capacity(handles.len());
+        for h in handles {
+            let samples = h.data.lock().samples_in(mint, maxt)?;
+            if !samples.is_empty() {
+                out.push(Series {
                     labels: h.labels(),
                     samples,
-                })
-            })
-            .collect()
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Label sets of series matching the matchers that have data in the range.
@@ -687,23 +782,25 @@ impl Head {
 
     /// Copies every chunk that ends before `boundary` (the head keeps them
     /// until [`Head::truncate_before`]).
-    pub fn cut_before(&self, boundary: i64) -> HeadCut {
+    pub fn cut_before(&self, boundary: i64) -> io::Result<HeadCut> {
         let handles: Vec<Arc<HeadSeries>> = self.index.read().series.values().cloned().collect();
-        let mut series: Vec<(Labels, Vec<Vec<u8>>)> = handles
-            .into_iter()
-            .filter_map(|h| {
-                let s = h.data.lock();
-                let chunks = s.chunks_before(boundary);
-                (!chunks.is_empty()).then(|| (h.labels(), chunks))
-            })
-            .collect();
+        let mut series: Vec<(Labels, Vec<Vec<u8>>)> = Vec::new();
+        for h in handles {
+            let chunks = h.data.lock().chunks_before(boundary)?;
+            if !chunks.is_empty() {
+                series.push((h.labels(), chunks));
+            }
+        }
         series.sort_by(|a, b| a.0.cmp(&b.0));
-        HeadCut { series }
+        Ok(HeadCut { series })
     }
 
     /// Drops data before `boundary` and garbage-collects series left empty.
     pub fn truncate_before(&self, boundary: i64) {
         self.set_min_valid_t(boundary);
+        if let Some(spill) = &self.spill {
+            spill.drop_before(boundary);
+        }
         let mut idx = self.index.write();
         let mut dead = Vec::new();
         let mut new_min = i64::MAX;
@@ -729,18 +826,21 @@ impl Head {
     }
 
     /// Everything needed to rebuild the head: (id, labels, chunk bytes).
-    pub fn checkpoint_state(&self) -> Vec<(SeriesId, Labels, Vec<Vec<u8>>)> {
-        let idx = self.index.read();
-        let mut out: Vec<(SeriesId, Labels, Vec<Vec<u8>>)> = idx
+    pub fn checkpoint_state(&self) -> io::Result<Vec<(SeriesId, Labels, Vec<Vec<u8>>)>> {
+        let handles: Vec<(SeriesId, Arc<HeadSeries>)> = self
+            .index
+            .read()
             .series
             .iter()
-            .map(|(id, h)| {
-                let s = h.data.lock();
-                (*id, h.labels(), s.checkpoint_chunks())
-            })
+            .map(|(id, h)| (*id, h.clone()))
             .collect();
+        let mut out = Vec::with_capacity(handles.len());
+        for (id, h) in handles {
+            let chunks = h.data.lock().checkpoint_chunks()?;
+            out.push((id, h.labels(), chunks));
+        }
         out.sort_by_key(|x| x.0);
-        out
+        Ok(out)
     }
 
     /// Loads a checkpoint chunk into a series (WAL replay).

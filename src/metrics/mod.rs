@@ -6,6 +6,7 @@ pub mod chunk;
 pub mod db;
 pub mod exemplars;
 pub mod head;
+pub mod head_spill;
 pub mod postings;
 pub mod store;
 pub mod walrec;
