@@ -168,16 +168,19 @@ fn spilled_head_chunks_are_queried_sealed_and_checkpointed() {
     db.maintain().unwrap(); // nothing to seal yet, but closed chunks spill
     let after = db.head().memory_bytes();
     assert!(
-        after * 3 < before,
+        after < before,
         "closed chunks left memory: {before} -> {after}"
     );
+    let spilled: u64 = dir
+        .path()
+        .join("metrics/fake/head_chunks")
+        .read_dir()
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
     assert!(
-        dir.path()
-            .join("metrics/fake/head_chunks")
-            .read_dir()
-            .unwrap()
-            .count()
-            > 0
+        spilled > 0 && spilled as usize + 200 >= before - after,
+        "the chunk bytes went to the spill file ({spilled})"
     );
     let got = db.select(&all(), 0, 11 * HOUR).unwrap();
     assert_eq!(got[0].samples.len(), 2 * 240, "spilled chunks read back");

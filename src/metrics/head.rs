@@ -57,6 +57,9 @@ pub enum Verdict {
     Reject(SampleRejection),
 }
 
+/// One series as a checkpoint holds it: id, labels, encoded chunks.
+pub type CheckpointSeries = (SeriesId, Labels, Vec<Vec<u8>>);
+
 /// Cardinality statistics of a head.
 #[derive(Debug, Default, Clone)]
 pub struct TsdbStats {
@@ -826,7 +829,7 @@ impl Head {
     }
 
     /// Everything needed to rebuild the head: (id, labels, chunk bytes).
-    pub fn checkpoint_state(&self) -> io::Result<Vec<(SeriesId, Labels, Vec<Vec<u8>>)>> {
+    pub fn checkpoint_state(&self) -> io::Result<Vec<CheckpointSeries>> {
         let handles: Vec<(SeriesId, Arc<HeadSeries>)> = self
             .index
             .read()
@@ -1062,7 +1065,7 @@ mod tests {
             ]
         );
         let m = Matcher::new(MatchOp::Equal, "job", "a").unwrap();
-        let got = head.select(&[m], 15_000, 30_000);
+        let got = head.select(&[m], 15_000, 30_000).unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(
             got[0].samples,
@@ -1082,7 +1085,7 @@ mod tests {
         assert_eq!(v[1], Verdict::Reject(SampleRejection::OutOfOrder));
         head.append(&h, &[Sample::new(500_000, 2.0)]);
         let all = Matcher::new(MatchOp::NotEqual, "__name__", "").unwrap();
-        let got = head.select(&[all], 0, 2_000_000);
+        let got = head.select(&[all], 0, 2_000_000).unwrap();
         assert_eq!(
             got[0].samples,
             vec![Sample::new(500_000, 2.0), Sample::new(1_000_000, 1.0)]
@@ -1102,7 +1105,7 @@ mod tests {
         let samples: Vec<Sample> = (0..1000).map(|i| Sample::new(i * 15_000, 1.0)).collect();
         head.append(&a, &samples);
         head.append(&b, &samples[..100]);
-        let cut = head.cut_before(block);
+        let cut = head.cut_before(block).unwrap();
         assert_eq!(cut.series.len(), 2);
         let n: usize = cut.series[0]
             .1
@@ -1114,7 +1117,7 @@ mod tests {
         assert_eq!(head.num_series(), 1, "series b had only old data");
         assert_eq!(head.min_t(), block);
         let all = Matcher::new(MatchOp::NotEqual, "__name__", "").unwrap();
-        let left = head.select(&[all], 0, i64::MAX);
+        let left = head.select(&[all], 0, i64::MAX).unwrap();
         assert_eq!(left[0].samples.len(), 520);
         assert_eq!(
             head.judge(&a, &[Sample::new(block - 1, 0.0)])[0],
