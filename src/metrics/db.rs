@@ -438,39 +438,44 @@ impl Db {
         self.write_checkpoint(segment)
     }
 
+    /// Writes the head's state as the WAL checkpoint covering every segment
+    /// before `segment`, streaming: one series' chunks in memory at a time.
     fn write_checkpoint(&self, segment: u64) -> io::Result<()> {
-        let state = self.head.checkpoint_state()?;
+        let series = self.head.checkpoint_series();
         let md: Vec<MetricMetadata> = self.metadata.read().values().cloned().collect();
-        let mut records: Vec<Vec<u8>> = Vec::new();
-        for batch in state.chunks(1000) {
-            let refs: Vec<(SeriesId, &Labels)> = batch.iter().map(|(id, l, _)| (*id, l)).collect();
-            records.push(walrec::encode_series(&refs));
-        }
-        for (id, _, chunks) in &state {
-            for c in chunks {
-                records.push(walrec::encode_chunk(*id, c));
-            }
-        }
-        if !md.is_empty() {
-            records.push(walrec::encode_metadata(&md));
-        }
         let exemplars: Vec<ExemplarRecord> = self
             .exemplars
             .lock()
             .all()
-            .filter_map(|(series, e)| {
+            .filter_map(|(labels, e)| {
                 Some(ExemplarRecord {
-                    series: self.head.id_of(series)?,
+                    series: self.head.id_of(labels)?,
                     labels: e.labels.clone(),
                     value: e.value,
                     t: e.t,
                 })
             })
             .collect();
-        if !exemplars.is_empty() {
-            records.push(walrec::encode_exemplars(&exemplars));
-        }
-        self.wal.write_checkpoint(segment, records.into_iter())
+        let series_records = series.chunks(1000).map(|batch| {
+            let labels: Vec<(SeriesId, Labels)> =
+                batch.iter().map(|(id, h)| (*id, h.labels())).collect();
+            let refs: Vec<(SeriesId, &Labels)> = labels.iter().map(|(id, l)| (*id, l)).collect();
+            Ok(walrec::encode_series(&refs))
+        });
+        let chunk_records = series
+            .iter()
+            .flat_map(|(id, h)| match h.checkpoint_chunks() {
+                Ok(chunks) => chunks
+                    .iter()
+                    .map(|c| Ok(walrec::encode_chunk(*id, c)))
+                    .collect::<Vec<_>>(),
+                Err(e) => vec![Err(e)],
+            });
+        let md_record = (!md.is_empty()).then(|| walrec::encode_metadata(&md));
+        let ex_record = (!exemplars.is_empty()).then(|| walrec::encode_exemplars(&exemplars));
+        let tail = md_record.into_iter().chain(ex_record).map(Ok);
+        self.wal
+            .write_checkpoint(segment, series_records.chain(chunk_records).chain(tail))
     }
 
     fn new_block_id(&self, min_t: i64, max_t: i64, level: u32) -> String {

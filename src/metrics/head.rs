@@ -57,9 +57,6 @@ pub enum Verdict {
     Reject(SampleRejection),
 }
 
-/// One series as a checkpoint holds it: id, labels, encoded chunks.
-pub type CheckpointSeries = (SeriesId, Labels, Vec<Vec<u8>>);
-
 /// Cardinality statistics of a head.
 #[derive(Debug, Default, Clone)]
 pub struct TsdbStats {
@@ -87,6 +84,11 @@ pub struct HeadSeries {
 impl HeadSeries {
     pub fn labels(&self) -> Labels {
         self.key.to_labels()
+    }
+
+    /// Every sample of the series as encoded chunks (checkpoints).
+    pub fn checkpoint_chunks(&self) -> io::Result<Vec<Vec<u8>>> {
+        self.data.lock().checkpoint_chunks()
     }
 }
 
@@ -828,22 +830,18 @@ impl Head {
         self.min_t.store(new_min, Ordering::Relaxed);
     }
 
-    /// Everything needed to rebuild the head: (id, labels, chunk bytes).
-    pub fn checkpoint_state(&self) -> io::Result<Vec<CheckpointSeries>> {
-        let handles: Vec<(SeriesId, Arc<HeadSeries>)> = self
+    /// Every series with its id, sorted by id (for checkpoints, which then
+    /// read one series' chunks at a time).
+    pub fn checkpoint_series(&self) -> Vec<(SeriesId, Arc<HeadSeries>)> {
+        let mut v: Vec<(SeriesId, Arc<HeadSeries>)> = self
             .index
             .read()
             .series
             .iter()
             .map(|(id, h)| (*id, h.clone()))
             .collect();
-        let mut out = Vec::with_capacity(handles.len());
-        for (id, h) in handles {
-            let chunks = h.data.lock().checkpoint_chunks()?;
-            out.push((id, h.labels(), chunks));
-        }
-        out.sort_by_key(|x| x.0);
-        Ok(out)
+        v.sort_by_key(|x| x.0);
+        v
     }
 
     /// Loads a checkpoint chunk into a series (WAL replay).

@@ -498,7 +498,7 @@ fn create_segment(dir: &Path, index: u64, sync: bool) -> io::Result<File> {
 fn write_checkpoint_file(
     shared: &Shared,
     path: &Path,
-    records: impl Iterator<Item = Vec<u8>>,
+    records: impl Iterator<Item = io::Result<Vec<u8>>>,
 ) -> io::Result<u64> {
     let file = OpenOptions::new()
         .write(true)
@@ -509,6 +509,7 @@ fn write_checkpoint_file(
     let mut w = BufWriter::with_capacity(CHECKPOINT_WRITE_BUFFER, file);
     let mut total = 0u64;
     for rec in records {
+        let rec = rec?;
         let hdr = frame_header(&rec)?;
         w.write_all(&hdr)?;
         w.write_all(&rec)?;
@@ -1092,7 +1093,9 @@ impl Wal {
 
     /// Atomically write `checkpoint.<upto_segment>` holding `records` (the
     /// state of everything before segment `upto_segment`), then delete all
-    /// segments with a lower index and all older checkpoints.
+    /// segments with a lower index and all older checkpoints. Records are
+    /// pulled one at a time, so callers can stream them; an `Err` record
+    /// abandons the checkpoint and leaves the WAL as it was.
     ///
     /// `upto_segment` must not exceed [`Wal::current_segment`] (typically it
     /// is the value returned by [`Wal::rotate`]) and must not be older than
@@ -1100,7 +1103,7 @@ impl Wal {
     pub fn write_checkpoint(
         &self,
         upto_segment: u64,
-        records: impl Iterator<Item = Vec<u8>>,
+        records: impl Iterator<Item = io::Result<Vec<u8>>>,
     ) -> io::Result<()> {
         let sh = &*self.shared;
         let mut newest = sh.checkpoint.lock();
@@ -1666,7 +1669,7 @@ mod tests {
                 io::ErrorKind::InvalidInput
             );
             let ck = vec![b"ck-a".to_vec(), b"ck-b".to_vec()];
-            wal.write_checkpoint(first, ck.into_iter()).unwrap();
+            wal.write_checkpoint(first, ck.into_iter().map(Ok)).unwrap();
             let l = files(tmp.path());
             assert!(l.segments.iter().all(|&(i, _)| i >= first));
             assert_eq!(l.checkpoints.len(), 1);
@@ -1695,7 +1698,7 @@ mod tests {
         // Second checkpoint replaces the first; segment written after it
         // survives and replays after it.
         let second = wal.rotate().unwrap();
-        wal.write_checkpoint(second, [b"ck2".to_vec()].into_iter())
+        wal.write_checkpoint(second, [b"ck2".to_vec()].into_iter().map(Ok))
             .unwrap();
         append_one(&wal, b"newest");
         let l = files(tmp.path());
@@ -1729,7 +1732,7 @@ mod tests {
         append_one(&wal, b"a");
         let s = wal.rotate().unwrap();
         let err = wal
-            .write_checkpoint(s, vec![b"ok".to_vec(), Vec::new()].into_iter())
+            .write_checkpoint(s, vec![b"ok".to_vec(), Vec::new()].into_iter().map(Ok))
             .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         let l = files(tmp.path());
