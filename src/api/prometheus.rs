@@ -31,9 +31,7 @@ const MAX_QUERY_BYTES: usize = 128 * 1024;
 
 /// The `query` parameter, present and of sane length.
 fn query_param(p: &Params) -> Result<String, PromError> {
-    let q = p
-        .get("query")
-        .ok_or_else(|| PromError::bad_data("invalid parameter \"query\": missing query"))?;
+    let q = required(p, "query")?;
     if q.len() > MAX_QUERY_BYTES {
         return Err(PromError::bad_data(format!(
             "invalid parameter \"query\": query is {} bytes, longer than the limit of {MAX_QUERY_BYTES}",
@@ -103,10 +101,18 @@ fn source(st: &SharedState, t: &TenantId) -> Arc<dyn SampleSource> {
     }
 }
 
-fn time_param(p: &Params, key: &str, default: i64) -> Result<i64, PromError> {
-    match p.get(key) {
-        None => Ok(default),
-        Some(s) => parse_time(s)
+/// A parameter that must be present.
+fn required<'a>(p: &'a Params, key: &str) -> Result<&'a str, PromError> {
+    p.get(key)
+        .ok_or_else(|| PromError::bad_data(format!("invalid parameter {key:?}: missing {key}")))
+}
+
+/// A time parameter; `default` None makes it required.
+fn time_param(p: &Params, key: &str, default: impl Into<Option<i64>>) -> Result<i64, PromError> {
+    match (p.get(key), default.into()) {
+        (None, Some(d)) => Ok(d),
+        (None, None) => required(p, key).map(|_| 0),
+        (Some(s), _) => parse_time(s)
             .map_err(|e| PromError::bad_data(format!("invalid parameter {key:?}: {e}"))),
     }
 }
@@ -187,25 +193,14 @@ pub async fn query_range(
     let p = params(&st, &headers, q, &body)?;
     let t = tenant_of(&headers)?;
     let expr = query_param(&p)?;
-    let start = p
-        .get("start")
-        .ok_or_else(|| PromError::bad_data("invalid parameter \"start\": missing start"))?;
-    let end = p
-        .get("end")
-        .ok_or_else(|| PromError::bad_data("invalid parameter \"end\": missing end"))?;
-    let start = parse_time(start)
-        .map_err(|e| PromError::bad_data(format!("invalid parameter \"start\": {e}")))?;
-    let end = parse_time(end)
-        .map_err(|e| PromError::bad_data(format!("invalid parameter \"end\": {e}")))?;
+    let start = time_param(&p, "start", None)?;
+    let end = time_param(&p, "end", None)?;
     if end < start {
         return Err(PromError::bad_data(
             "invalid parameter \"end\": end timestamp must not be before start time",
         ));
     }
-    let step = p
-        .get("step")
-        .ok_or_else(|| PromError::bad_data("invalid parameter \"step\": missing step"))?;
-    let step = parse_duration_ms(step)
+    let step = parse_duration_ms(required(&p, "step")?)
         .map_err(|e| PromError::bad_data(format!("invalid parameter \"step\": {e}")))?;
     if step <= 0 {
         return Err(PromError::bad_data(

@@ -273,9 +273,10 @@ impl Db {
         }
         // Apply: runs of the same series go in one call (one lock).
         let mut k = 0;
+        let mut run: Vec<Sample> = Vec::new();
         while k < keep.len() {
             let i = keep[k].0;
-            let mut run = Vec::with_capacity(1);
+            run.clear();
             while k < keep.len() && keep[k].0 == i {
                 run.push(keep[k].1);
                 k += 1;
