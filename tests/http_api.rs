@@ -711,3 +711,31 @@ async fn future_samples_histograms_and_conflicting_duplicates_are_rejected() {
         "the first value won, the conflicting one was refused"
     );
 }
+
+#[tokio::test]
+async fn queries_answer_503_until_the_wal_replay_is_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = cairn::config::Config::default();
+    cfg.storage.data_dir = dir.path().to_path_buf();
+    // Build the server without opening the stores: readiness stays false.
+    let state = cairn::server::build_state(
+        std::sync::Arc::new(cfg),
+        std::sync::Arc::new(cairn::storage::clock::SystemClock),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, cairn::server::router(state)).await;
+    });
+    let client = reqwest::Client::new();
+    let r = client
+        .get(format!("http://{addr}/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    let (code, v) = get_json(&client, &format!("http://{addr}/api/v1/query?query=1")).await;
+    assert_eq!(code, 503, "{v}");
+    assert_eq!(v["errorType"], "unavailable");
+    assert!(v["error"].as_str().unwrap().contains("replaying"), "{v}");
+}
