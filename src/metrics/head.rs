@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
@@ -420,7 +420,6 @@ pub struct Head {
     min_valid_t: AtomicI64,
     min_t: AtomicI64,
     max_t: AtomicI64,
-    samples_appended: AtomicU64,
     /// Where closed chunks are moved out of memory (none in unit tests).
     spill: Option<SpillFiles>,
 }
@@ -467,7 +466,6 @@ impl Head {
             min_valid_t: AtomicI64::new(i64::MIN),
             min_t: AtomicI64::new(i64::MAX),
             max_t: AtomicI64::new(i64::MIN),
-            samples_appended: AtomicU64::new(0),
             spill: None,
         }
     }
@@ -551,10 +549,6 @@ impl Head {
 
     pub fn set_min_valid_t(&self, t: i64) {
         self.min_valid_t.fetch_max(t, Ordering::SeqCst);
-    }
-
-    pub fn samples_appended(&self) -> u64 {
-        self.samples_appended.load(Ordering::Relaxed)
     }
 
     /// The oldest timestamp a new in-order sample may have: not inside a
@@ -730,14 +724,8 @@ impl Head {
         if n > 0 {
             self.min_t.fetch_min(lo, Ordering::Relaxed);
             self.max_t.fetch_max(hi, Ordering::Relaxed);
-            self.samples_appended.fetch_add(n as u64, Ordering::Relaxed);
         }
         n
-    }
-
-    /// Series ids matching all matchers.
-    pub fn select_ids(&self, matchers: &[Matcher]) -> Vec<SeriesId> {
-        self.index.read().postings.select(matchers)
     }
 
     /// Series matching the matchers with their samples in `[mint, maxt]`.

@@ -28,8 +28,8 @@ pub struct Labels(Vec<Label>);
 impl Labels {
     /// Builds a label set from pairs in any order. Empty values are dropped
     /// (an empty value means "no such label" in Prometheus). If a name is
-    /// repeated, the last value wins; use [`Labels::first_duplicate`] on the raw
-    /// input first where duplicates must be rejected.
+    /// repeated, the last value wins; where duplicates must be rejected,
+    /// check the raw input first (as `ingest::remote_write::validate_labels` does).
     pub fn from_pairs<N: Into<String>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (N, V)>,
     ) -> Self {
@@ -87,10 +87,6 @@ impl Labels {
         &self.0
     }
 
-    pub fn into_vec(self) -> Vec<Label> {
-        self.0
-    }
-
     /// Sets (or, with an empty value, removes) a label.
     pub fn set(&mut self, name: &str, value: &str) {
         match self.0.binary_search_by(|l| l.name.as_str().cmp(name)) {
@@ -105,17 +101,6 @@ impl Labels {
 
     pub fn remove(&mut self, name: &str) {
         self.set(name, "");
-    }
-
-    /// The label set without `__name__`.
-    pub fn without_metric_name(&self) -> Labels {
-        Labels(
-            self.0
-                .iter()
-                .filter(|l| l.name != METRIC_NAME)
-                .cloned()
-                .collect(),
-        )
     }
 
     /// Keeps only the named labels.
@@ -156,13 +141,6 @@ impl Labels {
             }
         }
         mine.next().is_none()
-    }
-
-    /// Returns the first name that appears twice in raw (unsorted) input.
-    pub fn first_duplicate<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-        let mut v: Vec<&str> = names.into_iter().collect();
-        v.sort_unstable();
-        v.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
     }
 }
 
@@ -469,6 +447,5 @@ mod tests {
         assert!(!is_valid_label_name("1a"));
         assert!(!is_valid_label_name("a-b"));
         assert!(is_valid_metric_name("a:b_c"));
-        assert_eq!(Labels::first_duplicate(["a", "b", "a"]), Some("a"));
     }
 }
