@@ -233,10 +233,7 @@ impl Block {
                 );
             }
             if !samples.is_empty() {
-                out.push(Series {
-                    labels: s.labels.clone(),
-                    samples,
-                });
+                out.push(Series::floats(s.labels.clone(), samples));
             }
         }
         Ok(out)

@@ -743,7 +743,7 @@ impl SampleSource for Db {
                     samples.sort_by_key(|s| s.t);
                     samples.dedup_by_key(|s| s.t);
                 }
-                Series { labels, samples }
+                Series::floats(labels, samples)
             })
             .collect())
     }

@@ -742,10 +742,7 @@ impl Head {
         for h in handles {
             let samples = h.data.lock().samples_in(mint, maxt)?;
             if !samples.is_empty() {
-                out.push(Series {
-                    labels: h.labels(),
-                    samples,
-                });
+                out.push(Series::floats(h.labels(), samples));
             }
         }
         Ok(out)

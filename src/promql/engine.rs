@@ -166,10 +166,7 @@ impl Engine {
                         .zip(v)
                         .map(|(t, v)| Sample::new(t, v))
                         .collect();
-                    Value::Matrix(vec![Series {
-                        labels: Default::default(),
-                        samples,
-                    }])
+                    Value::Matrix(vec![Series::floats(Default::default(), samples)])
                 }
             }
             Evaluated::String(s) => Value::String { t: start, v: s },
@@ -234,10 +231,7 @@ fn finalize(mut series: Vec<StepSeries>) -> Result<Vec<StepSeries>, QueryError> 
 fn into_matrix(series: Vec<StepSeries>) -> Vec<Series> {
     series
         .into_iter()
-        .map(|s| Series {
-            labels: s.labels,
-            samples: s.floats,
-        })
+        .map(|s| Series::floats(s.labels, s.floats))
         .collect()
 }
 

@@ -1,7 +1,7 @@
 //! The store trait the PromQL engine evaluates against. The TSDB implements
 //! it; tests and the conformance runner use an in-memory implementation.
 
-use crate::model::{Labels, Matcher, Sample};
+use crate::model::{HistogramSample, Labels, Matcher, Sample};
 
 /// One series as returned by a select: its labels and its samples in the
 /// requested time range, sorted by timestamp. Staleness markers are included
@@ -9,7 +9,23 @@ use crate::model::{Labels, Matcher, Sample};
 #[derive(Clone, Debug, PartialEq)]
 pub struct Series {
     pub labels: Labels,
+    /// Float samples, sorted by timestamp.
     pub samples: Vec<Sample>,
+    /// Native histogram samples, sorted by timestamp. A series may switch
+    /// between floats and histograms over time; a timestamp holds at most
+    /// one of the two.
+    pub histograms: Vec<HistogramSample>,
+}
+
+impl Series {
+    /// A series holding only float samples.
+    pub fn floats(labels: Labels, samples: Vec<Sample>) -> Self {
+        Series {
+            labels,
+            samples,
+            histograms: Vec::new(),
+        }
+    }
 }
 
 /// A storage failure while selecting (maps to HTTP 500/503, never 4xx).
@@ -46,21 +62,41 @@ impl MemorySource {
     /// Samples are kept sorted by timestamp; a sample at an existing
     /// timestamp replaces it.
     pub fn add(&mut self, labels: Labels, samples: impl IntoIterator<Item = Sample>) {
-        let idx = match self.series.iter().position(|s| s.labels == labels) {
-            Some(i) => i,
-            None => {
-                self.series.push(Series {
-                    labels,
-                    samples: Vec::new(),
-                });
-                self.series.len() - 1
-            }
-        };
+        let idx = self.index_of(labels);
         let s = &mut self.series[idx];
         for smp in samples {
+            s.histograms.retain(|x| x.t != smp.t);
             match s.samples.binary_search_by_key(&smp.t, |x| x.t) {
                 Ok(i) => s.samples[i] = smp,
                 Err(i) => s.samples.insert(i, smp),
+            }
+        }
+    }
+
+    /// Adds histogram samples to the series with these labels (created if
+    /// new), replacing any float or histogram sample at the same timestamp.
+    pub fn add_histograms(
+        &mut self,
+        labels: Labels,
+        samples: impl IntoIterator<Item = HistogramSample>,
+    ) {
+        let idx = self.index_of(labels);
+        let s = &mut self.series[idx];
+        for smp in samples {
+            s.samples.retain(|x| x.t != smp.t);
+            match s.histograms.binary_search_by_key(&smp.t, |x| x.t) {
+                Ok(i) => s.histograms[i] = smp,
+                Err(i) => s.histograms.insert(i, smp),
+            }
+        }
+    }
+
+    fn index_of(&mut self, labels: Labels) -> usize {
+        match self.series.iter().position(|s| s.labels == labels) {
+            Some(i) => i,
+            None => {
+                self.series.push(Series::floats(labels, Vec::new()));
+                self.series.len() - 1
             }
         }
     }
@@ -92,9 +128,16 @@ impl SampleSource for MemorySource {
                     .filter(|x| x.t >= mint && x.t <= maxt)
                     .copied()
                     .collect();
-                (!samples.is_empty()).then(|| Series {
+                let histograms: Vec<HistogramSample> = s
+                    .histograms
+                    .iter()
+                    .filter(|x| x.t >= mint && x.t <= maxt)
+                    .cloned()
+                    .collect();
+                (!samples.is_empty() || !histograms.is_empty()).then(|| Series {
                     labels: s.labels.clone(),
                     samples,
+                    histograms,
                 })
             })
             .collect();
