@@ -677,10 +677,17 @@ async fn future_samples_histograms_and_conflicting_duplicates_are_rejected() {
     .await;
     assert_eq!(code, 400);
     assert!(body.contains("duplicate sample for timestamp"), "{body}");
-    // Native histograms are refused by name (not silently dropped); floats still stored.
+    // An invalid native histogram (spans promise two buckets, one is sent)
+    // is refused naming its series; the rest of the request is stored.
     let mut h = series("native_hist", &[], &[]);
     h.histograms.push(pb::Histogram {
         timestamp: t,
+        count: Some(pb::histogram::Count::CountInt(1)),
+        positive_spans: vec![pb::BucketSpan {
+            offset: 0,
+            length: 2,
+        }],
+        positive_deltas: vec![1],
         ..Default::default()
     });
     let (code, body) = write_v1(
@@ -692,7 +699,9 @@ async fn future_samples_histograms_and_conflicting_duplicates_are_rejected() {
     .await;
     assert_eq!(code, 400);
     assert!(
-        body.contains("native histogram") && body.contains("native_hist"),
+        body.contains("invalid native histogram")
+            && body.contains("native_hist")
+            && body.contains("histogram spans specify different number of buckets"),
         "{body}"
     );
     let (_, v) = get_json(

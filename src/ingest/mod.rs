@@ -1,6 +1,7 @@
 //! Wire protocols in: bytes to validated internal records, one file per
 //! protocol. Nothing here knows the storage layout.
 
+pub mod histogram_wire;
 pub mod limiter;
 pub mod protowire;
 pub mod remote_write;

@@ -6,13 +6,14 @@
 use prost::Message;
 
 use crate::config::Limits;
+use crate::ingest::histogram_wire;
 use crate::ingest::proto::{prometheus as v1, write_v2 as v2};
 use crate::ingest::protowire::Wire;
 use crate::metrics::exemplars::Exemplar;
 use crate::metrics::walrec::MetricMetadata;
 use crate::metrics::IncomingSeries;
 use crate::model::labels::{is_valid_label_name, SeriesLabels, METRIC_NAME};
-use crate::model::{Labels, Sample};
+use crate::model::{HistogramSample, Labels, Sample};
 
 /// Which protobuf schema a request uses, from its `Content-Type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,8 +41,8 @@ pub struct Decoded<'a> {
     /// Problems with individual series (they were dropped), naming the series.
     pub invalid: Vec<String>,
     pub invalid_samples: u64,
-    /// Native histogram samples received (stored from issue 3 on; counted and dropped now).
-    pub histograms_dropped: u64,
+    /// Native histogram samples refused as invalid (counted in `invalid_samples` too).
+    pub invalid_histograms: u64,
 }
 
 /// Picks the schema from `Content-Type` (and checks `Content-Encoding`).
@@ -151,7 +152,7 @@ fn decode_v1_series<'a>(
     let mut pairs: Vec<(&'a str, &'a str)> = Vec::with_capacity(8);
     let mut samples: Vec<Sample> = Vec::with_capacity(1);
     let mut exemplars: Vec<Exemplar> = Vec::new();
-    let mut histograms = 0u64;
+    let mut histograms: Vec<HistogramSample> = Vec::new();
     let mut w = Wire::new(buf);
     while !w.is_empty() {
         let (field, wire) = w.key()?;
@@ -192,43 +193,52 @@ fn decode_v1_series<'a>(
                 exemplars.push(e);
             }
             (4, 2) => {
-                w.bytes()?;
-                histograms += 1;
+                let h = v1::Histogram::decode(w.bytes()?).map_err(|e| format!("histogram: {e}"))?;
+                match histogram_wire::from_v1(&h) {
+                    Ok(s) => histograms.push(s),
+                    Err(e) => note_invalid_histogram(out, &pairs, e),
+                }
             }
             _ => w.skip(wire)?,
         }
     }
-    note_histograms(out, &pairs, histograms);
     match validate_labels(&mut pairs, limits) {
         Ok(()) => out.series.push(IncomingSeries {
             labels: SeriesLabels::Borrowed(pairs),
             samples,
             exemplars,
+            histograms: sorted(histograms),
             created_t: None,
         }),
         Err(e) => {
-            out.invalid_samples += samples.len() as u64;
+            out.invalid_samples += (samples.len() + histograms.len()) as u64;
             out.invalid.push(e);
         }
     }
     Ok(())
 }
 
-/// Native histograms are not stored yet: count them and report the series,
-/// so the sender gets a 400 naming it instead of a silent 204.
-fn note_histograms(out: &mut Decoded<'_>, pairs: &[(&str, &str)], n: u64) {
-    if n == 0 {
-        return;
+/// Histogram samples sorted by time (senders send them in order; the
+/// sort is a no-op then).
+fn sorted(mut h: Vec<HistogramSample>) -> Vec<HistogramSample> {
+    if !h.is_sorted_by_key(|s| s.t) {
+        h.sort_by_key(|s| s.t);
     }
-    out.histograms_dropped += n;
+    h
+}
+
+/// Records an invalid native histogram, naming its series (the labels may
+/// not be complete yet in 1.0, where histograms can precede labels).
+fn note_invalid_histogram(out: &mut Decoded<'_>, pairs: &[(&str, &str)], e: String) {
+    out.invalid_histograms += 1;
+    out.invalid_samples += 1;
     let name = pairs
         .iter()
         .find(|(k, _)| *k == METRIC_NAME)
         .map(|(_, v)| *v)
         .unwrap_or("");
-    out.invalid.push(format!(
-        "{n} native histogram sample(s) of series {name:?} not stored: native histograms are not supported yet"
-    ));
+    out.invalid
+        .push(format!("invalid native histogram of series {name:?}: {e}"));
 }
 
 fn decode_v1_metadata(buf: &[u8]) -> Result<MetricMetadata, String> {
@@ -290,12 +300,18 @@ fn decode_v2<'a>(raw: &'a [u8], limits: &Limits) -> Result<Decoded<'a>, DecodeEr
     let mut out = Decoded::default();
     for ts in &req.timeseries {
         let mut pairs = resolve_pairs(symbols, &ts.labels_refs).map_err(DecodeError::Malformed)?;
-        note_histograms(&mut out, &pairs, ts.histograms.len() as u64);
+        let mut histograms = Vec::with_capacity(ts.histograms.len());
+        for h in &ts.histograms {
+            match histogram_wire::from_v2(h) {
+                Ok(s) => histograms.push(s),
+                Err(e) => note_invalid_histogram(&mut out, &pairs, e),
+            }
+        }
         // The symbols table is request-local, so 2.0 series own their labels.
         let labels = match validate_labels(&mut pairs, limits) {
             Ok(()) => SeriesLabels::Owned(SeriesLabels::Borrowed(pairs).to_labels()),
             Err(e) => {
-                out.invalid_samples += ts.samples.len() as u64;
+                out.invalid_samples += (ts.samples.len() + histograms.len()) as u64;
                 out.invalid.push(e);
                 continue;
             }
@@ -319,6 +335,11 @@ fn decode_v2<'a>(raw: &'a [u8], limits: &Limits) -> Result<Decoded<'a>, DecodeEr
             .first()
             .map(|s| s.start_timestamp)
             .filter(|t| *t != 0)
+            .or(ts
+                .histograms
+                .first()
+                .map(|h| h.start_timestamp)
+                .filter(|t| *t != 0))
             .or((ts.created_timestamp != 0).then_some(ts.created_timestamp));
         if let Some(md) = &ts.metadata {
             let kind = v2::metadata::MetricType::try_from(md.r#type)
@@ -350,6 +371,7 @@ fn decode_v2<'a>(raw: &'a [u8], limits: &Limits) -> Result<Decoded<'a>, DecodeEr
             labels,
             samples,
             exemplars,
+            histograms: sorted(histograms),
             created_t,
         });
     }

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::chunk;
 use crate::metrics::postings::PostingsIndex;
+use crate::metrics::{chunk, hist_chunk};
 use crate::model::{Label, Labels, Matcher, Sample};
 use crate::promql::source::Series;
 use crate::storage::codec::{put_str, put_uvarint, put_varint, Reader};
@@ -92,15 +92,25 @@ pub fn write_block(
         }
         put_uvarint(&mut index, chunks.len() as u64);
         for c in chunks {
-            let mut it = chunk::decode(c)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+            let invalid = |e: crate::storage::codec::DecodeError| {
+                io::Error::new(io::ErrorKind::InvalidData, e.to_string())
+            };
             let mut first = None;
             let mut last = 0;
             let mut n = 0u64;
-            for (t, _) in it.by_ref() {
+            let mut note = |t: i64| {
                 first.get_or_insert(t);
                 last = t;
                 n += 1;
+            };
+            if hist_chunk::is_hist_chunk(c) {
+                hist_chunk::decode(c)
+                    .map_err(invalid)?
+                    .for_each(|s| note(s.t));
+            } else {
+                let it = chunk::decode(c)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+                it.for_each(|(t, _)| note(t));
             }
             let first = first.unwrap_or(0);
             num_samples += n;
@@ -219,12 +229,19 @@ impl Block {
                 continue;
             };
             let mut samples = Vec::new();
+            let mut histograms = Vec::new();
             for c in s
                 .chunks
                 .iter()
                 .filter(|c| c.max_t >= mint && c.min_t <= maxt)
             {
                 let bytes = self.read_chunk(c)?;
+                if hist_chunk::is_hist_chunk(&bytes) {
+                    let it = hist_chunk::decode(&bytes)
+                        .map_err(|e| bad(format!("{}: {e}", self.dir.display())))?;
+                    histograms.extend(it.filter(|h| h.t >= mint && h.t <= maxt));
+                    continue;
+                }
                 let it = chunk::decode(&bytes)
                     .map_err(|e| bad(format!("{}: {e}", self.dir.display())))?;
                 samples.extend(
@@ -232,8 +249,12 @@ impl Block {
                         .map(|(t, v)| Sample::new(t, v)),
                 );
             }
-            if !samples.is_empty() {
-                out.push(Series::floats(s.labels.clone(), samples));
+            if !samples.is_empty() || !histograms.is_empty() {
+                out.push(Series {
+                    labels: s.labels.clone(),
+                    samples,
+                    histograms,
+                });
             }
         }
         Ok(out)

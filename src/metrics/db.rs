@@ -18,7 +18,7 @@ use crate::metrics::head::{Head, Verdict};
 use crate::metrics::head_spill::SpillFiles;
 use crate::metrics::walrec::{self, ExemplarRecord, MetricMetadata, Record, SeriesId};
 use crate::model::labels::SeriesLabels;
-use crate::model::{Labels, Matcher, Sample};
+use crate::model::{HistogramSample, Labels, Matcher, Sample};
 use crate::promql::source::{SampleSource, Series, SourceError};
 use crate::storage::clock::Clock;
 use crate::storage::fsutil;
@@ -59,6 +59,8 @@ pub struct IncomingSeries<'a> {
     pub labels: SeriesLabels<'a>,
     pub samples: Vec<Sample>,
     pub exemplars: Vec<Exemplar>,
+    /// Native histogram samples, sorted by timestamp.
+    pub histograms: Vec<HistogramSample>,
     /// The series' created (start) timestamp, when the sender knows it: a
     /// zero sample is stored there if the series has nothing newer yet, so
     /// `rate` sees the counter start (Prometheus' created-timestamp zero ingestion).
@@ -68,7 +70,10 @@ pub struct IncomingSeries<'a> {
 /// What a write did. Rejections are per sample; the valid rest is stored.
 #[derive(Debug, Default)]
 pub struct WriteOutcome {
+    /// Float and histogram samples stored (or acknowledged as duplicates).
     pub samples_written: u64,
+    /// Of those, histogram samples.
+    pub histograms_written: u64,
     pub exemplars_written: u64,
     pub new_series: u64,
     pub rejected_samples: u64,
@@ -182,9 +187,11 @@ impl Db {
         // Accepted samples of all series, flat: (series index, sample).
         let mut keep: Vec<(usize, Sample)> = Vec::with_capacity(series.len());
         let mut wal_samples: Vec<(SeriesId, i64, f64)> = Vec::with_capacity(series.len());
+        // Accepted histogram samples: (series index, index in its histograms).
+        let mut keep_hist: Vec<(usize, usize)> = Vec::new();
         for (i, (s, handle)) in series.iter().zip(&handles).enumerate() {
             let Some(handle) = handle else {
-                out.rejected_samples += s.samples.len() as u64;
+                out.rejected_samples += (s.samples.len() + s.histograms.len()) as u64;
                 push_error(
                     &mut out.errors,
                     format!(
@@ -229,6 +236,29 @@ impl Db {
                     }
                 }
             });
+            if s.histograms.is_empty() {
+                continue;
+            }
+            self.head
+                .judge_histograms(handle, &s.histograms, max_t, |j, v| match v {
+                    Verdict::Append => keep_hist.push((i, j)),
+                    Verdict::Duplicate => {
+                        out.samples_written += 1;
+                        out.histograms_written += 1;
+                    }
+                    Verdict::Reject(r) => {
+                        out.rejected_samples += 1;
+                        push_error(
+                            &mut out.errors,
+                            format!(
+                                "{} for histogram series {}: timestamp {}",
+                                r.message(),
+                                s.labels,
+                                s.histograms[j].t
+                            ),
+                        );
+                    }
+                });
         }
         let exemplar_recs: Vec<ExemplarRecord> = series
             .iter()
@@ -250,6 +280,13 @@ impl Db {
         }
         if !wal_samples.is_empty() {
             records.push(walrec::encode_samples(&wal_samples));
+        }
+        if !keep_hist.is_empty() {
+            let hs: Vec<(SeriesId, &HistogramSample)> = keep_hist
+                .iter()
+                .filter_map(|&(i, j)| Some((handles[i].as_ref()?.id, &series[i].histograms[j])))
+                .collect();
+            records.push(walrec::encode_histograms(&hs));
         }
         if !metadata.is_empty() {
             records.push(walrec::encode_metadata(metadata));
@@ -283,6 +320,20 @@ impl Db {
             }
             if let Some(handle) = &handles[i] {
                 out.samples_written += self.head.append(handle, &run) as u64;
+            }
+        }
+        let mut k = 0;
+        while k < keep_hist.len() {
+            let i = keep_hist[k].0;
+            let mut run: Vec<HistogramSample> = Vec::new();
+            while k < keep_hist.len() && keep_hist[k].0 == i {
+                run.push(series[i].histograms[keep_hist[k].1].clone());
+                k += 1;
+            }
+            if let Some(handle) = &handles[i] {
+                let n = self.head.append_histograms(handle, &run) as u64;
+                out.samples_written += n;
+                out.histograms_written += n;
             }
         }
         for (s, h) in series.iter().zip(&handles) {
@@ -676,6 +727,18 @@ fn replay_record(
                 i = j;
             }
         }
+        Record::Histograms(v) => {
+            for (id, s) in v {
+                match head.series_by_id(id) {
+                    Some(h) => {
+                        head.append_histograms(&h, std::slice::from_ref(&s));
+                    }
+                    None => {
+                        tracing::warn!(series = id, "WAL histogram for an unknown series skipped")
+                    }
+                }
+            }
+        }
         Record::Chunk { series, data } => {
             head.load_chunk(series, &data)?;
         }
@@ -720,30 +783,38 @@ impl SampleSource for Db {
             .select(matchers, mint, maxt)
             .map_err(|e| SourceError(e.to_string()))?;
         let blocks = self.blocks();
-        let mut merged: BTreeMap<Labels, (Vec<Sample>, usize)> = BTreeMap::new();
+        // labels → (floats, histograms, number of parts merged)
+        type Parts = (Vec<Sample>, Vec<HistogramSample>, usize);
+        let mut merged: BTreeMap<Labels, Parts> = BTreeMap::new();
+        let mut add = |s: Series| {
+            let e = merged.entry(s.labels).or_default();
+            e.0.extend(s.samples);
+            e.1.extend(s.histograms);
+            e.2 += 1;
+        };
         for b in blocks.iter().filter(|b| b.overlaps(mint, maxt)) {
             for s in b
                 .select(matchers, mint, maxt)
                 .map_err(|e| SourceError(e.to_string()))?
             {
-                let e = merged.entry(s.labels).or_default();
-                e.0.extend(s.samples);
-                e.1 += 1;
+                add(s);
             }
         }
-        for s in head {
-            let e = merged.entry(s.labels).or_default();
-            e.0.extend(s.samples);
-            e.1 += 1;
-        }
+        head.into_iter().for_each(add);
         Ok(merged
             .into_iter()
-            .map(|(labels, (mut samples, sources))| {
+            .map(|(labels, (mut samples, mut histograms, sources))| {
                 if sources > 1 {
                     samples.sort_by_key(|s| s.t);
                     samples.dedup_by_key(|s| s.t);
+                    histograms.sort_by_key(|s| s.t);
+                    histograms.dedup_by_key(|s| s.t);
                 }
-                Series::floats(labels, samples)
+                Series {
+                    labels,
+                    samples,
+                    histograms,
+                }
             })
             .collect())
     }

@@ -13,14 +13,20 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::metrics::chunk::{self, XorChunk, XorIter};
 use crate::metrics::head_spill::{SpillFile, SpillFiles};
+use crate::metrics::hist_chunk::{self, HistChunk};
 use crate::metrics::postings::PostingsIndex;
 use crate::metrics::walrec::SeriesId;
 use crate::model::labels::{LabelKey, SeriesLabels};
-use crate::model::{Labels, Matcher, Sample};
+use crate::model::{FloatHistogram, HistogramSample, Labels, Matcher, Sample};
 use crate::promql::source::Series;
 
 /// Samples per chunk before a new one is cut (as Prometheus).
 const SAMPLES_PER_CHUNK: usize = 120;
+
+/// The value `last()` reports when a series' newest sample is a histogram:
+/// a NaN payload no float sample is judged equal to in practice (a float at
+/// the same timestamp is refused as a conflicting duplicate).
+const HIST_LAST_BITS: u64 = 0x7ff8_4849_5354_0001;
 
 /// Why a sample was not accepted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,7 +114,10 @@ enum ChunkData {
 struct ClosedChunk {
     first_t: i64,
     last_t: i64,
+    /// The last float value; [`HIST_LAST_BITS`] for a histogram chunk.
     last_v: f64,
+    /// A histogram chunk (see `hist_chunk`) rather than a Gorilla one.
+    hist: bool,
     data: ChunkData,
 }
 
@@ -147,10 +156,27 @@ impl ChunkRead for XorChunk {
     }
 }
 
-/// The samples of encoded chunk bytes (ours always decode; an empty
-/// iterator otherwise).
+impl ChunkRead for HistChunk {
+    fn first_t(&self) -> Option<i64> {
+        HistChunk::first_t(self)
+    }
+    fn last_t(&self) -> Option<i64> {
+        HistChunk::last_t(self)
+    }
+    fn load(&self) -> io::Result<Cow<'_, [u8]>> {
+        Ok(Cow::Borrowed(self.bytes()))
+    }
+}
+
+/// The float samples of encoded chunk bytes (ours always decode; an empty
+/// iterator otherwise, also for histogram chunks).
 fn samples_of(bytes: &[u8]) -> XorIter<'_> {
     chunk::decode(bytes).unwrap_or_else(|_| chunk::empty_iter())
+}
+
+/// The histogram samples of encoded chunk bytes (none for float chunks).
+fn histograms_of(bytes: &[u8]) -> impl Iterator<Item = HistogramSample> + '_ {
+    hist_chunk::decode(bytes).into_iter().flatten()
 }
 
 impl ClosedChunk {
@@ -159,6 +185,17 @@ impl ClosedChunk {
             first_t: c.first_t()?,
             last_t: c.last_t()?,
             last_v: c.last_v()?,
+            hist: false,
+            data: ChunkData::Mem(c.into_bytes().into_boxed_slice()),
+        })
+    }
+
+    fn from_open_hist(c: HistChunk) -> Option<Self> {
+        Some(ClosedChunk {
+            first_t: c.first_t()?,
+            last_t: c.last_t()?,
+            last_v: f64::from_bits(HIST_LAST_BITS),
+            hist: true,
             data: ChunkData::Mem(c.into_bytes().into_boxed_slice()),
         })
     }
@@ -169,6 +206,10 @@ pub struct MemSeries {
     /// Closed chunks, oldest first; each lies within one block-aligned window.
     closed: Vec<ClosedChunk>,
     open: XorChunk,
+    /// The open histogram chunk. At most one of `open` and `hist_open`
+    /// holds samples: switching kinds closes the other one, so `closed`
+    /// stays in time order.
+    hist_open: Option<Box<HistChunk>>,
     /// Out-of-order samples, sorted by time, merged at read and at sealing.
     ooo: Vec<Sample>,
     /// The newest sample judged `Append` but not yet applied (its WAL write
@@ -182,28 +223,44 @@ impl MemSeries {
         MemSeries {
             closed: Vec::new(),
             open: XorChunk::new(),
+            hist_open: None,
             ooo: Vec::new(),
             reserved: None,
         }
     }
 
+    /// The newest in-order sample: its time and float value (a histogram
+    /// reports the [`HIST_LAST_BITS`] NaN).
     pub fn last(&self) -> Option<(i64, f64)> {
+        if let Some(t) = self.hist_open.as_ref().and_then(|h| h.last_t()) {
+            return Some((t, f64::from_bits(HIST_LAST_BITS)));
+        }
         match (self.open.last_t(), self.open.last_v()) {
             (Some(t), Some(v)) => Some((t, v)),
             _ => self.closed.last().map(|c| (c.last_t, c.last_v)),
         }
     }
 
-    /// Closed chunks then the open one, oldest first.
+    /// The open histogram chunk, if it holds samples.
+    fn open_hist(&self) -> Option<&HistChunk> {
+        self.hist_open.as_deref().filter(|h| h.num_samples() > 0)
+    }
+
+    /// Closed chunks then the open ones, oldest first (of the two open
+    /// chunks at most one holds samples).
     fn chunks(&self) -> impl Iterator<Item = &dyn ChunkRead> {
         self.closed
             .iter()
             .map(|c| c as &dyn ChunkRead)
             .chain(std::iter::once(&self.open as &dyn ChunkRead))
+            .chain(self.open_hist().map(|h| h as &dyn ChunkRead))
     }
 
     pub fn is_empty(&self) -> bool {
-        self.open.num_samples() == 0 && self.closed.is_empty() && self.ooo.is_empty()
+        self.open.num_samples() == 0
+            && self.open_hist().is_none()
+            && self.closed.is_empty()
+            && self.ooo.is_empty()
     }
 
     fn min_t(&self) -> Option<i64> {
@@ -211,7 +268,8 @@ impl MemSeries {
             .closed
             .first()
             .map(|c| c.first_t)
-            .or_else(|| self.open.first_t());
+            .or_else(|| self.open.first_t())
+            .or_else(|| self.open_hist().and_then(|h| h.first_t()));
         match (c, self.ooo.first().map(|s| s.t)) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -275,6 +333,9 @@ impl MemSeries {
             }
             _ => {}
         }
+        if let Some(h) = self.hist_open.take() {
+            self.closed.extend(ClosedChunk::from_open_hist(*h));
+        }
         if let Some(first) = self.open.first_t() {
             if self.open.num_samples() >= SAMPLES_PER_CHUNK
                 || first.div_euclid(block_ms) != s.t.div_euclid(block_ms)
@@ -286,10 +347,64 @@ impl MemSeries {
         self.open.append(s.t, s.v);
     }
 
+    /// Appends a histogram sample already judged `Append` (newer than
+    /// every stored sample: histograms have no out-of-order window).
+    fn append_hist(&mut self, t: i64, h: &FloatHistogram, block_ms: i64) {
+        if self.open.num_samples() > 0 {
+            let full = std::mem::take(&mut self.open);
+            self.closed.extend(ClosedChunk::from_open(full));
+        }
+        let open = self.hist_open.get_or_insert_with(Default::default);
+        if let Some(first) = open.first_t() {
+            if open.num_samples() >= SAMPLES_PER_CHUNK
+                || first.div_euclid(block_ms) != t.div_euclid(block_ms)
+            {
+                let full = std::mem::take(&mut **open);
+                self.closed.extend(ClosedChunk::from_open_hist(full));
+            }
+        }
+        open.append(t, h);
+    }
+
+    /// The histogram stored at exactly `t`, if the newest sample is one.
+    fn last_hist_at(&self, t: i64) -> Option<&FloatHistogram> {
+        self.open_hist()
+            .filter(|h| h.last_t() == Some(t))
+            .and_then(|h| h.last())
+    }
+
+    /// Histogram samples in `[mint, maxt]`, sorted.
+    pub fn histograms_in(&self, mint: i64, maxt: i64) -> io::Result<Vec<HistogramSample>> {
+        let mut out = Vec::new();
+        let hist_chunks = self
+            .closed
+            .iter()
+            .filter(|c| c.hist)
+            .map(|c| c as &dyn ChunkRead)
+            .chain(self.open_hist().map(|h| h as &dyn ChunkRead));
+        for c in hist_chunks {
+            let (Some(f), Some(l)) = (c.first_t(), c.last_t()) else {
+                continue;
+            };
+            if l < mint || f > maxt {
+                continue;
+            }
+            let bytes = c.load()?;
+            out.extend(histograms_of(&bytes).filter(|s| s.t >= mint && s.t <= maxt));
+        }
+        Ok(out)
+    }
+
     /// Samples in `[mint, maxt]`, sorted, out-of-order ones merged in.
     pub fn samples_in(&self, mint: i64, maxt: i64) -> io::Result<Vec<Sample>> {
         let mut out = Vec::new();
-        for c in self.chunks() {
+        let float_chunks = self
+            .closed
+            .iter()
+            .filter(|c| !c.hist)
+            .map(|c| c as &dyn ChunkRead)
+            .chain(std::iter::once(&self.open as &dyn ChunkRead));
+        for c in float_chunks {
             let (Some(f), Some(l)) = (c.first_t(), c.last_t()) else {
                 continue;
             };
@@ -337,13 +452,17 @@ impl MemSeries {
                 .collect();
         }
         let mut all: Vec<Sample> = ooo;
+        let mut out = Vec::new();
         for c in chunks {
             let bytes = c.load()?;
-            all.extend(samples_of(&bytes).map(|(t, v)| Sample::new(t, v)));
+            if hist_chunk::is_hist_chunk(&bytes) {
+                out.push(bytes.into_owned());
+            } else {
+                all.extend(samples_of(&bytes).map(|(t, v)| Sample::new(t, v)));
+            }
         }
         all.sort_by_key(|s| s.t);
         all.dedup_by_key(|s| s.t);
-        let mut out = Vec::new();
         let mut cur = XorChunk::new();
         for s in all {
             if cur.num_samples() >= SAMPLES_PER_CHUNK {
@@ -365,6 +484,13 @@ impl MemSeries {
             // leaving an empty open chunk; the next append starts a new one.
             self.open = XorChunk::new();
         }
+        if self
+            .hist_open
+            .as_ref()
+            .is_some_and(|h| h.last_t().is_some_and(|l| l < boundary))
+        {
+            self.hist_open = None;
+        }
         self.ooo.retain(|s| s.t >= boundary);
     }
 
@@ -380,6 +506,7 @@ impl MemSeries {
             })
             .sum::<usize>()
             + self.open.size_bytes()
+            + self.hist_open.as_ref().map_or(0, |h| h.size_bytes())
             + self.ooo.capacity() * std::mem::size_of::<Sample>()
     }
 
@@ -728,6 +855,84 @@ impl Head {
         n
     }
 
+    /// Calls `f(index, verdict)` for each histogram sample in order, as
+    /// [`Head::judge_each`] does for floats. Histograms are in-order only:
+    /// one at or before the newest stored sample is a duplicate (if equal to
+    /// the histogram stored there) or refused.
+    pub fn judge_histograms(
+        &self,
+        handle: &SeriesHandle,
+        samples: &[HistogramSample],
+        max_t: i64,
+        mut f: impl FnMut(usize, Verdict),
+    ) {
+        let min_t = self.appendable_min_t();
+        let mut s = handle.series.data.lock();
+        let mut last_t = match (s.last(), s.reserved) {
+            (Some(a), Some(r)) => Some(a.0.max(r.0)),
+            (a, r) => a.or(r).map(|x| x.0),
+        };
+        let mut prev_in_request: Option<&HistogramSample> = None;
+        let mut reserve = None;
+        for (i, smp) in samples.iter().enumerate() {
+            let v = match last_t {
+                Some(lt) if smp.t == lt => {
+                    let same = match prev_in_request {
+                        Some(p) if p.t == lt => p.h == smp.h,
+                        _ => s.last_hist_at(lt).is_some_and(|h| *h == *smp.h),
+                    };
+                    if same {
+                        Verdict::Duplicate
+                    } else {
+                        Verdict::Reject(SampleRejection::DuplicateTimestamp)
+                    }
+                }
+                Some(lt) if smp.t < lt => Verdict::Reject(SampleRejection::OutOfOrder),
+                _ if smp.t < min_t => Verdict::Reject(SampleRejection::OutOfBounds),
+                _ if smp.t > max_t => Verdict::Reject(SampleRejection::TooFarInFuture),
+                _ => Verdict::Append,
+            };
+            if v == Verdict::Append {
+                last_t = Some(smp.t);
+                prev_in_request = Some(smp);
+                reserve = Some((smp.t, f64::from_bits(HIST_LAST_BITS)));
+            }
+            f(i, v);
+        }
+        if reserve.is_some() {
+            s.reserved = reserve;
+        }
+    }
+
+    /// Stores histogram samples already judged `Append` (also WAL replay,
+    /// where samples that would be refused now are skipped).
+    pub fn append_histograms(&self, handle: &SeriesHandle, samples: &[HistogramSample]) -> usize {
+        let mut s = handle.series.data.lock();
+        let min_valid = self.min_valid_t();
+        let mut n = 0;
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for smp in samples {
+            if smp.t < min_valid || s.last().is_some_and(|(lt, _)| smp.t <= lt) {
+                continue;
+            }
+            s.append_hist(smp.t, &smp.h, self.block_ms);
+            lo = lo.min(smp.t);
+            hi = hi.max(smp.t);
+            n += 1;
+        }
+        if s.reserved
+            .is_some_and(|(rt, _)| s.last().is_some_and(|(lt, _)| lt >= rt))
+        {
+            s.reserved = None;
+        }
+        drop(s);
+        if n > 0 {
+            self.min_t.fetch_min(lo, Ordering::Relaxed);
+            self.max_t.fetch_max(hi, Ordering::Relaxed);
+        }
+        n
+    }
+
     /// Series matching the matchers with their samples in `[mint, maxt]`.
     pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> io::Result<Vec<Series>> {
         let handles: Vec<Arc<HeadSeries>> = {
@@ -740,9 +945,16 @@ impl Head {
         };
         let mut out = Vec::with_capacity(handles.len());
         for h in handles {
-            let samples = h.data.lock().samples_in(mint, maxt)?;
-            if !samples.is_empty() {
-                out.push(Series::floats(h.labels(), samples));
+            let (samples, histograms) = {
+                let s = h.data.lock();
+                (s.samples_in(mint, maxt)?, s.histograms_in(mint, maxt)?)
+            };
+            if !samples.is_empty() || !histograms.is_empty() {
+                out.push(Series {
+                    labels: h.labels(),
+                    samples,
+                    histograms,
+                });
             }
         }
         Ok(out)
@@ -834,6 +1046,12 @@ impl Head {
         let Some(handle) = self.series_by_id(id) else {
             return Err(format!("chunk for unknown series {id}"));
         };
+        if hist_chunk::is_hist_chunk(data) {
+            let hists: Vec<HistogramSample> = hist_chunk::decode(data)
+                .map_err(|e| e.to_string())?
+                .collect();
+            return Ok(self.append_histograms(&handle, &hists));
+        }
         let it = chunk::decode(data).map_err(|e| e.to_string())?;
         let samples: Vec<Sample> = it.map(|(t, v)| Sample::new(t, v)).collect();
         Ok(self.append(&handle, &samples))

@@ -7,6 +7,7 @@ pub mod db;
 pub mod exemplars;
 pub mod head;
 pub mod head_spill;
+pub mod hist_chunk;
 pub mod postings;
 pub mod store;
 pub mod walrec;

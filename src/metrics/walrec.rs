@@ -2,7 +2,8 @@
 //! one kind of entry for many series, so a remote-write request becomes a
 //! handful of records and one group-committed write.
 
-use crate::model::{Label, Labels};
+use crate::metrics::hist_chunk::{self, HistChunk};
+use crate::model::{HistogramSample, Label, Labels};
 use crate::storage::codec::{put_bytes, put_str, put_uvarint, put_varint, DecodeError, Reader};
 
 /// A head series id, unique within a tenant's head for the life of the WAL.
@@ -13,6 +14,7 @@ const T_SAMPLES: u8 = 2;
 const T_METADATA: u8 = 3;
 const T_EXEMPLARS: u8 = 4;
 const T_CHUNK: u8 = 5;
+const T_HISTOGRAMS: u8 = 6;
 
 /// Metric metadata as remote-write carries it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +41,8 @@ pub enum Record {
     Samples(Vec<(SeriesId, i64, f64)>),
     Metadata(Vec<MetricMetadata>),
     Exemplars(Vec<ExemplarRecord>),
+    /// Native histogram samples.
+    Histograms(Vec<(SeriesId, HistogramSample)>),
     /// A compressed chunk of one series (checkpoints only).
     Chunk {
         series: SeriesId,
@@ -91,6 +95,20 @@ pub fn encode_samples(samples: &[(SeriesId, i64, f64)]) -> Vec<u8> {
         put_uvarint(&mut b, *id as u64);
         put_varint(&mut b, t.wrapping_sub(base));
         b.extend_from_slice(&v.to_bits().to_le_bytes());
+    }
+    b
+}
+
+/// Histogram samples: (id, a one-sample histogram chunk) each.
+pub fn encode_histograms(samples: &[(SeriesId, &HistogramSample)]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(16 + samples.len() * 64);
+    b.push(T_HISTOGRAMS);
+    put_uvarint(&mut b, samples.len() as u64);
+    for (id, s) in samples {
+        put_uvarint(&mut b, *id as u64);
+        let mut c = HistChunk::new();
+        c.append(s.t, &s.h);
+        put_bytes(&mut b, c.bytes());
     }
     b
 }
@@ -185,6 +203,17 @@ pub fn decode(buf: &[u8]) -> Result<Record, DecodeError> {
                 });
             }
             Ok(Record::Exemplars(out))
+        }
+        T_HISTOGRAMS => {
+            let n = r.uvarint()? as usize;
+            let mut out = Vec::with_capacity(n.min(r.remaining()));
+            for _ in 0..n {
+                let id = series_id(&mut r)?;
+                let mut it = hist_chunk::decode(r.bytes()?)?;
+                let s = it.next().ok_or(DecodeError("empty histogram sample"))?;
+                out.push((id, s));
+            }
+            Ok(Record::Histograms(out))
         }
         T_CHUNK => {
             let series = series_id(&mut r)?;

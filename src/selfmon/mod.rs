@@ -204,7 +204,7 @@ impl Family<Histogram> {
 pub struct SelfMetrics {
     pub ingested_samples: Family<Counter>,
     pub rejected_samples: Family<Counter>,
-    pub histograms_dropped: Counter,
+    pub histograms_ingested: Counter,
     pub exemplars_ingested: Counter,
     pub wal_fsync: Family<Histogram>,
     pub query_duration: Family<Histogram>,
@@ -246,7 +246,7 @@ impl SelfMetrics {
                 &["reason"],
                 Counter::default,
             ),
-            histograms_dropped: Counter::default(),
+            histograms_ingested: Counter::default(),
             exemplars_ingested: Counter::default(),
             wal_fsync: Family::new(
                 "cairn_wal_fsync_duration_seconds",
@@ -284,10 +284,10 @@ impl SelfMetrics {
         self.rejected_samples.render(&mut out);
         let simple = [
             (
-                "cairn_remote_write_histograms_dropped_total",
-                "Native histogram samples received but not stored yet.",
+                "cairn_histograms_ingested_total",
+                "Native histogram samples stored.",
                 "counter",
-                self.histograms_dropped.get() as f64,
+                self.histograms_ingested.get() as f64,
             ),
             (
                 "cairn_exemplars_ingested_total",

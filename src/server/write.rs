@@ -22,6 +22,7 @@ const EXEMPLARS_WRITTEN: &str = "x-prometheus-remote-write-exemplars-written";
 enum Outcome {
     Stored {
         samples: u64,
+        histograms: u64,
         exemplars: u64,
         problems: Vec<String>,
     },
@@ -72,7 +73,11 @@ fn handle(st: &SharedState, t: &TenantId, version: Version, body: &[u8]) -> Outc
         Ok(d) => d,
         Err(e) => return from_decode_error(e),
     };
-    let n_samples: u64 = decoded.series.iter().map(|s| s.samples.len() as u64).sum();
+    let n_samples: u64 = decoded
+        .series
+        .iter()
+        .map(|s| (s.samples.len() + s.histograms.len()) as u64)
+        .sum();
     if let Err(retry) = st.limiters.take(
         t.as_str(),
         n_samples,
@@ -91,12 +96,6 @@ fn handle(st: &SharedState, t: &TenantId, version: Version, body: &[u8]) -> Outc
             ),
             retry_after: Some(retry),
         };
-    }
-    if decoded.histograms_dropped > 0 {
-        st.selfmon
-            .histograms_dropped
-            .add(decoded.histograms_dropped);
-        tracing::debug!(tenant = %t, n = decoded.histograms_dropped, "native histogram samples are not stored yet");
     }
     if decoded.invalid_samples > 0 {
         st.selfmon
@@ -128,6 +127,9 @@ fn handle(st: &SharedState, t: &TenantId, version: Version, body: &[u8]) -> Outc
         .with(&["metrics"])
         .add(outcome.samples_written);
     st.selfmon.exemplars_ingested.add(outcome.exemplars_written);
+    st.selfmon
+        .histograms_ingested
+        .add(outcome.histograms_written);
     if outcome.rejected_samples > 0 {
         st.selfmon
             .rejected_samples
@@ -137,7 +139,8 @@ fn handle(st: &SharedState, t: &TenantId, version: Version, body: &[u8]) -> Outc
     let mut problems = decoded.invalid;
     problems.extend(outcome.errors);
     Outcome::Stored {
-        samples: outcome.samples_written,
+        samples: outcome.samples_written - outcome.histograms_written,
+        histograms: outcome.histograms_written,
         exemplars: outcome.exemplars_written,
         problems,
     }
@@ -169,14 +172,21 @@ pub async fn remote_write(
                 })
         }
     };
-    let (mut resp, samples, exemplars) = match outcome {
+    let (mut resp, samples, histograms, exemplars) = match outcome {
         Outcome::Stored {
             samples,
+            histograms,
             exemplars,
             problems,
-        } if problems.is_empty() => (StatusCode::NO_CONTENT.into_response(), samples, exemplars),
+        } if problems.is_empty() => (
+            StatusCode::NO_CONTENT.into_response(),
+            samples,
+            histograms,
+            exemplars,
+        ),
         Outcome::Stored {
             samples,
+            histograms,
             exemplars,
             problems,
         } => {
@@ -188,7 +198,12 @@ pub async fn remote_write(
                 shown.join("; "),
                 if total > shown.len() { "; ..." } else { "" }
             );
-            (plain(StatusCode::BAD_REQUEST, msg), samples, exemplars)
+            (
+                plain(StatusCode::BAD_REQUEST, msg),
+                samples,
+                histograms,
+                exemplars,
+            )
         }
         Outcome::Rejected {
             status,
@@ -199,13 +214,13 @@ pub async fn remote_write(
             if let Some(s) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
                 r.headers_mut().insert(header::RETRY_AFTER, s);
             }
-            (r, 0, 0)
+            (r, 0, 0, 0)
         }
     };
     if v2 {
         for (name, v) in [
             (SAMPLES_WRITTEN, samples),
-            (HISTOGRAMS_WRITTEN, 0),
+            (HISTOGRAMS_WRITTEN, histograms),
             (EXEMPLARS_WRITTEN, exemplars),
         ] {
             if let Ok(val) = HeaderValue::from_str(&v.to_string()) {
