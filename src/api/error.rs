@@ -72,7 +72,7 @@ impl From<QueryError> for PromError {
             QueryError::BadData(m) => PromError::bad_data(m),
             QueryError::Execution(m) => PromError::execution(m),
             e @ QueryError::TooManySamples => PromError::execution(e.to_string()),
-            QueryError::Timeout => PromError::timeout("query timed out in query execution"),
+            QueryError::Timeout => PromError::timeout("query timed out in expression evaluation"),
             QueryError::Storage(s) => PromError::internal(s.to_string()),
         }
     }

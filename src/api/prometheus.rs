@@ -150,7 +150,9 @@ where
         .with(&["promql", kind])
         .observe(started.elapsed());
     match res {
-        Err(_) => Err(PromError::timeout("query timed out in query execution")),
+        Err(_) => Err(PromError::timeout(
+            "query timed out in expression evaluation",
+        )),
         Ok(Err(join)) => Err(PromError::internal(format!("query panicked: {join}"))),
         Ok(Ok(r)) => r.map_err(PromError::from),
     }
