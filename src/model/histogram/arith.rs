@@ -257,7 +257,7 @@ impl FloatHistogram {
     /// populated bucket, it moves up to that bucket's (absolute) upper bound
     /// and the bucket is included.
     fn zero_count_for_larger_threshold(&self, larger: f64) -> (f64, f64) {
-        if larger == self.zero_threshold || larger < self.zero_threshold {
+        if larger <= self.zero_threshold {
             return (self.zero_count, self.zero_threshold.max(larger));
         }
         let mut larger = larger;

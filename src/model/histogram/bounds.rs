@@ -214,6 +214,7 @@ impl FloatHistogram {
 }
 
 #[cfg(test)]
+#[allow(clippy::approx_constant)]
 mod tests {
     use super::*;
     use crate::model::histogram::Span;

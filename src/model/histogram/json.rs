@@ -63,6 +63,7 @@ pub fn histogram_json(h: &FloatHistogram) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::approx_constant)]
 mod tests {
     use super::*;
     use crate::model::histogram::literal::parse_histogram_literal;

@@ -231,6 +231,7 @@ impl FloatHistogram {
 }
 
 #[cfg(test)]
+#[allow(clippy::approx_constant)]
 mod tests {
     use crate::model::histogram::literal::parse_histogram_literal;
     use crate::model::histogram::FloatHistogram;
