@@ -75,7 +75,7 @@ pub fn custom_bounds_match(a: &[f64], b: &[f64]) -> bool {
 }
 
 /// The bounds present in both ascending lists.
-fn intersect_bounds(a: &[f64], b: &[f64]) -> Vec<f64> {
+pub(super) fn intersect_bounds(a: &[f64], b: &[f64]) -> Vec<f64> {
     let (mut i, mut j) = (0, 0);
     let mut out = Vec::new();
     while i < a.len() && j < b.len() {
@@ -95,7 +95,13 @@ fn intersect_bounds(a: &[f64], b: &[f64]) -> Vec<f64> {
 /// Adds `sign * count` of each bucket (in `bounds`) into `target`, whose
 /// buckets are those of `inter` plus the +Inf bucket: a source bucket lands
 /// in the first target bucket whose upper bound is >= its own.
-fn map_to_bounds(src: &[(i32, f64)], bounds: &[f64], inter: &[f64], sign: f64, target: &mut [f64]) {
+pub(super) fn map_to_bounds(
+    src: &[(i32, f64)],
+    bounds: &[f64],
+    inter: &[f64],
+    sign: f64,
+    target: &mut [f64],
+) {
     let last = target.len() - 1;
     for &(i, c) in src {
         let t = if i < 0 {
@@ -233,7 +239,7 @@ impl FloatHistogram {
     /// Widens the zero buckets of `self` and (virtually) `other` to a
     /// common threshold that does not cut through a populated bucket of
     /// either; returns the zero count `other` would have.
-    fn reconcile_zero_buckets(&mut self, other: &FloatHistogram) -> f64 {
+    pub(super) fn reconcile_zero_buckets(&mut self, other: &FloatHistogram) -> f64 {
         let mut other_count = other.zero_count;
         let mut other_threshold = other.zero_threshold;
         let mut rounds = 0;

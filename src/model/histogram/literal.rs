@@ -267,7 +267,55 @@ fn times(s: &str) -> Result<usize, String> {
     Ok(n)
 }
 
+/// Prometheus' `almost.Equal` with promqltest's epsilon 1e-6: NaN equals
+/// NaN, otherwise a relative tolerance (absolute near zero).
+pub fn almost_equal(a: f64, b: f64) -> bool {
+    const EPSILON: f64 = 1e-6;
+    if a.is_nan() && b.is_nan() {
+        return true;
+    }
+    if a == b {
+        return true;
+    }
+    let abs_sum = a.abs() + b.abs();
+    let diff = (a - b).abs();
+    if a == 0.0 || b == 0.0 || abs_sum < f64::MIN_POSITIVE {
+        return diff < EPSILON * f64::MIN_POSITIVE;
+    }
+    diff / abs_sum.min(f64::MAX) < EPSILON
+}
+
 impl FloatHistogram {
+    /// promqltest's comparison of a result with an expected literal: both
+    /// sides compacted (`compact(0)`), then schema, zero threshold, span
+    /// layout and custom bounds must be equal, and count, sum, zero count
+    /// and bucket counts [`almost_equal`]. The counter-reset hint is
+    /// compared only if the expected literal stated it (`hint_stated`, as
+    /// returned by [`parse_histogram_literal`]).
+    pub fn matches_expected(&self, expected: &FloatHistogram, hint_stated: bool) -> bool {
+        let mut a = self.clone();
+        a.compact(0);
+        let mut e = expected.clone();
+        e.compact(0);
+        if hint_stated && a.counter_reset_hint != e.counter_reset_hint {
+            return false;
+        }
+        let all_close = |x: &[f64], y: &[f64]| {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| almost_equal(*p, *q))
+        };
+        a.schema == e.schema
+            && a.zero_threshold == e.zero_threshold
+            && almost_equal(a.count, e.count)
+            && almost_equal(a.sum, e.sum)
+            && almost_equal(a.zero_count, e.zero_count)
+            && (!a.uses_custom_buckets()
+                || super::arith::custom_bounds_match(&a.custom_values, &e.custom_values))
+            && a.positive_spans == e.positive_spans
+            && a.negative_spans == e.negative_spans
+            && all_close(&a.positive_buckets, &e.positive_buckets)
+            && all_close(&a.negative_buckets, &e.negative_buckets)
+    }
+
     /// The histogram in promqltest notation (Prometheus' `TestExpression`):
     /// compacted into one span per side (empty buckets inside it explicit),
     /// zero-valued fields and the `unknown` hint left out.

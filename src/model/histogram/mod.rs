@@ -24,8 +24,11 @@
 //! * [`arith`]: `add`, `sub`, `mul`, `div`, `neg`, `equals`, `compact`,
 //!   `reduce_resolution`, `copy_to_schema`, `detect_reset`, `validate`.
 //! * [`stats`]: `quantile`, `fraction`, `stddev`, `stdvar`, `avg`.
+//! * [`kahan`]: compensated summation (`kahan_add`, `kahan_finish`) for
+//!   `sum`/`avg`/`*_over_time`.
 //! * [`json`]: the Prometheus API JSON object of one histogram.
-//! * [`literal`]: the promqltest `{{...}}` notation (parse, expand, print).
+//! * [`literal`]: the promqltest `{{...}}` notation (parse, expand, print,
+//!   compare like promqltest).
 //! * [`display`]: `Display` like Prometheus' `String()`.
 //!
 //! Nothing here panics on any input: histograms arrive from the network.
@@ -35,6 +38,7 @@ pub mod arith;
 pub mod bounds;
 pub mod display;
 pub mod json;
+pub mod kahan;
 mod layout;
 pub mod literal;
 pub mod stats;
