@@ -13,6 +13,43 @@
 //! with `base = 2^(2^-schema)`. Schema [`CUSTOM_BUCKETS_SCHEMA`] (-53): the
 //! bucket `i` covers `(custom_values[i-1], custom_values[i]]`, the last one
 //! up to +Inf; such histograms have no zero bucket and no negative buckets.
+//!
+//! The operations follow Prometheus' `model/histogram` and PromQL semantics
+//! exactly (v3.x), one job per file:
+//!
+//! * [`bounds`]: bucket boundaries per schema, [`Bucket`] and the iterators
+//!   (positive, negative, all ascending/descending).
+//! * `layout` (private): spans ⇄ (index, count) lists, compaction, resolution
+//!   reduction.
+//! * [`arith`]: `add`, `sub`, `mul`, `div`, `neg`, `equals`, `compact`,
+//!   `reduce_resolution`, `copy_to_schema`, `detect_reset`, `validate`.
+//! * [`stats`]: `quantile`, `fraction`, `stddev`, `stdvar`, `avg`.
+//! * [`kahan`]: compensated summation (`kahan_add`, `kahan_finish`) for
+//!   `sum`/`avg`/`*_over_time`.
+//! * [`json`]: the Prometheus API JSON object of one histogram.
+//! * [`literal`]: the promqltest `{{...}}` notation (parse, expand, print,
+//!   compare like promqltest).
+//! * [`display`]: `Display` like Prometheus' `String()`.
+//!
+//! Nothing here panics on any input: histograms arrive from the network.
+//! Operations that cannot be applied return a [`HistogramError`].
+
+pub mod arith;
+pub mod bounds;
+pub mod display;
+pub mod json;
+pub mod kahan;
+mod layout;
+pub mod literal;
+pub mod stats;
+mod table;
+
+pub use arith::{AddOutcome, HistogramError};
+pub use bounds::{get_bound, Bucket};
+pub use literal::{
+    expand_histogram_token, expand_histogram_token_with_hint, parse_histogram_literal,
+    split_series_values,
+};
 
 /// Schema number of native histograms with custom bucket boundaries (NHCB).
 pub const CUSTOM_BUCKETS_SCHEMA: i32 = -53;
@@ -56,6 +93,16 @@ pub struct FloatHistogram {
     pub negative_buckets: Vec<f64>,
     /// Upper bounds of the custom buckets (schema -53 only), ascending.
     pub custom_values: Vec<f64>,
+}
+
+/// Smallest exponential schema (lowest resolution).
+pub const EXPONENTIAL_SCHEMA_MIN: i32 = -4;
+/// Largest exponential schema (highest resolution).
+pub const EXPONENTIAL_SCHEMA_MAX: i32 = 8;
+
+/// Whether `schema` is one of the exponential schemas (-4..=8).
+pub fn is_exponential_schema(schema: i32) -> bool {
+    (EXPONENTIAL_SCHEMA_MIN..=EXPONENTIAL_SCHEMA_MAX).contains(&schema)
 }
 
 impl FloatHistogram {
