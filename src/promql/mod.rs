@@ -14,6 +14,7 @@
 //! `limits` accounts samples, deadline and annotations; `value` holds
 //! the public result types.
 
+pub mod parser;
 pub mod source;
 
 mod aggregate;
