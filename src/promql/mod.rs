@@ -24,6 +24,7 @@ mod engine;
 mod eval;
 mod functions;
 mod histogram;
+mod info;
 mod limits;
 mod range_functions;
 mod selector;

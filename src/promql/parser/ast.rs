@@ -61,17 +61,19 @@ impl ValueType {
 pub enum Expr {
     NumberLiteral(NumberLiteral),
     StringLiteral(StringLiteral),
-    VectorSelector(VectorSelector),
-    MatrixSelector(MatrixSelector),
-    Subquery(SubqueryExpr),
+    // The large variants are boxed to keep `Expr` small: the parser and the
+    // evaluator recurse with expressions in their frames.
+    VectorSelector(Box<VectorSelector>),
+    MatrixSelector(Box<MatrixSelector>),
+    Subquery(Box<SubqueryExpr>),
     Paren(ParenExpr),
     Unary(UnaryExpr),
-    Binary(BinaryExpr),
+    Binary(Box<BinaryExpr>),
     Aggregate(AggregateExpr),
     Call(Call),
     /// A duration expression standing where a value goes (`step()`,
     /// `min_of(5m, range())`): a scalar in seconds.
-    Duration(DurationExpr),
+    Duration(Box<DurationExpr>),
 }
 
 #[derive(Clone, Debug)]

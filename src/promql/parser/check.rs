@@ -232,13 +232,13 @@ pub fn binary(q: &str, op: BinOp, lhs: Expr, rhs: Expr, mut m: BinModifier) -> P
             ),
         ));
     }
-    Ok(Expr::Binary(BinaryExpr {
+    Ok(Expr::Binary(Box::new(BinaryExpr {
         op,
         lhs: Box::new(lhs),
         rhs: Box::new(rhs),
         modifier: m,
         span,
-    }))
+    })))
 }
 
 /// A selector must have a matcher that does not match the empty string.

@@ -14,9 +14,11 @@ use super::functions;
 use super::lexer::{lex, Tok, Token};
 use super::strings::unquote;
 
-/// Deepest syntactic nesting accepted (parentheses, calls, unary chains);
-/// keeps the recursive descent well inside a thread stack.
-const MAX_DEPTH: usize = 1000;
+/// Deepest syntactic nesting accepted, counted in parser recursion levels
+/// (a nested call or parenthesis counts two): about 200 nested levels,
+/// which keeps the recursive descent inside a 2 MiB stack even unoptimized.
+/// The evaluator accepts at most 200 levels anyway.
+const MAX_DEPTH: usize = 400;
 
 pub(crate) struct Parser<'a> {
     src: &'a str,
@@ -217,23 +219,37 @@ impl<'a> Parser<'a> {
     fn expr(&mut self, min_prec: u8) -> PResult<Expr> {
         self.enter()?;
         let mut lhs = self.unary()?;
-        loop {
-            let Some(op) = self.peek_binop() else { break };
-            if op.precedence() < min_prec {
-                break;
-            }
-            self.next();
-            let modifier = self.bin_modifier(op)?;
-            let next_min = if op.is_right_assoc() {
-                op.precedence()
-            } else {
-                op.precedence() + 1
-            };
+        while let Some((op, modifier, next_min)) = self.binop_start(min_prec)? {
             let rhs = self.expr(next_min)?;
-            lhs = check::binary(self.src, op, lhs, rhs, modifier)?;
+            lhs = self.make_binary(op, lhs, rhs, modifier)?;
         }
         self.leave();
         Ok(lhs)
+    }
+
+    /// Consumes an operator (and its modifiers) binding at least as tightly
+    /// as `min_prec`; returns the right operand's minimum precedence.
+    #[inline(never)]
+    fn binop_start(&mut self, min_prec: u8) -> PResult<Option<(BinOp, Box<BinModifier>, u8)>> {
+        let Some(op) = self.peek_binop() else {
+            return Ok(None);
+        };
+        if op.precedence() < min_prec {
+            return Ok(None);
+        }
+        self.next();
+        let modifier = self.bin_modifier(op)?;
+        let next_min = if op.is_right_assoc() {
+            op.precedence()
+        } else {
+            op.precedence() + 1
+        };
+        Ok(Some((op, Box::new(modifier), next_min)))
+    }
+
+    #[inline(never)]
+    fn make_binary(&self, op: BinOp, lhs: Expr, rhs: Expr, m: Box<BinModifier>) -> PResult<Expr> {
+        check::binary(self.src, op, lhs, rhs, *m)
     }
 
     fn peek_binop(&self) -> Option<BinOp> {
@@ -386,27 +402,35 @@ impl<'a> Parser<'a> {
         }
     }
 
+    // The functions from here to `call_args` recurse once per nesting level
+    // of the query; they only dispatch, and leave the work (and its stack
+    // space) to non-recursive helpers, so that deep queries fit the stack.
+
     /// Unary `+`/`-`, binding like `*` (so `-a ^ b` is `-(a ^ b)`).
     fn unary(&mut self) -> PResult<Expr> {
         let k = self.kind();
         if k != Tok::Add && k != Tok::Sub {
             return self.postfix_expr();
         }
-        let op_tok = self.next();
+        let start = self.next().start;
         self.enter()?;
         let inner = self.expr(BinOp::Pow.precedence())?;
         self.leave();
-        let neg = k == Tok::Sub;
+        self.make_unary(k == Tok::Sub, start, inner)
+    }
+
+    #[inline(never)]
+    fn make_unary(&self, neg: bool, start: usize, inner: Expr) -> PResult<Expr> {
         Ok(match inner {
             Expr::NumberLiteral(mut n) => {
                 if neg {
                     n.val = -n.val;
                 }
-                n.span.start = op_tok.start;
+                n.span.start = start;
                 Expr::NumberLiteral(n)
             }
             other => {
-                let span = Span::new(op_tok.start, other.span().end);
+                let span = Span::new(start, other.span().end);
                 check::unary(
                     self.src,
                     UnaryExpr {
@@ -421,7 +445,12 @@ impl<'a> Parser<'a> {
 
     /// A primary expression followed by any postfix modifiers.
     fn postfix_expr(&mut self) -> PResult<Expr> {
-        let mut e = self.primary()?;
+        let e = self.primary()?;
+        self.postfix(e)
+    }
+
+    #[inline(never)]
+    fn postfix(&mut self, mut e: Expr) -> PResult<Expr> {
         loop {
             match self.kind() {
                 Tok::LBracket => e = self.range_or_subquery(e)?,
@@ -438,6 +467,33 @@ impl<'a> Parser<'a> {
     }
 
     fn primary(&mut self) -> PResult<Expr> {
+        match self.kind() {
+            Tok::LParen => self.paren(),
+            Tok::Ident | Tok::MetricIdent => self.word_expr(),
+            _ => self.leaf(),
+        }
+    }
+
+    fn paren(&mut self) -> PResult<Expr> {
+        let start = self.next().start;
+        self.enter()?;
+        let inner = self.expr(0)?;
+        self.leave();
+        self.close_paren(start, inner)
+    }
+
+    #[inline(never)]
+    fn close_paren(&mut self, start: usize, inner: Expr) -> PResult<Expr> {
+        let close = self.expect(Tok::RParen, "paren expression", "\")\"")?;
+        Ok(Expr::Paren(ParenExpr {
+            expr: Box::new(inner),
+            span: Span::new(start, close.end),
+        }))
+    }
+
+    /// Literals and `{...}` selectors.
+    #[inline(never)]
+    fn leaf(&mut self) -> PResult<Expr> {
         let t = self.peek().clone();
         match t.kind {
             Tok::Number => {
@@ -473,19 +529,7 @@ impl<'a> Parser<'a> {
                     span: Span::new(t.start, t.end),
                 }))
             }
-            Tok::LParen => {
-                self.next();
-                self.enter()?;
-                let inner = self.expr(0)?;
-                self.leave();
-                let close = self.expect(Tok::RParen, "paren expression", "\")\"")?;
-                Ok(Expr::Paren(ParenExpr {
-                    expr: Box::new(inner),
-                    span: Span::new(t.start, close.end),
-                }))
-            }
-            Tok::LBrace => Ok(Expr::VectorSelector(self.selector(None)?)),
-            Tok::Ident | Tok::MetricIdent => self.word_expr(),
+            Tok::LBrace => Ok(Expr::VectorSelector(Box::new(self.selector(None)?))),
             _ => Err(self.unexpected("", "")),
         }
     }
@@ -493,10 +537,42 @@ impl<'a> Parser<'a> {
     /// Expressions starting with a word: numbers (`Inf`), aggregations,
     /// duration functions, function calls and selectors.
     fn word_expr(&mut self) -> PResult<Expr> {
+        match self.classify_word() {
+            Word::Aggregation(op) => self.aggregation(op),
+            Word::Call => self.call(),
+            Word::Other => self.word_leaf(),
+        }
+    }
+
+    #[inline(never)]
+    fn classify_word(&self) -> Word {
+        let t = self.peek();
+        if t.kind != Tok::Ident {
+            return Word::Other;
+        }
+        let text = self.text(t);
+        let lower = text.to_ascii_lowercase();
+        let next = self.peek_at(1).kind;
+        if is_inf_nan(text) {
+            return Word::Other;
+        }
+        if let Some(op) = AggOp::from_name(&lower) {
+            if next == Tok::LParen || self.is_kw_at(1, "by") || self.is_kw_at(1, "without") {
+                return Word::Aggregation(op);
+            }
+        }
+        if next == Tok::LParen && !matches!(lower.as_str(), "step" | "range" | "min_of" | "max_of") {
+            return Word::Call;
+        }
+        Word::Other
+    }
+
+    /// Words that do not nest: `Inf`/`NaN`, duration functions, selectors.
+    #[inline(never)]
+    fn word_leaf(&mut self) -> PResult<Expr> {
         let t = self.peek().clone();
         let text = self.text(&t);
         let lower = text.to_ascii_lowercase();
-        let next = self.peek_at(1).kind;
         if t.kind == Tok::Ident {
             if is_inf_nan(text) {
                 self.next();
@@ -506,18 +582,9 @@ impl<'a> Parser<'a> {
                     span: Span::new(t.start, t.end),
                 }));
             }
-            if let Some(op) = AggOp::from_name(&lower) {
-                if next == Tok::LParen || self.is_kw_at(1, "by") || self.is_kw_at(1, "without") {
-                    return self.aggregation(op);
-                }
-            }
-            if next == Tok::LParen && matches!(lower.as_str(), "step" | "range" | "min_of" | "max_of")
-            {
+            if self.peek_at(1).kind == Tok::LParen {
                 let d = self.duration_primary()?;
-                return Ok(Expr::Duration(d));
-            }
-            if next == Tok::LParen {
-                return self.call();
+                return Ok(Expr::Duration(Box::new(d)));
             }
             if matches!(
                 lower.as_str(),
@@ -528,10 +595,19 @@ impl<'a> Parser<'a> {
         }
         self.next();
         let name = text.to_string();
-        Ok(Expr::VectorSelector(self.selector(Some((name, t.start, t.end)))?))
+        Ok(Expr::VectorSelector(Box::new(
+            self.selector(Some((name, t.start, t.end)))?,
+        )))
     }
 
     fn call(&mut self) -> PResult<Expr> {
+        let (func, start) = self.call_head()?;
+        let (args, end) = self.call_args()?;
+        self.finish_call(func, args, Span::new(start, end))
+    }
+
+    #[inline(never)]
+    fn call_head(&mut self) -> PResult<(&'static functions::Function, usize)> {
         let name_tok = self.next();
         let name = self.text(&name_tok);
         let func = functions::lookup(name).ok_or_else(|| {
@@ -541,64 +617,96 @@ impl<'a> Parser<'a> {
                 format!("unknown function with name {}", super::strings::quote(name)),
             )
         })?;
-        let (args, end) = self.call_args()?;
-        check::call(
-            self.src,
-            Call {
-                func,
-                args,
-                span: Span::new(name_tok.start, end),
-            },
-        )
+        Ok((func, name_tok.start))
+    }
+
+    #[inline(never)]
+    fn finish_call(
+        &self,
+        func: &'static functions::Function,
+        args: Vec<Expr>,
+        span: Span,
+    ) -> PResult<Expr> {
+        check::call(self.src, Call { func, args, span })
     }
 
     /// `( expr, expr, ... )`; returns the arguments and the end position.
     fn call_args(&mut self) -> PResult<(Vec<Expr>, usize)> {
-        self.expect(Tok::LParen, "", "\"(\"")?;
-        self.enter()?;
+        self.open_args()?;
         let mut args = Vec::new();
-        if self.kind() == Tok::RParen {
-            let close = self.next();
-            self.leave();
-            return Ok((args, close.end));
-        }
         loop {
-            args.push(self.expr(0)?);
-            match self.kind() {
-                Tok::Comma => {
-                    let comma = self.next();
-                    if self.kind() == Tok::RParen {
-                        return Err(self.err(
-                            comma.start,
-                            comma.end,
-                            "trailing commas not allowed in function call args",
-                        ));
-                    }
-                }
-                Tok::RParen => {
-                    let close = self.next();
-                    self.leave();
-                    return Ok((args, close.end));
-                }
-                _ => return Err(self.unexpected("", "")),
+            if let Some(end) = self.args_end(args.is_empty())? {
+                self.leave();
+                return Ok((args, end));
             }
+            args.push(self.expr(0)?);
+        }
+    }
+
+    #[inline(never)]
+    fn open_args(&mut self) -> PResult<()> {
+        self.expect(Tok::LParen, "", "\"(\"")?;
+        self.enter()
+    }
+
+    /// Before an argument: `None` to read one, or the end position after `)`.
+    #[inline(never)]
+    fn args_end(&mut self, first: bool) -> PResult<Option<usize>> {
+        if first {
+            if self.kind() == Tok::RParen {
+                return Ok(Some(self.next().end));
+            }
+            return Ok(None);
+        }
+        match self.kind() {
+            Tok::Comma => {
+                let comma = self.next();
+                if self.kind() == Tok::RParen {
+                    return Err(self.err(
+                        comma.start,
+                        comma.end,
+                        "trailing commas not allowed in function call args",
+                    ));
+                }
+                Ok(None)
+            }
+            Tok::RParen => Ok(Some(self.next().end)),
+            _ => Err(self.unexpected("", "")),
         }
     }
 
     fn aggregation(&mut self, op: AggOp) -> PResult<Expr> {
-        let op_tok = self.next();
-        let mut grouping = self.maybe_grouping()?;
+        let (start, grouping) = self.aggregation_head()?;
+        let (args, end) = self.call_args()?;
+        self.finish_aggregation(op, start, grouping, args, end)
+    }
+
+    #[inline(never)]
+    fn aggregation_head(&mut self) -> PResult<(usize, Option<Grouping>)> {
+        let start = self.next().start;
+        let grouping = self.maybe_grouping()?;
         if self.kind() != Tok::LParen {
             return Err(self.unexpected("aggregation", ""));
         }
-        let (mut args, mut end) = self.call_args()?;
+        Ok((start, grouping))
+    }
+
+    #[inline(never)]
+    fn finish_aggregation(
+        &mut self,
+        op: AggOp,
+        start: usize,
+        mut grouping: Option<Grouping>,
+        mut args: Vec<Expr>,
+        mut end: usize,
+    ) -> PResult<Expr> {
         if grouping.is_none() {
             if let Some(g) = self.maybe_grouping()? {
                 grouping = Some(g);
                 end = self.toks[self.i.saturating_sub(1)].end;
             }
         }
-        let span = Span::new(op_tok.start, end);
+        let span = Span::new(start, end);
         if args.is_empty() {
             return Err(self.err_span(span, "no arguments for aggregate expression provided"));
         }
@@ -678,11 +786,14 @@ impl<'a> Parser<'a> {
                     ),
                 ));
             }
-            matchers.push(LabelMatcher {
-                name: "__name__".into(),
-                op: MatchOp::Equal,
-                value: n.clone(),
-            });
+            matchers.insert(
+                0,
+                LabelMatcher {
+                    name: "__name__".into(),
+                    op: MatchOp::Equal,
+                    value: n.clone(),
+                },
+            );
         }
         Ok(VectorSelector {
             name,
@@ -763,7 +874,11 @@ impl<'a> Parser<'a> {
                     return Err(self.err(open.start, close.end, "ranges only allowed for vector selectors"));
                 };
                 let span = Span::new(vs.span.start, close.end);
-                Ok(Expr::MatrixSelector(MatrixSelector { vs, range, span }))
+                Ok(Expr::MatrixSelector(Box::new(MatrixSelector {
+                    vs: *vs,
+                    range,
+                    span,
+                })))
             }
             Tok::Colon => {
                 self.next();
@@ -783,14 +898,14 @@ impl<'a> Parser<'a> {
                 }
                 let close = self.next();
                 let span = Span::new(e.span().start, close.end);
-                Ok(Expr::Subquery(SubqueryExpr {
+                Ok(Expr::Subquery(Box::new(SubqueryExpr {
                     expr: Box::new(e),
                     range,
                     step,
                     offset: None,
                     at: None,
                     span,
-                }))
+                })))
             }
             _ => Err(self.unexpected("subquery or range", "\":\" or \"]\"")),
         }
@@ -1133,6 +1248,13 @@ impl<'a> Parser<'a> {
         let bytes = unquote(self.text(t)).map_err(|e| self.err(t.start, t.end, e))?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
+}
+
+/// What a word starts.
+enum Word {
+    Aggregation(AggOp),
+    Call,
+    Other,
 }
 
 /// Extends the end position of a node after a postfix modifier.

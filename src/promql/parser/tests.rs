@@ -223,3 +223,22 @@ fn selectors_and_positions() {
     assert_eq!((b.rhs.span().start, b.rhs.span().end), (6, 17));
     assert_eq!(position_suffix("a +\n  b offset 1m", 6), " (2:3)");
 }
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    // Runs in a 2 MiB thread, as the query workers do.
+    let run = |q: String| {
+        std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || parse(&q).map(|_| ()).map_err(|e| e.to_string()))
+            .map_err(|e| e.to_string())
+            .and_then(|h| h.join().map_err(|_| "panicked".to_string()))
+    };
+    let nested = |n: usize| format!("{}vector(1){}", "abs(".repeat(n), ")".repeat(n));
+    assert_eq!(run(nested(150)), Ok(Ok(())));
+    let deep = run(nested(100_000));
+    assert!(matches!(&deep, Ok(Err(m)) if m.contains("too deeply nested")), "{deep:?}");
+    let parens = run(format!("{}1{}", "(".repeat(100_000), ")".repeat(100_000)));
+    assert!(matches!(&parens, Ok(Err(m)) if m.contains("too deeply nested")), "{parens:?}");
+    assert_eq!(run(format!("1{}", " + 1".repeat(5000))), Ok(Ok(())));
+}
