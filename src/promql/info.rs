@@ -9,7 +9,7 @@ use crate::model::labels::METRIC_NAME;
 use crate::model::{is_stale_nan, Labels, MatchOp, Matcher, Sample};
 
 use super::eval::{unwrap_parens, Evaluator};
-use super::parser::{Expr, VectorSelector};
+use super::parser::Expr;
 use super::step::{Evaluated, Grid, StepSeries};
 use super::util::prom_labels_string;
 use super::value::QueryError;
@@ -35,23 +35,27 @@ pub(crate) fn eval(
 
     // Data label matchers by label name; `__name__` ones pick the info metrics.
     let mut data: BTreeMap<String, Vec<Matcher>> = BTreeMap::new();
-    let mut name_matchers: Vec<Matcher> = Vec::new();
-    match args.get(1).map(|a| unwrap_parens(a)) {
-        Some(Expr::VectorSelector(sel)) => {
-            for m in &sel.matchers {
-                let mm = m.to_matcher().map_err(QueryError::BadData)?;
-                if m.name == METRIC_NAME {
-                    name_matchers.push(mm.clone());
-                }
-                data.entry(m.name.clone()).or_default().push(mm);
-            }
-        }
-        Some(_) => {
+    if let Some(a) = args.get(1) {
+        let Expr::VectorSelector(sel) = unwrap_parens(a) else {
             return Err(QueryError::exec(
                 "expected label selectors as the second argument to \"info\" function",
-            ))
+            ));
+        };
+        for m in &sel.matchers {
+            let mm = m.to_matcher().map_err(QueryError::BadData)?;
+            data.entry(m.name.clone()).or_default().push(mm);
         }
-        None => name_matchers.push(Matcher::equal(METRIC_NAME, TARGET_INFO)),
+    }
+    // Which metrics are info metrics: `target_info` unless the selector
+    // names some; only negated names mean "any `*_info` metric but those".
+    let mut name_matchers: Vec<Matcher> = data.remove(METRIC_NAME).unwrap_or_default();
+    if !name_matchers.iter().any(|m| !m.matches("")) {
+        let default = if name_matchers.is_empty() {
+            Matcher::equal(METRIC_NAME, TARGET_INFO)
+        } else {
+            Matcher::new(MatchOp::Regex, METRIC_NAME, ".+_info").map_err(QueryError::BadData)?
+        };
+        name_matchers.insert(0, default);
     }
 
     // Info series themselves are passed through, not enriched.
@@ -59,13 +63,14 @@ pub(crate) fn eval(
         .iter()
         .map(|s| {
             let name = s.labels.get(METRIC_NAME).unwrap_or("");
-            !name_matchers.is_empty() && name_matchers.iter().all(|m| m.matches(name))
+            name_matchers.iter().all(|m| m.matches(name))
         })
         .collect();
 
-    let info_series = fetch_info_series(ev, grid, base_expr, &base, &ignored, &data)?;
-    data.remove(METRIC_NAME);
-    let out = combine(ev, grid, &base, &ignored, &info_series, &data)?;
+    let reference = Reference::of(ev, base_expr);
+    let info_series =
+        fetch_info_series(ev, grid, &reference, &base, &ignored, &name_matchers, &data)?;
+    let out = combine(ev, grid, &reference, &base, &ignored, &info_series, &data)?;
     ev.release_series(&base);
     ev.limits.hold(super::step::total_points(&out))?;
     Ok(Evaluated::Vector(out))
@@ -75,9 +80,10 @@ pub(crate) fn eval(
 fn fetch_info_series(
     ev: &mut Evaluator<'_>,
     grid: Grid,
-    base_expr: &Expr,
+    reference: &Reference,
     base: &[StepSeries],
     ignored: &[bool],
+    name_matchers: &[Matcher],
     data: &BTreeMap<String, Vec<Matcher>>,
 ) -> Result<Vec<(Labels, Vec<Sample>)>, QueryError> {
     let mut values: BTreeMap<&str, HashSet<&str>> = BTreeMap::new();
@@ -105,24 +111,13 @@ fn fetch_info_series(
             .join("|");
         matchers.push(Matcher::new(MatchOp::Regex, *name, re).map_err(QueryError::BadData)?);
     }
-    let has_name = data.contains_key(METRIC_NAME);
+    matchers.extend(name_matchers.iter().cloned());
     for ms in data.values() {
         matchers.extend(ms.iter().cloned());
     }
-    if !has_name {
-        matchers.insert(0, Matcher::equal(METRIC_NAME, TARGET_INFO));
-    }
-    // The time range follows the first selector of the base expression
-    // (its `@` and offset), as Prometheus' select hints do.
-    let (at, offset) = first_selector(base_expr).map_or((None, 0), |vs| {
-        (ev.at_time(&vs.at), vs.offset_ms())
-    });
-    let (start, end) = match at {
-        Some(t) => (t, t),
-        None => (grid.start, grid.end),
-    };
-    let mint = start - (ev.lookback - 1) - offset;
-    let maxt = end - offset;
+    let (first, last) = (reference.at(grid.start), reference.at(grid.end));
+    let mint = first.min(last) - (ev.lookback - 1);
+    let maxt = first.max(last);
     ev.limits.check_deadline()?;
     let series = ev.src.select(&matchers, mint, maxt)?;
     Ok(series
@@ -138,21 +133,48 @@ fn fetch_info_series(
         .collect())
 }
 
-/// The first vector selector of an expression, depth first.
-fn first_selector(e: &Expr) -> Option<&VectorSelector> {
-    let mut stack = vec![e];
-    while let Some(e) = stack.pop() {
-        match e {
-            Expr::VectorSelector(vs) => return Some(vs),
-            Expr::MatrixSelector(ms) => return Some(&ms.vs),
-            other => {
-                let mut ch = other.children();
-                ch.reverse();
-                stack.extend(ch);
+/// When the info series are looked at for an evaluation time: as the base
+/// expression's first selector sees its data, through the `@` and offsets
+/// of the subqueries around it.
+struct Reference {
+    /// `(@ time, offset)` from the outermost node inward.
+    shifts: Vec<(Option<i64>, i64)>,
+}
+
+impl Reference {
+    fn of(ev: &Evaluator<'_>, e: &Expr) -> Reference {
+        let mut shifts = Vec::new();
+        let mut stack = vec![e];
+        while let Some(e) = stack.pop() {
+            match e {
+                Expr::VectorSelector(vs) => {
+                    shifts.push((ev.at_time(&vs.at), vs.offset_ms()));
+                    break;
+                }
+                Expr::MatrixSelector(ms) => {
+                    shifts.push((ev.at_time(&ms.vs.at), ms.vs.offset_ms()));
+                    break;
+                }
+                Expr::Subquery(sq) => {
+                    shifts.push((ev.at_time(&sq.at), sq.offset_ms()));
+                    stack.clear();
+                    stack.push(&sq.expr);
+                }
+                other => {
+                    let mut ch = other.children();
+                    ch.reverse();
+                    stack.extend(ch);
+                }
             }
         }
+        Reference { shifts }
     }
-    None
+
+    fn at(&self, ts: i64) -> i64 {
+        self.shifts
+            .iter()
+            .fold(ts, |t, (at, offset)| at.unwrap_or(t).saturating_sub(*offset))
+    }
 }
 
 /// Signature of a series for one info metric: the name and the identifying
@@ -177,6 +199,7 @@ fn sample_at(pts: &[Sample], ts: i64, lookback: i64) -> Option<&Sample> {
 fn combine(
     ev: &mut Evaluator<'_>,
     grid: Grid,
+    reference: &Reference,
     base: &[StepSeries],
     ignored: &[bool],
     info: &[(Labels, Vec<Sample>)],
@@ -199,7 +222,7 @@ fn combine(
         // The newest info sample per signature at this step.
         let mut by_sig: HashMap<&[(String, String)], InfoPoint<'_>> = HashMap::new();
         for ((labels, pts), sig) in info.iter().zip(&info_sigs) {
-            let Some(p) = sample_at(pts, ts, ev.lookback) else {
+            let Some(p) = sample_at(pts, reference.at(ts), ev.lookback) else {
                 continue;
             };
             match by_sig.get(sig.as_slice()) {

@@ -195,9 +195,11 @@ impl DurationExpr {
     }
 }
 
-/// Seconds to whole milliseconds (truncating, as Prometheus), if in range.
+/// Seconds to whole milliseconds, if in range: rounded to nanoseconds
+/// first (so `1.001` is 1001 ms despite binary floating point), then
+/// truncated, as Prometheus converts through `time.Duration`.
 fn secs_to_ms(secs: f64) -> Option<i64> {
-    let ms = (secs * 1000.0).trunc();
+    let ms = ((secs * 1e9).round() / 1e6).trunc();
     if !ms.is_finite() || ms.abs() > 9.2e15 {
         return None;
     }
