@@ -459,35 +459,24 @@ pub async fn metadata(
 
 /// Every vector selector in a PromQL expression, as matcher sets.
 fn selectors_of(expr: &str) -> Result<Vec<Vec<Matcher>>, PromError> {
-    use promql_parser::parser::Expr;
-    fn walk(e: &Expr, out: &mut Vec<String>) {
-        match e {
-            Expr::VectorSelector(vs) => out.push(vs.to_string()),
-            Expr::MatrixSelector(ms) => out.push(ms.vs.to_string()),
-            Expr::Aggregate(a) => {
-                walk(&a.expr, out);
-                if let Some(p) = &a.param {
-                    walk(p, out);
-                }
-            }
-            Expr::Unary(u) => walk(&u.expr, out),
-            Expr::Binary(b) => {
-                walk(&b.lhs, out);
-                walk(&b.rhs, out);
-            }
-            Expr::Paren(p) => walk(&p.expr, out),
-            Expr::Subquery(s) => walk(&s.expr, out),
-            Expr::Call(c) => c.args.args.iter().for_each(|a| walk(a, out)),
-            _ => {}
-        }
-    }
-    let ast = promql_parser::parser::parse(expr)
+    use crate::promql::parser::{self, Expr};
+    let ast = parser::parse(expr)
         .map_err(|e| PromError::bad_data(format!("invalid parameter \"query\": {e}")))?;
     let mut sels = Vec::new();
-    walk(&ast, &mut sels);
+    let mut stack = vec![&ast];
+    while let Some(e) = stack.pop() {
+        match e {
+            Expr::VectorSelector(vs) => sels.push(&**vs),
+            Expr::MatrixSelector(ms) => sels.push(&ms.vs),
+            other => stack.extend(other.children()),
+        }
+    }
     sels.iter()
-        .map(|s| {
-            parse_series_selector(s)
+        .map(|vs| {
+            vs.matchers
+                .iter()
+                .map(|m| m.to_matcher())
+                .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| PromError::bad_data(format!("invalid parameter \"query\": {e}")))
         })
         .collect()

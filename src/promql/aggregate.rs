@@ -3,11 +3,7 @@
 
 use std::collections::HashMap;
 
-use promql_parser::parser::token::{
-    T_AVG, T_BOTTOMK, T_COUNT, T_COUNT_VALUES, T_GROUP, T_LIMITK, T_LIMIT_RATIO, T_MAX, T_MIN,
-    T_QUANTILE, T_STDDEV, T_STDVAR, T_SUM, T_TOPK,
-};
-use promql_parser::parser::{AggregateExpr, Expr, LabelModifier};
+use super::parser::{self as ast, AggregateExpr, Expr};
 
 use crate::model::labels::METRIC_NAME;
 use crate::model::{Labels, Sample};
@@ -36,24 +32,23 @@ enum AggOp {
 }
 
 impl AggOp {
-    fn from_token(id: u16) -> Option<AggOp> {
-        Some(match id {
-            T_SUM => AggOp::Sum,
-            T_AVG => AggOp::Avg,
-            T_COUNT => AggOp::Count,
-            T_MIN => AggOp::Min,
-            T_MAX => AggOp::Max,
-            T_GROUP => AggOp::Group,
-            T_STDDEV => AggOp::Stddev,
-            T_STDVAR => AggOp::Stdvar,
-            T_QUANTILE => AggOp::Quantile,
-            T_TOPK => AggOp::Topk,
-            T_BOTTOMK => AggOp::Bottomk,
-            T_LIMITK => AggOp::Limitk,
-            T_LIMIT_RATIO => AggOp::LimitRatio,
-            T_COUNT_VALUES => AggOp::CountValues,
-            _ => return None,
-        })
+    fn from_ast(op: ast::AggOp) -> AggOp {
+        match op {
+            ast::AggOp::Sum => AggOp::Sum,
+            ast::AggOp::Avg => AggOp::Avg,
+            ast::AggOp::Count => AggOp::Count,
+            ast::AggOp::Min => AggOp::Min,
+            ast::AggOp::Max => AggOp::Max,
+            ast::AggOp::Group => AggOp::Group,
+            ast::AggOp::Stddev => AggOp::Stddev,
+            ast::AggOp::Stdvar => AggOp::Stdvar,
+            ast::AggOp::Quantile => AggOp::Quantile,
+            ast::AggOp::Topk => AggOp::Topk,
+            ast::AggOp::Bottomk => AggOp::Bottomk,
+            ast::AggOp::Limitk => AggOp::Limitk,
+            ast::AggOp::LimitRatio => AggOp::LimitRatio,
+            ast::AggOp::CountValues => AggOp::CountValues,
+        }
     }
 }
 
@@ -64,11 +59,11 @@ enum Grouping {
 }
 
 impl Grouping {
-    fn from(m: &Option<LabelModifier>) -> Self {
+    fn from(m: &Option<ast::Grouping>) -> Self {
         match m {
             None => Grouping::By(Vec::new()),
-            Some(LabelModifier::Include(l)) => Grouping::By(l.labels.clone()),
-            Some(LabelModifier::Exclude(l)) => Grouping::Without(l.labels.clone()),
+            Some(ast::Grouping::By(l)) => Grouping::By(l.clone()),
+            Some(ast::Grouping::Without(l)) => Grouping::Without(l.clone()),
         }
     }
 
@@ -90,9 +85,8 @@ pub(crate) fn eval(
     grid: Grid,
     a: &AggregateExpr,
 ) -> Result<Evaluated, QueryError> {
-    let op = AggOp::from_token(a.op.id())
-        .ok_or_else(|| QueryError::exec(format!("unsupported aggregation operator {}", a.op)))?;
-    let grouping = Grouping::from(&a.modifier);
+    let op = AggOp::from_ast(a.op);
+    let grouping = Grouping::from(&a.grouping);
     if op == AggOp::CountValues {
         return count_values(ev, grid, a, grouping);
     }
@@ -558,7 +552,15 @@ fn count_values(
     grouping: Grouping,
 ) -> Result<Evaluated, QueryError> {
     let label = match a.param.as_deref().map(unwrap_parens) {
-        Some(Expr::StringLiteral(s)) => s.val.clone(),
+        Some(Expr::StringLiteral(s)) => match &s.raw {
+            Some(raw) => {
+                return Err(QueryError::exec(format!(
+                    "invalid label name {}",
+                    ast::strings::quote_bytes(raw)
+                )))
+            }
+            None => s.val.clone(),
+        },
         _ => {
             return Err(QueryError::exec(
                 "count_values requires a string label name",

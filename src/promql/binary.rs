@@ -4,12 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use promql_parser::label::Labels as NameList;
-use promql_parser::parser::token::{
-    T_ADD, T_ATAN2, T_DIV, T_EQLC, T_GTE, T_GTR, T_LAND, T_LOR, T_LSS, T_LTE, T_LUNLESS, T_MOD,
-    T_MUL, T_NEQ, T_POW, T_SUB,
-};
-use promql_parser::parser::{BinModifier, BinaryExpr, LabelModifier, VectorMatchCardinality};
+use super::parser::{self as ast, BinModifier, BinaryExpr, Cardinality, Matching};
 
 use crate::model::labels::METRIC_NAME;
 use crate::model::{Labels, Sample};
@@ -42,25 +37,27 @@ pub(crate) enum BinOp {
 }
 
 impl BinOp {
-    fn from_token(id: u16) -> Option<BinOp> {
-        Some(match id {
-            T_ADD => BinOp::Add,
-            T_SUB => BinOp::Sub,
-            T_MUL => BinOp::Mul,
-            T_DIV => BinOp::Div,
-            T_MOD => BinOp::Mod,
-            T_POW => BinOp::Pow,
-            T_ATAN2 => BinOp::Atan2,
-            T_EQLC => BinOp::Eq,
-            T_NEQ => BinOp::Ne,
-            T_GTR => BinOp::Gt,
-            T_LSS => BinOp::Lt,
-            T_GTE => BinOp::Ge,
-            T_LTE => BinOp::Le,
-            T_LAND => BinOp::And,
-            T_LOR => BinOp::Or,
-            T_LUNLESS => BinOp::Unless,
-            _ => return None,
+    /// The float operator of a syntax-tree operator (`None` for the
+    /// histogram-only trim operators).
+    fn from_ast(op: ast::BinOp) -> Option<BinOp> {
+        Some(match op {
+            ast::BinOp::Add => BinOp::Add,
+            ast::BinOp::Sub => BinOp::Sub,
+            ast::BinOp::Mul => BinOp::Mul,
+            ast::BinOp::Div => BinOp::Div,
+            ast::BinOp::Mod => BinOp::Mod,
+            ast::BinOp::Pow => BinOp::Pow,
+            ast::BinOp::Atan2 => BinOp::Atan2,
+            ast::BinOp::Eql => BinOp::Eq,
+            ast::BinOp::Neq => BinOp::Ne,
+            ast::BinOp::Gtr => BinOp::Gt,
+            ast::BinOp::Lss => BinOp::Lt,
+            ast::BinOp::Gte => BinOp::Ge,
+            ast::BinOp::Lte => BinOp::Le,
+            ast::BinOp::And => BinOp::And,
+            ast::BinOp::Or => BinOp::Or,
+            ast::BinOp::Unless => BinOp::Unless,
+            ast::BinOp::TrimUpper | ast::BinOp::TrimLower => return None,
         })
     }
 
@@ -129,14 +126,10 @@ pub(crate) fn eval(
     grid: Grid,
     e: &BinaryExpr,
 ) -> Result<Evaluated, QueryError> {
-    let op = BinOp::from_token(e.op.id()).ok_or_else(|| {
-        QueryError::exec(format!(
-            "operator {:?} not allowed in binary expressions",
-            e.op.to_string()
-        ))
-    })?;
-    let default_mod = BinModifier::default();
-    let modifier = e.modifier.as_ref().unwrap_or(&default_mod);
+    let Some(op) = BinOp::from_ast(e.op) else {
+        return trim_floats(ev, grid, e);
+    };
+    let modifier = &e.modifier;
     let return_bool = modifier.return_bool;
     let lhs = ev.eval(grid, &e.lhs)?;
     let rhs = ev.eval(grid, &e.rhs)?;
@@ -230,7 +223,7 @@ impl Signatures {
         }
     }
 
-    fn of(&mut self, labels: &Labels, matching: Option<&LabelModifier>) -> usize {
+    fn of(&mut self, labels: &Labels, matching: Option<&Matching>) -> usize {
         let sig = match_labels(labels, matching);
         let next = self.ids.len();
         *self.ids.entry(sig).or_insert(next)
@@ -241,15 +234,15 @@ impl Signatures {
     }
 }
 
-fn names(list: &NameList) -> Vec<String> {
-    list.labels.clone()
+fn names(list: &[String]) -> Vec<String> {
+    list.to_vec()
 }
 
 /// The labels that take part in matching (Prometheus' `MatchLabels`).
-fn match_labels(labels: &Labels, matching: Option<&LabelModifier>) -> Labels {
+fn match_labels(labels: &Labels, matching: Option<&Matching>) -> Labels {
     match matching {
-        Some(LabelModifier::Include(on)) => labels.keep_only(&names(on)),
-        Some(LabelModifier::Exclude(ign)) => {
+        Some(Matching::On(on)) => labels.keep_only(&names(on)),
+        Some(Matching::Ignoring(ign)) => {
             let mut n = names(ign);
             n.push(METRIC_NAME.to_string());
             labels.drop_names(&n)
@@ -264,7 +257,7 @@ fn set_op(
     op: BinOp,
     lhs: Vec<StepSeries>,
     rhs: Vec<StepSeries>,
-    matching: Option<&LabelModifier>,
+    matching: Option<&Matching>,
 ) -> Result<Vec<StepSeries>, QueryError> {
     let mut sigs = Signatures::new();
     let lsig: Vec<usize> = lhs.iter().map(|s| sigs.of(&s.labels, matching)).collect();
@@ -341,17 +334,15 @@ fn vector_vector(
     let matching = modifier.matching.as_ref();
     let return_bool = modifier.return_bool;
     let (card_one_to_one, include, swapped) = match &modifier.card {
-        VectorMatchCardinality::OneToOne | VectorMatchCardinality::ManyToMany => {
-            (true, Vec::new(), false)
-        }
-        VectorMatchCardinality::ManyToOne(l) => (false, names(l), false),
-        VectorMatchCardinality::OneToMany(l) => (false, names(l), true),
+        Cardinality::OneToOne | Cardinality::ManyToMany => (true, Vec::new(), false),
+        Cardinality::ManyToOne(l) => (false, names(l), false),
+        Cardinality::OneToMany(l) => (false, names(l), true),
     };
     // After the swap, `many` is the side whose labels the result keeps.
     let (many, one) = if swapped { (rhs, lhs) } else { (lhs, rhs) };
     // As in Prometheus, the fill values are not swapped with the sides:
     // `fill_right` fills a missing "one" side, `fill_left` a missing "many" side.
-    let (fill_one, fill_many) = (modifier.fill_values.rhs, modifier.fill_values.lhs);
+    let (fill_one, fill_many) = (modifier.fill.rhs, modifier.fill.lhs);
     let mut sigs = Signatures::new();
     let many_sig: Vec<usize> = many.iter().map(|s| sigs.of(&s.labels, matching)).collect();
     let one_sig: Vec<usize> = one.iter().map(|s| sigs.of(&s.labels, matching)).collect();
@@ -502,7 +493,7 @@ fn side_labels(
     s: Side,
     many: &[StepSeries],
     one: &[StepSeries],
-    matching: Option<&LabelModifier>,
+    matching: Option<&Matching>,
     is_many: bool,
 ) -> Labels {
     match (s, is_many) {
@@ -519,7 +510,7 @@ fn result_labels(
     one: &Labels,
     op: BinOp,
     one_to_one: bool,
-    matching: Option<&LabelModifier>,
+    matching: Option<&Matching>,
     include: &[String],
 ) -> Labels {
     let mut l = if op.changes_metric() {
@@ -529,8 +520,8 @@ fn result_labels(
     };
     if one_to_one {
         match matching {
-            Some(LabelModifier::Include(on)) => l = l.keep_only(&names(on)),
-            Some(LabelModifier::Exclude(ign)) => l = l.drop_names(&names(ign)),
+            Some(Matching::On(on)) => l = l.keep_only(&names(on)),
+            Some(Matching::Ignoring(ign)) => l = l.drop_names(&names(ign)),
             None => {}
         }
     }
@@ -549,7 +540,7 @@ fn result_labels(
 fn duplicate_error(
     a: &Labels,
     b: &Labels,
-    matching: Option<&LabelModifier>,
+    matching: Option<&Matching>,
     swapped: bool,
 ) -> QueryError {
     let side = if swapped { "left" } else { "right" };
@@ -560,4 +551,13 @@ fn duplicate_error(
         "found duplicate series for the match group {group} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
         pair[0], pair[1]
     ))
+}
+
+/// The trim operators (`</`, `>/`) only cut native histograms; float
+/// samples on the left have nothing to trim and are dropped.
+fn trim_floats(ev: &mut Evaluator<'_>, grid: Grid, e: &BinaryExpr) -> Result<Evaluated, QueryError> {
+    let lhs = ev.eval(grid, &e.lhs)?;
+    let rhs = ev.eval(grid, &e.rhs)?;
+    ev.limits.release(lhs.points() + rhs.points());
+    Ok(Evaluated::Vector(Vec::new()))
 }

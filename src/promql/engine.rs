@@ -5,8 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use promql_parser::parser::value::ValueType;
-use promql_parser::parser::{token, Expr};
+use super::parser::{AggOp, Expr, ValueType};
 
 use crate::model::Sample;
 
@@ -129,6 +128,13 @@ impl Engine {
                 "query is too deeply nested ({depth} levels, at most {MAX_NESTING} are allowed)"
             )));
         }
+        // Duration expressions (`[step()*2]`, `offset -range()`) are fixed
+        // for the whole query: resolve them once, now.
+        let mut resolved = expr.clone();
+        resolved
+            .resolve_durations(step_ms, end.saturating_sub(start))
+            .map_err(QueryError::BadData)?;
+        let expr = &resolved;
         let instant = step_ms == 0;
         let deadline = Instant::now().checked_add(self.opts.timeout);
         let mut ev = Evaluator {
@@ -211,8 +217,7 @@ impl Engine {
 
 /// Parses a query; parse errors are `bad_data`.
 pub(crate) fn parse(query: &str) -> Result<Expr, QueryError> {
-    promql_parser::parser::parse(query)
-        .map_err(|e| QueryError::BadData(format!("parse error: {e}")))
+    super::parser::parse(query).map_err(|e| QueryError::BadData(e.to_string()))
 }
 
 /// Applies delayed metric-name removal and rejects label-set collisions.
@@ -243,8 +248,8 @@ fn keeps_order(expr: &Expr) -> bool {
             "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc"
         ),
         Expr::Aggregate(a) => matches!(
-            a.op.id(),
-            token::T_TOPK | token::T_BOTTOMK | token::T_LIMITK | token::T_LIMIT_RATIO
+            a.op,
+            AggOp::Topk | AggOp::Bottomk | AggOp::Limitk | AggOp::LimitRatio
         ),
         _ => false,
     }

@@ -4,10 +4,7 @@
 //! on their own aligned grid; step-invariant sub-expressions (those pinned by
 //! `@`) are evaluated at one step and repeated.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use promql_parser::parser::value::ValueType;
-use promql_parser::parser::{AtModifier, Expr, Offset, SubqueryExpr};
+use super::parser::{AtModifier, Expr, SubqueryExpr, UnaryOp, ValueType};
 
 use crate::model::Sample;
 
@@ -15,7 +12,6 @@ use super::limits::{Annotations, Limits};
 use super::selector::{self, InstantMode, RangeInput};
 use super::source::SampleSource;
 use super::step::{Evaluated, Grid, StepSeries};
-use super::util::millis;
 use super::value::QueryError;
 use super::{aggregate, binary, functions};
 
@@ -59,16 +55,7 @@ impl<'a> Evaluator<'a> {
             None => None,
             Some(AtModifier::Start) => Some(self.query_start),
             Some(AtModifier::End) => Some(self.query_end),
-            Some(AtModifier::At(t)) => Some(system_time_ms(t)),
-        }
-    }
-
-    /// An offset in milliseconds (negative offsets look into the future).
-    pub fn offset_ms(&self, offset: &Option<Offset>) -> i64 {
-        match offset {
-            None => 0,
-            Some(Offset::Pos(d)) => millis(d),
-            Some(Offset::Neg(d)) => -millis(d),
+            Some(AtModifier::At(t)) => Some(*t),
         }
     }
 
@@ -88,7 +75,12 @@ impl<'a> Evaluator<'a> {
                 self.limits.hold(grid.steps())?;
                 Ok(Evaluated::Scalar(vec![n.val; grid.steps()]))
             }
+            Expr::Duration(d) => {
+                self.limits.hold(grid.steps())?;
+                Ok(Evaluated::Scalar(vec![d.secs(); grid.steps()]))
+            }
             Expr::StringLiteral(s) => Ok(Evaluated::String(s.val.clone())),
+            Expr::Unary(u) if u.op == UnaryOp::Plus => self.eval(grid, &u.expr),
             Expr::Unary(u) => self.eval_negation(grid, &u.expr),
             Expr::VectorSelector(vs) => Ok(Evaluated::Vector(selector::eval_vector_selector(
                 self,
@@ -100,7 +92,6 @@ impl<'a> Evaluator<'a> {
             Expr::Aggregate(a) => aggregate::eval(self, grid, a),
             Expr::Binary(b) => binary::eval(self, grid, b),
             Expr::Call(c) => functions::eval_call(self, grid, c),
-            Expr::Extension(_) => Err(QueryError::exec("extension expressions are not supported")),
         }
     }
 
@@ -173,13 +164,13 @@ impl<'a> Evaluator<'a> {
         grid: Grid,
         sq: &SubqueryExpr,
     ) -> Result<RangeInput, QueryError> {
-        let offset = self.offset_ms(&sq.offset);
+        let offset = sq.offset_ms();
         let at = self.at_time(&sq.at);
-        let range = millis(&sq.range);
+        let range = sq.range.ms();
         let step = sq
             .step
             .as_ref()
-            .map(millis)
+            .map(|s| s.ms())
             .filter(|s| *s > 0)
             .unwrap_or(DEFAULT_SUBQUERY_STEP_MS);
         let (outer_start, outer_end) = match at {
@@ -251,13 +242,6 @@ impl<'a> Evaluator<'a> {
     }
 }
 
-fn system_time_ms(t: &SystemTime) -> i64 {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => millis(&d),
-        Err(e) => -millis(&e.duration()),
-    }
-}
-
 fn empty_of(expr: &Expr) -> Evaluated {
     match expr.value_type() {
         ValueType::Scalar => Evaluated::Scalar(Vec::new()),
@@ -291,12 +275,12 @@ pub(crate) fn expr_depth(expr: &Expr) -> usize {
                     stack.push((p, d + 1));
                 }
             }
-            Expr::Call(c) => stack.extend(c.args.args.iter().map(|a| (a.as_ref(), d + 1))),
+            Expr::Call(c) => stack.extend(c.args.iter().map(|a| (a, d + 1))),
             Expr::NumberLiteral(_)
             | Expr::StringLiteral(_)
+            | Expr::Duration(_)
             | Expr::VectorSelector(_)
-            | Expr::MatrixSelector(_)
-            | Expr::Extension(_) => {}
+            | Expr::MatrixSelector(_) => {}
         }
     }
     max
@@ -317,7 +301,7 @@ pub(crate) fn is_step_invariant(expr: &Expr) -> bool {
         Expr::VectorSelector(vs) => vs.at.is_some(),
         Expr::MatrixSelector(ms) => ms.vs.at.is_some(),
         Expr::Subquery(sq) => sq.at.is_some(),
-        Expr::NumberLiteral(_) | Expr::StringLiteral(_) => true,
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Duration(_) => true,
         Expr::Paren(p) => is_step_invariant(&p.expr),
         Expr::Unary(u) => is_step_invariant(&u.expr),
         Expr::Binary(b) => is_step_invariant(&b.lhs) && is_step_invariant(&b.rhs),
@@ -326,9 +310,8 @@ pub(crate) fn is_step_invariant(expr: &Expr) -> bool {
         }
         Expr::Call(c) => {
             !TIME_DEPENDENT_FUNCTIONS.contains(&c.func.name)
-                && c.args.args.iter().all(|a| is_step_invariant(a))
+                && c.args.iter().all(is_step_invariant)
         }
-        Expr::Extension(_) => false,
     }
 }
 
@@ -337,13 +320,13 @@ fn has_at_modifier(expr: &Expr) -> bool {
         Expr::VectorSelector(vs) => vs.at.is_some(),
         Expr::MatrixSelector(ms) => ms.vs.at.is_some(),
         Expr::Subquery(sq) => sq.at.is_some(),
-        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => false,
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Duration(_) => false,
         Expr::Paren(p) => has_at_modifier(&p.expr),
         Expr::Unary(u) => has_at_modifier(&u.expr),
         Expr::Binary(b) => has_at_modifier(&b.lhs) || has_at_modifier(&b.rhs),
         Expr::Aggregate(a) => {
             has_at_modifier(&a.expr) || a.param.as_ref().is_some_and(|p| has_at_modifier(p))
         }
-        Expr::Call(c) => c.args.args.iter().any(|a| has_at_modifier(a)),
+        Expr::Call(c) => c.args.iter().any(has_at_modifier),
     }
 }

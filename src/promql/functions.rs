@@ -4,18 +4,17 @@
 //! histogram functions). Range-vector functions live in
 //! `range_functions`.
 
-use promql_parser::label::MatchOp as PMatchOp;
-use promql_parser::parser::value::ValueType;
-use promql_parser::parser::{Call, Expr};
 use regex::Regex;
 
 use crate::model::labels::METRIC_NAME;
-use crate::model::{Labels, Sample};
+use crate::model::{Labels, MatchOp, Sample};
 
 use super::aggregate::{asc_nan_last, desc_nan_last, go_sort};
 use super::datetime::{civil_from_unix, days_in_month, Civil};
 use super::eval::{unwrap_parens, Evaluator};
 use super::histogram::{self, HistFn};
+use super::info;
+use super::parser::{strings::quote_bytes, Call, Expr, ValueType};
 use super::range_functions;
 use super::selector::{self, InstantMode};
 use super::step::{merge_same_labelset, total_points, Evaluated, Grid, StepCursor, StepSeries};
@@ -28,7 +27,7 @@ pub(crate) fn eval_call(
     call: &Call,
 ) -> Result<Evaluated, QueryError> {
     let name = call.func.name;
-    let args: Vec<&Expr> = call.args.args.iter().map(|a| a.as_ref()).collect();
+    let args: Vec<&Expr> = call.args.iter().collect();
     if let Some(i) = args
         .iter()
         .position(|a| a.value_type() == ValueType::Matrix)
@@ -58,12 +57,11 @@ pub(crate) fn eval_call(
             ev.release_series(&v);
             Ok(Evaluated::Vector(Vec::new()))
         }
-        "min_of" | "max_of" => min_max_of(ev, grid, name, &args),
         "round" => round(ev, grid, &args),
         "clamp" | "clamp_min" | "clamp_max" => clamp(ev, grid, name, &args),
         "days_in_month" | "day_of_month" | "day_of_week" | "day_of_year" | "hour" | "minute"
         | "month" | "year" => date(ev, grid, name, &args),
-        "info" => Err(QueryError::exec("info() is not supported")),
+        "info" => info::eval(ev, grid, &args),
         _ => math(ev, grid, name, &args),
     }
 }
@@ -201,31 +199,6 @@ fn classic_histogram(
     let v = ev.eval_vector(grid, input)?;
     let out = histogram::eval_classic(ev, grid, func, &v)?;
     finish_vector(ev, &v, out)
-}
-
-fn min_max_of(
-    ev: &mut Evaluator<'_>,
-    grid: Grid,
-    name: &str,
-    args: &[&Expr],
-) -> Result<Evaluated, QueryError> {
-    let a = ev.eval_scalar(grid, arg(args, 0)?)?;
-    let b = ev.eval_scalar(grid, arg(args, 1)?)?;
-    ev.limits.release(b.len());
-    let v = a
-        .iter()
-        .zip(b.iter())
-        .map(|(&x, &y)| {
-            if x.is_nan() || y.is_nan() {
-                f64::NAN
-            } else if name == "min_of" {
-                x.min(y)
-            } else {
-                x.max(y)
-            }
-        })
-        .collect();
-    Ok(Evaluated::Scalar(v))
 }
 
 /// `round(v, to_nearest=1)`: ties round up.
@@ -455,16 +428,11 @@ pub(crate) fn absent_labels(arg: &Expr) -> Labels {
     };
     let mut out = Labels::empty();
     let mut seen: Vec<&str> = Vec::new();
-    for m in vs
-        .matchers
-        .matchers
-        .iter()
-        .chain(vs.matchers.or_matchers.iter().flatten())
-    {
+    for m in &vs.matchers {
         if m.name == METRIC_NAME {
             continue;
         }
-        if matches!(m.op, PMatchOp::Equal) && !seen.contains(&m.name.as_str()) {
+        if matches!(m.op, MatchOp::Equal) && !seen.contains(&m.name.as_str()) {
             out.set(&m.name, &m.value);
             seen.push(&m.name);
         } else {
@@ -476,7 +444,14 @@ pub(crate) fn absent_labels(arg: &Expr) -> Labels {
 
 fn string_arg(args: &[&Expr], i: usize) -> Result<String, QueryError> {
     match args.get(i).map(|a| unwrap_parens(a)) {
-        Some(Expr::StringLiteral(s)) => Ok(s.val.clone()),
+        Some(Expr::StringLiteral(s)) => match &s.raw {
+            // Not valid UTF-8: cannot be a label name or value.
+            Some(raw) => Err(QueryError::exec(format!(
+                "invalid label name {}",
+                quote_bytes(raw)
+            ))),
+            None => Ok(s.val.clone()),
+        },
         _ => Err(QueryError::exec(format!(
             "expected a string literal as argument {}",
             i + 1

@@ -14,6 +14,7 @@
 //! `limits` accounts samples, deadline and annotations; `value` holds
 //! the public result types.
 
+pub mod parser;
 pub mod source;
 
 mod aggregate;
@@ -23,6 +24,7 @@ mod engine;
 mod eval;
 mod functions;
 mod histogram;
+mod info;
 mod limits;
 mod range_functions;
 mod selector;

@@ -3,7 +3,7 @@
 //! `*_over_time` family, ...): each series' points are windowed per step
 //! (left-open `(t - range, t]`) and reduced to one value.
 
-use promql_parser::parser::Expr;
+use super::parser::Expr;
 
 use crate::model::{Labels, Sample};
 

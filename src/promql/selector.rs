@@ -3,121 +3,25 @@
 //! whole evaluation range, and slicing the result in memory per step
 //! (lookback for instant selectors, left-open windows for range selectors).
 
-use promql_parser::label::{MatchOp as PMatchOp, Matcher as PMatcher};
-use promql_parser::parser::{Expr, MatrixSelector, VectorSelector};
-
-use crate::model::labels::METRIC_NAME;
-use crate::model::{is_stale_nan, MatchOp, Matcher, Sample};
+use crate::model::{is_stale_nan, Matcher, Sample};
 
 use super::eval::Evaluator;
+use super::parser::{self, MatrixSelector, VectorSelector};
 use super::source::Series;
 use super::step::{Grid, StepSeries};
-use super::util::millis;
 use super::value::QueryError;
 
 /// Parses a series selector as used in `match[]` parameters, e.g.
 /// `up{job=~"a.*"}` or `{__name__=~".+"}`, into matchers (the metric name
 /// becomes a `__name__` equality matcher).
 pub fn parse_series_selector(s: &str) -> Result<Vec<Matcher>, String> {
-    let expr = promql_parser::parser::parse(s)?;
-    let vs = match expr {
-        Expr::VectorSelector(vs) => vs,
-        _ => {
-            return Err(format!(
-                "invalid series selector {s:?}: expected a vector selector"
-            ))
-        }
-    };
-    if vs.offset.is_some() || vs.at.is_some() {
-        return Err(format!(
-            "invalid series selector {s:?}: no offset or @ modifiers allowed"
-        ));
-    }
-    if !vs.matchers.or_matchers.is_empty() {
-        return Err(format!(
-            "invalid series selector {s:?}: 'or' is not supported here"
-        ));
-    }
-    let mut groups = matcher_groups(&vs)?;
-    Ok(groups.pop().unwrap_or_default())
+    let vs = parser::parse_selector(s).map_err(|e| e.to_string())?;
+    matchers(&vs)
 }
 
-/// The matchers of a selector, one list per `or` alternative (usually one).
-pub(crate) fn matcher_groups(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, String> {
-    let mut base = Vec::new();
-    if let Some(name) = &vs.name {
-        base.push(Matcher::equal(METRIC_NAME, name.clone()));
-    }
-    for m in &vs.matchers.matchers {
-        base.push(convert_matcher(m)?);
-    }
-    if vs.matchers.or_matchers.is_empty() {
-        return Ok(vec![base]);
-    }
-    let mut groups = Vec::with_capacity(vs.matchers.or_matchers.len());
-    for alt in &vs.matchers.or_matchers {
-        let mut g = base.clone();
-        for m in alt {
-            g.push(convert_matcher(m)?);
-        }
-        groups.push(g);
-    }
-    Ok(groups)
-}
-
-fn convert_matcher(m: &PMatcher) -> Result<Matcher, String> {
-    let op = match m.op {
-        PMatchOp::Equal => MatchOp::Equal,
-        PMatchOp::NotEqual => MatchOp::NotEqual,
-        PMatchOp::Re(_) => MatchOp::Regex,
-        PMatchOp::NotRe(_) => MatchOp::NotRegex,
-    };
-    match Matcher::new(op, m.name.clone(), m.value.clone()) {
-        Ok(x) => Ok(x),
-        // Go's RE2 accepts a literal `{` where Rust's regex wants a repetition.
-        Err(e) => Matcher::new(op, m.name.clone(), escape_literal_braces(&m.value)).map_err(|_| e),
-    }
-}
-
-/// Escapes every `{` that does not start a valid `{n}`, `{n,}` or `{n,m}`
-/// repetition, so Go-compatible regexes compile with the `regex` crate.
-pub(crate) fn escape_literal_braces(re: &str) -> String {
-    let chars: Vec<char> = re.chars().collect();
-    let mut out = String::with_capacity(re.len() + 4);
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '\\' {
-            out.push(c);
-            if let Some(&n) = chars.get(i + 1) {
-                out.push(n);
-            }
-            i += 2;
-            continue;
-        }
-        if c == '{' && !is_repetition(&chars[i + 1..]) {
-            out.push('\\');
-        }
-        out.push(c);
-        i += 1;
-    }
-    out
-}
-
-fn is_repetition(rest: &[char]) -> bool {
-    let Some(close) = rest.iter().position(|&c| c == '}') else {
-        return false;
-    };
-    let body: String = rest[..close].iter().collect();
-    let mut parts = body.splitn(2, ',');
-    let first = parts.next().unwrap_or("");
-    if first.is_empty() || !first.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
-    }
-    match parts.next() {
-        None => true,
-        Some(second) => second.bytes().all(|b| b.is_ascii_digit()),
-    }
+/// The storage matchers of a selector.
+pub(crate) fn matchers(vs: &VectorSelector) -> Result<Vec<Matcher>, String> {
+    vs.matchers.iter().map(|m| m.to_matcher()).collect()
 }
 
 /// Selects the series of a selector with samples in `[mint, maxt]`, sorted by
@@ -129,15 +33,9 @@ pub(crate) fn select(
     maxt: i64,
 ) -> Result<Vec<Series>, QueryError> {
     ev.limits.check_deadline()?;
-    let groups = matcher_groups(vs).map_err(QueryError::BadData)?;
-    let mut out: Vec<Series> = Vec::new();
-    for g in &groups {
-        out.extend(ev.src.select(g, mint, maxt)?);
-    }
+    let ms = matchers(vs).map_err(QueryError::BadData)?;
+    let mut out: Vec<Series> = ev.src.select(&ms, mint, maxt)?;
     out.sort_by(|a, b| a.labels.cmp(&b.labels));
-    if groups.len() > 1 {
-        out.dedup_by(|a, b| a.labels == b.labels);
-    }
     ev.limits.check_deadline()?;
     Ok(out)
 }
@@ -159,7 +57,7 @@ pub(crate) fn eval_vector_selector(
     vs: &VectorSelector,
     mode: InstantMode,
 ) -> Result<Vec<StepSeries>, QueryError> {
-    let offset = ev.offset_ms(&vs.offset);
+    let offset = vs.offset_ms();
     let at = ev.at_time(&vs.at);
     let steps = grid.steps();
     if steps == 0 {
@@ -276,9 +174,9 @@ pub(crate) fn load_matrix_selector(
     ms: &MatrixSelector,
 ) -> Result<RangeInput, QueryError> {
     let vs = &ms.vs;
-    let offset = ev.offset_ms(&vs.offset);
+    let offset = vs.offset_ms();
     let at = ev.at_time(&vs.at);
-    let range = millis(&ms.range);
+    let range = ms.range.ms();
     let ref_of = |ts: i64| at.unwrap_or(ts).saturating_sub(offset);
     let first_ref = ref_of(grid.start);
     let last_ref = ref_of(grid.end);
@@ -355,10 +253,4 @@ mod tests {
         assert!(parse_series_selector("{").is_err());
     }
 
-    #[test]
-    fn escapes_go_style_braces() {
-        assert_eq!(escape_literal_braces("a{b}c"), "a\\{b}c");
-        assert_eq!(escape_literal_braces("a{2,3}"), "a{2,3}");
-        assert_eq!(escape_literal_braces("a\\{"), "a\\{");
-    }
 }

@@ -5,15 +5,13 @@
 //! involve it are counted as skipped.
 
 use std::collections::HashSet;
-use std::time::{Duration, UNIX_EPOCH};
 
-use promql_parser::label::MatchOp as PMatchOp;
-use promql_parser::parser::{AtModifier, Expr};
 use regex::Regex;
 
-use crate::model::{Labels, Sample, STALE_NAN_BITS};
+use crate::model::{Labels, MatchOp, Sample, STALE_NAN_BITS};
 
 use super::engine::parse;
+use super::parser::{AtModifier, Expr};
 use super::source::MemorySource;
 use super::{Engine, EngineOptions, QueryResult, Value};
 
@@ -228,11 +226,8 @@ fn parse_labels(desc: &str) -> Option<Labels> {
     match parse(desc).ok()? {
         Expr::VectorSelector(vs) => {
             let mut pairs: Vec<(String, String)> = Vec::new();
-            if let Some(n) = vs.name {
-                pairs.push(("__name__".into(), n));
-            }
-            for m in vs.matchers.matchers {
-                if !matches!(m.op, PMatchOp::Equal) {
+            for m in vs.matchers {
+                if !matches!(m.op, MatchOp::Equal) {
                     return None;
                 }
                 pairs.push((m.name, m.value));
@@ -625,13 +620,13 @@ fn check_eval(
 fn pin_at(e: &mut Expr, at: &AtModifier, time_dependent: &mut bool) {
     match e {
         Expr::VectorSelector(vs) => {
-            vs.at.get_or_insert_with(|| at.clone());
+            vs.at.get_or_insert(*at);
         }
         Expr::MatrixSelector(ms) => {
-            ms.vs.at.get_or_insert_with(|| at.clone());
+            ms.vs.at.get_or_insert(*at);
         }
         Expr::Subquery(sq) => {
-            sq.at.get_or_insert_with(|| at.clone());
+            sq.at.get_or_insert(*at);
         }
         Expr::Paren(p) => pin_at(&mut p.expr, at, time_dependent),
         Expr::Unary(u) => pin_at(&mut u.expr, at, time_dependent),
@@ -666,11 +661,13 @@ fn pin_at(e: &mut Expr, at: &AtModifier, time_dependent: &mut bool) {
             ) {
                 *time_dependent = true;
             }
-            for a in c.args.args.iter_mut() {
+            for a in c.args.iter_mut() {
                 pin_at(a, at, time_dependent);
             }
         }
-        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+        // `step()`, `range()` and friends depend on the query's times.
+        Expr::Duration(_) => *time_dependent = true,
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) => {}
     }
 }
 
@@ -686,13 +683,8 @@ fn check_at_variants(
     let Ok(mut expr) = parse(query) else {
         return Ok(());
     };
-    let at_time = if t >= 0 {
-        UNIX_EPOCH + Duration::from_millis(t as u64)
-    } else {
-        UNIX_EPOCH - Duration::from_millis(t.unsigned_abs())
-    };
     let mut time_dependent = false;
-    pin_at(&mut expr, &AtModifier::At(at_time), &mut time_dependent);
+    pin_at(&mut expr, &AtModifier::At(t), &mut time_dependent);
     if time_dependent {
         return Ok(());
     }

@@ -192,11 +192,6 @@ fn chunks(s: &str) -> Vec<&str> {
     out
 }
 
-/// A `std::time::Duration` in milliseconds, saturating.
-pub(crate) fn millis(d: &std::time::Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
