@@ -2,6 +2,7 @@
 //! call, the exact JSON shapes out. Evaluation lives in the engines.
 
 pub mod error;
+pub mod histogram_json;
 pub mod params;
 pub mod prom_json;
 pub mod prometheus;

@@ -4,7 +4,8 @@
 
 use std::fmt::Write as _;
 
-use crate::model::Labels;
+use super::histogram_json::write_histogram_json;
+use crate::model::{FloatHistogram, Labels};
 use crate::promql::source::Series;
 use crate::promql::{InstantSample, Value};
 
@@ -70,6 +71,15 @@ fn write_point(out: &mut String, t: i64, v: f64) {
     out.push_str("\"]");
 }
 
+/// `[<time>,{"count":..,"sum":..,"buckets":[..]}]`
+fn write_histogram_point(out: &mut String, t: i64, h: &FloatHistogram) {
+    out.push('[');
+    write_timestamp(out, t);
+    out.push(',');
+    write_histogram_json(out, h);
+    out.push(']');
+}
+
 fn write_vector(out: &mut String, v: &[InstantSample]) {
     out.push('[');
     for (i, s) in v.iter().enumerate() {
@@ -78,13 +88,23 @@ fn write_vector(out: &mut String, v: &[InstantSample]) {
         }
         out.push_str("{\"metric\":");
         write_labels(out, &s.labels);
-        out.push_str(",\"value\":");
-        write_point(out, s.t, s.v);
+        match &s.h {
+            Some(h) => {
+                out.push_str(",\"histogram\":");
+                write_histogram_point(out, s.t, h);
+            }
+            None => {
+                out.push_str(",\"value\":");
+                write_point(out, s.t, s.v);
+            }
+        }
         out.push('}');
     }
     out.push(']');
 }
 
+/// A matrix series as Prometheus writes it: `values` only when it has float
+/// points, `histograms` only when it has histogram points.
 fn write_matrix(out: &mut String, m: &[Series]) {
     out.push('[');
     for (i, s) in m.iter().enumerate() {
@@ -93,14 +113,27 @@ fn write_matrix(out: &mut String, m: &[Series]) {
         }
         out.push_str("{\"metric\":");
         write_labels(out, &s.labels);
-        out.push_str(",\"values\":[");
-        for (j, p) in s.samples.iter().enumerate() {
-            if j > 0 {
-                out.push(',');
+        if !s.samples.is_empty() {
+            out.push_str(",\"values\":[");
+            for (j, p) in s.samples.iter().enumerate() {
+                if j > 0 {
+                    out.push(',');
+                }
+                write_point(out, p.t, p.v);
             }
-            write_point(out, p.t, p.v);
+            out.push(']');
         }
-        out.push_str("]}");
+        if !s.histograms.is_empty() {
+            out.push_str(",\"histograms\":[");
+            for (j, p) in s.histograms.iter().enumerate() {
+                if j > 0 {
+                    out.push(',');
+                }
+                write_histogram_point(out, p.t, &p.h);
+            }
+            out.push(']');
+        }
+        out.push('}');
     }
     out.push(']');
 }

@@ -532,6 +532,7 @@ fn select_k(
                 labels: input[i].labels.clone(),
                 drop_name: input[i].drop_name,
                 floats: pts,
+                hists: Vec::new(),
             });
         }
     }

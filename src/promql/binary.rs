@@ -309,6 +309,7 @@ fn set_op(
                 labels: s.labels,
                 drop_name: s.drop_name,
                 floats: pts,
+                hists: Vec::new(),
             });
         }
     }

@@ -185,12 +185,19 @@ impl Engine {
                     Value::Vector(
                         series
                             .into_iter()
-                            .filter_map(|s| {
-                                s.floats.first().map(|p| InstantSample {
+                            .filter_map(|mut s| match s.floats.first() {
+                                Some(p) => Some(InstantSample {
                                     labels: s.labels,
                                     t: start,
                                     v: p.v,
-                                })
+                                    h: None,
+                                }),
+                                None => s.hists.pop().map(|p| InstantSample {
+                                    labels: s.labels,
+                                    t: start,
+                                    v: 0.0,
+                                    h: Some(p.h),
+                                }),
                             })
                             .collect(),
                     )
@@ -229,14 +236,18 @@ fn finalize(mut series: Vec<StepSeries>) -> Result<Vec<StepSeries>, QueryError> 
         }
     }
     let mut series = merge_same_labelset(series)?;
-    series.retain(|s| !s.floats.is_empty());
+    series.retain(|s| !s.is_empty());
     Ok(series)
 }
 
 fn into_matrix(series: Vec<StepSeries>) -> Vec<Series> {
     series
         .into_iter()
-        .map(|s| Series::floats(s.labels, s.floats))
+        .map(|s| Series {
+            labels: s.labels,
+            samples: s.floats,
+            histograms: s.hists,
+        })
         .collect()
 }
 

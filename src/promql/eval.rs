@@ -21,7 +21,7 @@ pub(crate) const DEFAULT_SUBQUERY_STEP_MS: i64 = 60_000;
 
 /// Functions whose result depends on the evaluation time even when their
 /// arguments do not (Prometheus' `AtModifierUnsafeFunctions`).
-const TIME_DEPENDENT_FUNCTIONS: [&str; 11] = [
+pub(crate) const TIME_DEPENDENT_FUNCTIONS: [&str; 11] = [
     "days_in_month",
     "day_of_month",
     "day_of_week",
@@ -191,15 +191,15 @@ impl<'a> Evaluator<'a> {
         }
         let series = match self.eval(inner, &sq.expr)? {
             Evaluated::Vector(v) => v,
-            Evaluated::Scalar(v) => vec![StepSeries {
-                labels: Default::default(),
-                drop_name: false,
-                floats: inner
+            Evaluated::Scalar(v) => vec![StepSeries::with_floats(
+                Default::default(),
+                false,
+                inner
                     .timestamps()
                     .zip(v)
                     .map(|(t, v)| Sample::new(t, v))
                     .collect(),
-            }],
+            )],
             other => {
                 return Err(QueryError::exec(format!(
                     "subquery is only allowed on instant vector, got {}",

@@ -92,6 +92,7 @@ fn vector(ev: &mut Evaluator<'_>, grid: Grid, args: &[&Expr]) -> Result<Evaluate
         labels: Labels::empty(),
         drop_name: false,
         floats,
+        hists: Vec::new(),
     }]))
 }
 
@@ -162,6 +163,7 @@ fn absent(ev: &mut Evaluator<'_>, grid: Grid, args: &[&Expr]) -> Result<Evaluate
         labels: absent_labels(unwrap_parens(a)),
         drop_name: false,
         floats,
+        hists: Vec::new(),
     }]))
 }
 
@@ -297,6 +299,7 @@ fn date(
                 labels: Labels::empty(),
                 drop_name: false,
                 floats,
+                hists: Vec::new(),
             }]))
         }
         Some(a) => {

@@ -36,6 +36,8 @@ mod value;
 mod tests;
 #[cfg(test)]
 mod testscript;
+#[cfg(test)]
+mod testscript_at;
 
 pub use engine::{Engine, EngineOptions};
 pub use selector::parse_series_selector;

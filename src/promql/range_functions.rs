@@ -174,6 +174,7 @@ fn apply(
             labels: s.labels.clone(),
             drop_name: !keeps_name || s.drop_name,
             floats: pts,
+            hists: Vec::new(),
         });
     }
     Ok(out)
@@ -207,6 +208,7 @@ fn absent_over_time(
         labels,
         drop_name: true,
         floats,
+        hists: Vec::new(),
     }])
 }
 

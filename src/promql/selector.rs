@@ -3,12 +3,12 @@
 //! whole evaluation range, and slicing the result in memory per step
 //! (lookback for instant selectors, left-open windows for range selectors).
 
-use crate::model::{is_stale_nan, Matcher, Sample};
+use crate::model::{is_stale_nan, HistogramSample, Matcher, Sample};
 
 use super::eval::Evaluator;
 use super::parser::{self, MatrixSelector, VectorSelector};
 use super::source::Series;
-use super::step::{Grid, StepSeries};
+use super::step::{total_points, Grid, StepSeries};
 use super::value::QueryError;
 
 /// Parses a series selector as used in `match[]` parameters, e.g.
@@ -76,9 +76,10 @@ pub(crate) fn eval_vector_selector(
     let mut out = Vec::with_capacity(series.len());
     for s in series {
         ev.limits.tick()?;
-        let samples = &s.samples;
+        let (samples, hs) = (&s.samples, &s.histograms);
         let mut floats: Vec<Sample> = Vec::new();
-        let mut idx = 0usize;
+        let mut hists: Vec<HistogramSample> = Vec::new();
+        let (mut idx, mut hidx) = (0usize, 0usize);
         for i in 0..steps {
             ev.limits.tick()?;
             let ts = grid.ts(i);
@@ -86,29 +87,54 @@ pub(crate) fn eval_vector_selector(
             while idx < samples.len() && samples[idx].t <= r {
                 idx += 1;
             }
-            if idx == 0 {
-                continue;
+            while hidx < hs.len() && hs[hidx].t <= r {
+                hidx += 1;
             }
-            let smp = samples[idx - 1];
-            if smp.t <= r.saturating_sub(lookback) || is_stale_nan(smp.v) {
-                continue;
+            let f = idx.checked_sub(1).map(|k| samples[k]);
+            let h = hidx.checked_sub(1).map(|k| &hs[k]);
+            // The newest sample of either kind; a stale float marker (or a
+            // histogram whose sum is the stale NaN) hides the series.
+            match (f, h) {
+                (Some(f), h) if h.is_none_or(|h| h.t < f.t) => {
+                    if f.t <= r.saturating_sub(lookback) || is_stale_nan(f.v) {
+                        continue;
+                    }
+                    let v = match mode {
+                        InstantMode::Values => f.v,
+                        InstantMode::Timestamps => f.t as f64 / 1000.0,
+                    };
+                    floats.push(Sample::new(ts, v));
+                }
+                (_, Some(h)) => {
+                    if h.t <= r.saturating_sub(lookback) || is_stale_nan(h.h.sum) {
+                        continue;
+                    }
+                    match mode {
+                        InstantMode::Values => hists.push(HistogramSample {
+                            t: ts,
+                            h: h.h.clone(),
+                        }),
+                        InstantMode::Timestamps => {
+                            floats.push(Sample::new(ts, h.t as f64 / 1000.0))
+                        }
+                    }
+                }
+                _ => {}
             }
-            let v = match mode {
-                InstantMode::Values => smp.v,
-                InstantMode::Timestamps => smp.t as f64 / 1000.0,
-            };
-            floats.push(Sample::new(ts, v));
         }
-        if floats.is_empty() {
-            continue;
-        }
-        ev.limits.touched(floats.len());
-        ev.limits.hold(floats.len())?;
-        out.push(StepSeries {
+        let out_series = StepSeries {
             labels: s.labels,
             drop_name: mode == InstantMode::Timestamps,
             floats,
-        });
+            hists,
+        };
+        if out_series.is_empty() {
+            continue;
+        }
+        let n = total_points(std::slice::from_ref(&out_series));
+        ev.limits.touched(n);
+        ev.limits.hold(n)?;
+        out.push(out_series);
     }
     Ok(out)
 }
@@ -165,6 +191,42 @@ impl RangeInput {
         }
         Ok(())
     }
+
+    /// Like [`RangeInput::for_each_window`], with the float and the
+    /// histogram points of each window (at least one of them non-empty).
+    pub fn for_each_window_mixed<F>(
+        &self,
+        series: &StepSeries,
+        grid: Grid,
+        mut f: F,
+    ) -> Result<(), QueryError>
+    where
+        F: FnMut(usize, Window, &[Sample], &[HistogramSample]) -> Result<(), QueryError>,
+    {
+        let (pts, hs) = (&series.floats, &series.hists);
+        let (mut lo, mut hi, mut hlo, mut hhi) = (0usize, 0usize, 0usize, 0usize);
+        for i in 0..grid.steps() {
+            let ts = grid.ts(i);
+            let end = self.at.unwrap_or(ts).saturating_sub(self.offset);
+            let start = end.saturating_sub(self.range);
+            while hi < pts.len() && pts[hi].t <= end {
+                hi += 1;
+            }
+            while lo < hi && pts[lo].t <= start {
+                lo += 1;
+            }
+            while hhi < hs.len() && hs[hhi].t <= end {
+                hhi += 1;
+            }
+            while hlo < hhi && hs[hlo].t <= start {
+                hlo += 1;
+            }
+            if lo < hi || hlo < hhi {
+                f(i, Window { ts, start, end }, &pts[lo..hi], &hs[hlo..hhi])?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Loads a matrix selector for all steps of `grid`.
@@ -196,8 +258,13 @@ pub(crate) fn load_matrix_selector(
                 .into_iter()
                 .filter(|p| !is_stale_nan(p.v))
                 .collect(),
+            hists: s
+                .histograms
+                .into_iter()
+                .filter(|p| !is_stale_nan(p.h.sum))
+                .collect(),
         })
-        .filter(|s| !s.floats.is_empty())
+        .filter(|s| !s.is_empty())
         .collect();
     Ok(RangeInput {
         series,
@@ -216,21 +283,19 @@ pub(crate) fn matrix_at(
 ) -> Result<Vec<StepSeries>, QueryError> {
     let mut out = Vec::with_capacity(input.series.len());
     for s in &input.series {
-        let mut pts: Vec<Sample> = Vec::new();
-        input.for_each_window(s, grid, |_, _, w| {
-            pts = w.to_vec();
+        let mut window = StepSeries::new(s.labels.clone(), s.drop_name);
+        input.for_each_window_mixed(s, grid, |_, _, w, hw| {
+            window.floats = w.to_vec();
+            window.hists = hw.to_vec();
             Ok(())
         })?;
-        if pts.is_empty() {
+        if window.is_empty() {
             continue;
         }
-        ev.limits.touched(pts.len());
-        ev.limits.hold(pts.len())?;
-        out.push(StepSeries {
-            labels: s.labels.clone(),
-            drop_name: s.drop_name,
-            floats: pts,
-        });
+        let n = total_points(std::slice::from_ref(&window));
+        ev.limits.touched(n);
+        ev.limits.hold(n)?;
+        out.push(window);
     }
     Ok(out)
 }

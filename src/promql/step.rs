@@ -3,14 +3,13 @@
 //! an instant vector becomes a list of [`StepSeries`] whose points sit on grid
 //! timestamps. Instant queries are a grid with one step.
 //!
-//! Points are float-only today. Native histograms would be added the way
-//! Prometheus does it: a second, parallel `histograms` point list on
-//! [`StepSeries`] (and a matching arm wherever `floats` is read), so the float
-//! path stays as cheap as it is now.
+//! Native histogram points live in a second, parallel list (`hists`), as in
+//! Prometheus, so the float path stays as cheap as it was; a series has at
+//! most one point (float or histogram) per step.
 
 use std::collections::HashMap;
 
-use crate::model::{Labels, Sample};
+use crate::model::{HistogramSample, Labels, Sample};
 
 use super::value::QueryError;
 
@@ -63,6 +62,8 @@ pub(crate) struct StepSeries {
     pub labels: Labels,
     pub drop_name: bool,
     pub floats: Vec<Sample>,
+    /// Native histogram points, sorted by time.
+    pub hists: Vec<HistogramSample>,
 }
 
 impl StepSeries {
@@ -71,8 +72,29 @@ impl StepSeries {
             labels,
             drop_name,
             floats: Vec::new(),
+            hists: Vec::new(),
         }
     }
+
+    /// A series of float points.
+    pub fn with_floats(labels: Labels, drop_name: bool, floats: Vec<Sample>) -> Self {
+        StepSeries {
+            labels,
+            drop_name,
+            floats,
+            hists: Vec::new(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.floats.is_empty() && self.hists.is_empty()
+    }
+}
+
+/// How many samples a histogram point counts as against the sample limit
+/// (Prometheus weighs histograms by size; one bucket pair per sample).
+pub(crate) fn hist_weight(h: &HistogramSample) -> usize {
+    1 + (h.h.positive_buckets.len() + h.h.negative_buckets.len()) / 2
 }
 
 /// The value of an evaluated sub-expression.
@@ -108,7 +130,10 @@ impl Evaluated {
 }
 
 pub(crate) fn total_points(series: &[StepSeries]) -> usize {
-    series.iter().map(|s| s.floats.len()).sum()
+    series
+        .iter()
+        .map(|s| s.floats.len() + s.hists.iter().map(hist_weight).sum::<usize>())
+        .sum()
 }
 
 /// Walks a list of step series grid step by grid step, yielding the
@@ -193,7 +218,8 @@ impl OutputBuilder {
         v: f64,
     ) -> Result<(), QueryError> {
         let s = &mut self.series[slot];
-        if s.floats.last().is_some_and(|p| p.t == t) {
+        if s.floats.last().is_some_and(|p| p.t == t) || s.hists.last().is_some_and(|p| p.t == t)
+        {
             return Err(QueryError::exec(DUPLICATE_LABELSET));
         }
         s.drop_name |= drop_name;
@@ -201,12 +227,27 @@ impl OutputBuilder {
         Ok(())
     }
 
+    /// Adds a histogram point to the series `slot`.
+    pub fn push_hist_to(
+        &mut self,
+        slot: usize,
+        drop_name: bool,
+        t: i64,
+        h: Box<crate::model::FloatHistogram>,
+    ) -> Result<(), QueryError> {
+        let s = &mut self.series[slot];
+        if s.hists.last().is_some_and(|p| p.t == t) || s.floats.last().is_some_and(|p| p.t == t)
+        {
+            return Err(QueryError::exec(DUPLICATE_LABELSET));
+        }
+        s.drop_name |= drop_name;
+        s.hists.push(HistogramSample { t, h });
+        Ok(())
+    }
+
     /// The collected series, without those that never got a point.
     pub fn finish(self) -> Vec<StepSeries> {
-        self.series
-            .into_iter()
-            .filter(|s| !s.floats.is_empty())
-            .collect()
+        self.series.into_iter().filter(|s| !s.is_empty()).collect()
     }
 }
 
@@ -224,6 +265,7 @@ pub(crate) fn merge_same_labelset(series: Vec<StepSeries>) -> Result<Vec<StepSer
             Some(&i) => {
                 let target = &mut out[i];
                 target.floats.extend(s.floats);
+                target.hists.extend(s.hists);
                 target.drop_name |= s.drop_name;
                 merged_any = true;
             }
@@ -236,7 +278,15 @@ pub(crate) fn merge_same_labelset(series: Vec<StepSeries>) -> Result<Vec<StepSer
     if merged_any {
         for s in &mut out {
             s.floats.sort_by_key(|p| p.t);
-            if s.floats.windows(2).any(|w| w[0].t == w[1].t) {
+            s.hists.sort_by_key(|p| p.t);
+            let float_dup = s.floats.windows(2).any(|w| w[0].t == w[1].t);
+            let hist_dup = s.hists.windows(2).any(|w| w[0].t == w[1].t);
+            let cross = !s.hists.is_empty()
+                && s
+                    .floats
+                    .iter()
+                    .any(|f| s.hists.binary_search_by_key(&f.t, |h| h.t).is_ok());
+            if float_dup || hist_dup || cross {
                 return Err(QueryError::exec(DUPLICATE_LABELSET));
             }
         }

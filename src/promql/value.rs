@@ -2,16 +2,18 @@
 //! [`QueryResult`] and [`QueryError`]. The HTTP layer renders these; nothing
 //! here knows about evaluation.
 
-use crate::model::Labels;
+use crate::model::{FloatHistogram, Labels};
 
 use super::source::{Series, SourceError};
 
-/// One element of an instant vector: a label set, a timestamp (ms) and a value.
+/// One element of an instant vector: a label set, a timestamp (ms) and a
+/// value: a float `v`, or a native histogram `h` (then `v` is 0).
 #[derive(Clone, Debug, PartialEq)]
 pub struct InstantSample {
     pub labels: Labels,
     pub t: i64,
     pub v: f64,
+    pub h: Option<Box<FloatHistogram>>,
 }
 
 /// The value of an evaluated query.

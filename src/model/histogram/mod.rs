@@ -26,7 +26,6 @@
 //! * [`stats`]: `quantile`, `fraction`, `stddev`, `stdvar`, `avg`.
 //! * [`kahan`]: compensated summation (`kahan_add`, `kahan_finish`) for
 //!   `sum`/`avg`/`*_over_time`.
-//! * [`json`]: the Prometheus API JSON object of one histogram.
 //! * [`literal`]: the promqltest `{{...}}` notation (parse, expand, print,
 //!   compare like promqltest).
 //! * [`display`]: `Display` like Prometheus' `String()`.
@@ -37,7 +36,6 @@
 pub mod arith;
 pub mod bounds;
 pub mod display;
-pub mod json;
 pub mod kahan;
 mod layout;
 pub mod literal;

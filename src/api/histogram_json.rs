@@ -13,8 +13,8 @@
 
 use std::fmt::Write as _;
 
-use super::FloatHistogram;
-use crate::api::prom_json::format_value;
+use super::prom_json::format_value;
+use crate::model::FloatHistogram;
 
 /// The boundary rule number Prometheus uses for a bucket's inclusiveness.
 pub fn boundary_rule(lower_inclusive: bool, upper_inclusive: bool) -> u8 {
