@@ -16,12 +16,11 @@ use super::layout::{from_pairs, pairs, reduce};
 use super::stats::kahan_inc;
 use super::FloatHistogram;
 
+/// `(bucket index, count)` pairs, ascending by index.
+type Pairs = Vec<(i32, f64)>;
+
 /// Kahan-adds `other` onto `sum`/`comp` pairs (both ascending, aligned).
-fn kahan_merge(
-    sum: &[(i32, f64)],
-    comp: &[(i32, f64)],
-    other: &[(i32, f64)],
-) -> (Vec<(i32, f64)>, Vec<(i32, f64)>) {
+fn kahan_merge(sum: &[(i32, f64)], comp: &[(i32, f64)], other: &[(i32, f64)]) -> (Pairs, Pairs) {
     let comp_at = |i: i32| comp.iter().find(|&&(j, _)| j == i).map_or(0.0, |&(_, c)| c);
     let (mut s_out, mut c_out) = (Vec::new(), Vec::new());
     let (mut a, mut b) = (0, 0);
