@@ -21,7 +21,17 @@ type Pairs = Vec<(i32, f64)>;
 
 /// Kahan-adds `other` onto `sum`/`comp` pairs (both ascending, aligned).
 fn kahan_merge(sum: &[(i32, f64)], comp: &[(i32, f64)], other: &[(i32, f64)]) -> (Pairs, Pairs) {
-    let comp_at = |i: i32| comp.iter().find(|&&(j, _)| j == i).map_or(0.0, |&(_, c)| c);
+    // `comp` has (a subset of) `sum`'s indices, ascending: walk it along.
+    let mut ci = 0;
+    let mut comp_at = |i: i32| {
+        while ci < comp.len() && comp[ci].0 < i {
+            ci += 1;
+        }
+        match comp.get(ci) {
+            Some(&(j, c)) if j == i => c,
+            _ => 0.0,
+        }
+    };
     let (mut s_out, mut c_out) = (Vec::new(), Vec::new());
     let (mut a, mut b) = (0, 0);
     while a < sum.len() || b < other.len() {

@@ -539,6 +539,42 @@ mod tests {
     }
 
     #[test]
+    fn compare_like_promqltest() {
+        let (got, _) = parse_histogram_literal(
+            "{{schema:0 count:3.0000001 sum:1 buckets:[1 0 2] counter_reset_hint:gauge}}",
+        )
+        .unwrap();
+        let (want, stated) =
+            parse_histogram_literal("{{count:3 sum:1 buckets:[1] offset:0}}").unwrap();
+        assert!(!stated);
+        // Layout differs (bucket 2 missing) -> no match.
+        assert!(!got.matches_expected(&want, stated));
+        let (want, stated) = parse_histogram_literal("{{count:3 sum:1 buckets:[1 0 2]}}").unwrap();
+        assert!(got.matches_expected(&want, stated));
+        let (want, stated) =
+            parse_histogram_literal("{{count:3 sum:1 buckets:[1 0 2] counter_reset_hint:unknown}}")
+                .unwrap();
+        assert!(!got.matches_expected(&want, stated));
+        let (want, stated) =
+            parse_histogram_literal("{{count:3 sum:1 buckets:[1 0 2] counter_reset_hint:gauge}}")
+                .unwrap();
+        assert!(got.matches_expected(&want, stated));
+        let (want, _) = parse_histogram_literal("{{count:3.01 sum:1 buckets:[1 0 2]}}").unwrap();
+        assert!(!got.matches_expected(&want, false));
+        let (nan, _) = parse_histogram_literal("{{count:NaN sum:NaN}}").unwrap();
+        assert!(nan.matches_expected(&nan, true));
+        assert!(
+            almost_equal(0.0, 0.0) && !almost_equal(0.0, 1e-300) && almost_equal(1.0, 1.0 + 1e-9)
+        );
+        // Custom bounds must match exactly.
+        let (a, _) =
+            parse_histogram_literal("{{schema:-53 custom_values:[5] buckets:[1]}}").unwrap();
+        let (b, _) =
+            parse_histogram_literal("{{schema:-53 custom_values:[5 10] buckets:[1]}}").unwrap();
+        assert!(!a.matches_expected(&b, false));
+    }
+
+    #[test]
     fn test_expression_roundtrip() {
         let lit = "{{schema:1 count:4 sum:-5.5 z_bucket:1 z_bucket_w:0.001 counter_reset_hint:gauge offset:-2 buckets:[1 0 1] n_offset:4 n_buckets:[3]}}";
         let (h, _) = parse_histogram_literal(lit).unwrap();
