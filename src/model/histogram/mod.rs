@@ -24,6 +24,7 @@
 //! * [`arith`]: `add`, `sub`, `mul`, `div`, `neg`, `equals`, `compact`,
 //!   `reduce_resolution`, `copy_to_schema`, `detect_reset`, `validate`.
 //! * [`stats`]: `quantile`, `fraction`, `stddev`, `stdvar`, `avg`.
+//! * [`trim`]: the trim operators `</` (`trim_upper`) and `>/` (`trim_lower`).
 //! * [`kahan`]: compensated summation (`kahan_add`, `kahan_finish`) for
 //!   `sum`/`avg`/`*_over_time`.
 //! * [`json`]: the Prometheus API JSON object of one histogram.
@@ -43,6 +44,7 @@ mod layout;
 pub mod literal;
 pub mod stats;
 mod table;
+pub mod trim;
 
 pub use arith::{AddOutcome, HistogramError};
 pub use bounds::{get_bound, Bucket};
