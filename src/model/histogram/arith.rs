@@ -308,14 +308,14 @@ impl FloatHistogram {
         let zt = self.zero_threshold;
         let mut pos = pairs(&self.positive_spans, &self.positive_buckets);
         for (i, c) in pos.iter_mut() {
-            if get_bound(*i - 1, self.schema, &self.custom_values) >= zt {
+            if get_bound(i.saturating_sub(1), self.schema, &self.custom_values) >= zt {
                 break;
             }
             *c = 0.0;
         }
         let mut neg = pairs(&self.negative_spans, &self.negative_buckets);
         for (i, c) in neg.iter_mut() {
-            if -get_bound(*i - 1, self.schema, &self.custom_values) <= -zt {
+            if -get_bound(i.saturating_sub(1), self.schema, &self.custom_values) <= -zt {
                 break;
             }
             *c = 0.0;

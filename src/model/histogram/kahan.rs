@@ -204,7 +204,7 @@ impl FloatHistogram {
         let keep = |p: Vec<(i32, f64)>, moved: &mut f64| -> Vec<(i32, f64)> {
             p.into_iter()
                 .filter(|&(i, c)| {
-                    if get_bound(i - 1, schema, &[]) < t {
+                    if get_bound(i.saturating_sub(1), schema, &[]) < t {
                         *moved += c;
                         false
                     } else {

@@ -42,6 +42,8 @@ pub mod json;
 pub mod kahan;
 mod layout;
 pub mod literal;
+#[cfg(test)]
+mod robustness;
 pub mod stats;
 mod table;
 pub mod trim;
