@@ -117,7 +117,10 @@ impl FloatHistogram {
     /// `histogram_fraction(lower, upper, h)`: the estimated fraction of
     /// observations in `[lower, upper]` (Prometheus' `HistogramFraction`),
     /// the inverse of [`quantile`](Self::quantile). NaN for a zero count or
-    /// a NaN bound; 0 if `lower >= upper`.
+    /// a NaN bound; 0 if `lower >= upper`. Buckets of infinite width (the
+    /// custom `(-Inf, u]` with `u < 0` and `(l, +Inf]`) are not
+    /// interpolated: their observations count as lying at -Inf / +Inf
+    /// (`histograms.test`); a first custom bucket with `u >= 0` is `[0, u]`.
     pub fn fraction(&self, lower: f64, upper: f64) -> f64 {
         if self.count == 0.0 || lower.is_nan() || upper.is_nan() {
             return f64::NAN;
@@ -151,7 +154,13 @@ impl FloatHistogram {
                 rank + b.count * f
             };
             let interpolate = |v: f64| {
-                if custom || zero_bucket {
+                // No interpolation in buckets of infinite width: their
+                // observations count as being at -Inf / +Inf respectively.
+                if b.lower == f64::NEG_INFINITY {
+                    rank + b.count
+                } else if b.upper == f64::INFINITY {
+                    rank
+                } else if custom || zero_bucket {
                     linear(v)
                 } else {
                     exponential(v)
@@ -458,6 +467,46 @@ mod tests {
         fcheck(
             &h("{{schema:0 sum:4 count:5 n_buckets:[0 0 5]}}"),
             &[(-2.82842712474619, 0.0, 0.5)],
+        );
+    }
+
+    #[test]
+    fn fraction_custom_infinite_buckets() {
+        let inf = f64::INFINITY;
+        // NHCB equivalents of the classic histograms in histograms.test.
+        let pos = h("{{schema:-53 count:100 sum:0 custom_values:[1 2 3] buckets:[1 2 3 94]}}");
+        fcheck(
+            &pos,
+            &[
+                (0.0, 1.5, 0.02),
+                (-inf, inf, 1.0),
+                (4.0, 5.0, 0.0),
+                (2.0, 5.0, 0.03),
+                (400.0, inf, 0.94),
+                (2.0, 2.0, 0.0),
+                (3.0, 2.0, 0.0),
+                (2.0, 3.5, 0.03),
+                (0.5, 2.0, 0.025),
+                (1.0, 3.0, 0.05),
+            ],
+        );
+        let neg = h("{{schema:-53 count:100 sum:0 custom_values:[-3 -2 -1] buckets:[10 2 3 85]}}");
+        fcheck(
+            &neg,
+            &[
+                (-4.0, -2.0, 0.02),
+                (-inf, -1.5, 0.135),
+                (-inf, inf, 1.0),
+                (0.0, 1.0, 0.0),
+            ],
+        );
+        fcheck(
+            &h("{{schema:-53 count:100 sum:0 buckets:[100]}}"),
+            &[(0.0, 1.0, 0.0)],
+        );
+        fcheck(
+            &h("{{schema:-53 count:0 sum:0 custom_values:[1 2 3] buckets:[0 0 0 0]}}"),
+            &[(0.0, 5.0, f64::NAN)],
         );
     }
 
