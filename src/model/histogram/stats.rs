@@ -557,6 +557,16 @@ mod tests {
         let inf = h("{{schema:0 count:7 sum:Inf z_bucket:1 buckets:[1]}}");
         assert_eq!(inf.stdvar(), f64::INFINITY);
         assert!(h("{{schema:0 sum:0 count:0}}").stddev().is_nan());
+        // NHCB from histograms.test (testhistogram3 at 50m).
+        let pos = h(
+            "{{schema:-53 count:110 sum:330 custom_values:[0 0.1 0.2 1] buckets:[0 50 20 40 0]}}",
+        );
+        assert!(close(pos.stddev(), 2.7435461458749795) && close(pos.stdvar(), 7.527045454545455));
+        assert!(close(pos.fraction(0.0, 0.2), 0.6363636363636364));
+        let neg = h("{{schema:-53 count:20 sum:80 custom_values:[-0.25 -0.2 -0.1 0.3] buckets:[0 10 10 0 0]}}");
+        assert!(close(neg.stddev(), 4.187667907081458) && close(neg.stdvar(), 17.5365625));
+        assert_eq!(neg.fraction(0.0, 0.2), 0.0);
+        assert_eq!((pos.avg(), neg.avg()), (3.0, 4.0));
         // Custom buckets use the arithmetic midpoint: values 7.5 and 12.5.
         let c = h("{{schema:-53 count:2 sum:20 custom_values:[5 10 15] buckets:[0 1 1]}}");
         assert!(close(c.stdvar(), 6.25));
