@@ -22,7 +22,9 @@
 //! * `layout` (private): spans ⇄ (index, count) lists, compaction, resolution
 //!   reduction.
 //! * [`arith`]: `add`, `sub`, `mul`, `div`, `neg`, `equals`, `compact`,
-//!   `reduce_resolution`, `copy_to_schema`, `detect_reset`, `validate`.
+//!   `reduce_resolution`, `copy_to_schema`.
+//! * [`reset`]: `detect_reset` (counter resets between samples).
+//! * [`validate`]: `validate` (consistency of network input).
 //! * [`stats`]: `quantile`, `fraction`, `stddev`, `stdvar`, `avg`.
 //! * [`trim`]: the trim operators `</` (`trim_upper`) and `>/` (`trim_lower`).
 //! * [`kahan`]: compensated summation (`kahan_add`, `kahan_finish`) for
@@ -42,11 +44,13 @@ pub mod json;
 pub mod kahan;
 mod layout;
 pub mod literal;
+pub mod reset;
 #[cfg(test)]
 mod robustness;
 pub mod stats;
 mod table;
 pub mod trim;
+pub mod validate;
 
 pub use arith::{AddOutcome, HistogramError};
 pub use bounds::{get_bound, Bucket};
