@@ -64,7 +64,7 @@ fn histogram() -> impl Strategy<Value = FloatHistogram> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 500, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn nothing_panics(a in histogram(), b in histogram(), x in float(), y in float()) {
