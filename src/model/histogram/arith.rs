@@ -3,14 +3,15 @@
 //! lower resolution) and zero thresholds (widening), custom-bucket
 //! histograms with different bounds are reconciled to the intersection of
 //! their bounds; `Mul`/`Div` scale; `Compact`, `ReduceResolution`,
-//! `CopyToSchema`, `Equals`, `DetectReset`, `Validate`.
+//! `CopyToSchema`, `Equals` (`DetectReset` is in `reset`, `Validate` in
+//! `validate`).
 //!
 //! All methods mutate the receiver in place like their Go counterparts (call
 //! `.clone()` first where Go calls `Copy()`).
 
 use super::bounds::{exp_bound, get_bound};
 use super::layout::{self, from_pairs, merge, pairs, reduce};
-use super::{is_exponential_schema, CounterResetHint, FloatHistogram, Span, CUSTOM_BUCKETS_SCHEMA};
+use super::{is_exponential_schema, CounterResetHint, FloatHistogram, CUSTOM_BUCKETS_SCHEMA};
 
 /// Why an operation could not be applied.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -262,7 +263,7 @@ impl FloatHistogram {
     /// and the threshold actually needed: if `larger` falls inside a
     /// populated bucket, it moves up to that bucket's (absolute) upper bound
     /// and the bucket is included.
-    fn zero_count_for_larger_threshold(&self, larger: f64) -> (f64, f64) {
+    pub(super) fn zero_count_for_larger_threshold(&self, larger: f64) -> (f64, f64) {
         if larger <= self.zero_threshold {
             return (self.zero_count, self.zero_threshold.max(larger));
         }
@@ -308,14 +309,14 @@ impl FloatHistogram {
         let zt = self.zero_threshold;
         let mut pos = pairs(&self.positive_spans, &self.positive_buckets);
         for (i, c) in pos.iter_mut() {
-            if get_bound(*i - 1, self.schema, &self.custom_values) >= zt {
+            if get_bound(i.saturating_sub(1), self.schema, &self.custom_values) >= zt {
                 break;
             }
             *c = 0.0;
         }
         let mut neg = pairs(&self.negative_spans, &self.negative_buckets);
         for (i, c) in neg.iter_mut() {
-            if -get_bound(*i - 1, self.schema, &self.custom_values) <= -zt {
+            if -get_bound(i.saturating_sub(1), self.schema, &self.custom_values) <= -zt {
                 break;
             }
             *c = 0.0;
@@ -469,252 +470,13 @@ impl FloatHistogram {
         c.reduce_resolution(target_schema)?;
         Ok(c)
     }
-
-    /// Whether a counter reset happened between `previous` and `self`
-    /// (Prometheus' `DetectReset`). Hint `CounterReset` → true,
-    /// `NotCounterReset` → false; otherwise (also for gauges) compare:
-    /// a smaller count, a smaller bucket or zero count, a populated bucket
-    /// that disappeared, a higher schema, a smaller zero threshold, a switch
-    /// to custom buckets, or a new zero threshold that cuts a populated
-    /// bucket of `previous` all mean a reset. The sum is not considered.
-    /// A lower schema / wider zero bucket in `self` is handled by merging
-    /// `previous` accordingly; NHCBs with different bounds are compared on
-    /// the bounds they share.
-    pub fn detect_reset(&self, previous: &FloatHistogram) -> bool {
-        match self.counter_reset_hint {
-            CounterResetHint::CounterReset => return true,
-            CounterResetHint::NotCounterReset => return false,
-            _ => {}
-        }
-        if self.count < previous.count {
-            return true;
-        }
-        if self.uses_custom_buckets() {
-            if !previous.uses_custom_buckets() {
-                return true;
-            }
-            if !custom_bounds_match(&self.custom_values, &previous.custom_values) {
-                return self.detect_reset_mismatched_bounds(previous);
-            }
-        }
-        if self.schema > previous.schema {
-            return true;
-        }
-        if previous.uses_custom_buckets() && !self.uses_custom_buckets() {
-            // Unreachable in Prometheus (schema -53 < any exponential one
-            // returns above); kept for safety.
-            return true;
-        }
-        if self.zero_threshold < previous.zero_threshold {
-            return true;
-        }
-        let (prev_zero, new_threshold) =
-            previous.zero_count_for_larger_threshold(self.zero_threshold);
-        if new_threshold != self.zero_threshold {
-            return true;
-        }
-        if self.zero_count < prev_zero {
-            return true;
-        }
-        let side = |cur: Vec<(i32, f64)>, prev: Vec<(i32, f64)>| -> bool {
-            let prev = if previous.schema > self.schema {
-                reduce(&prev, previous.schema, self.schema)
-            } else {
-                prev
-            };
-            let skip = |p: &[(i32, f64)]| {
-                if self.uses_custom_buckets() {
-                    0
-                } else {
-                    p.iter()
-                        .take_while(|&&(i, _)| exp_bound(i, self.schema) <= self.zero_threshold)
-                        .count()
-                }
-            };
-            let cur = &cur[skip(&cur)..];
-            let prev = &prev[skip(&prev)..];
-            let mut j = 0;
-            for &(i, pc) in prev {
-                while j < cur.len() && cur[j].0 < i {
-                    j += 1;
-                }
-                match cur.get(j) {
-                    Some(&(ci, cc)) if ci == i => {
-                        if cc < pc {
-                            return true;
-                        }
-                    }
-                    _ => {
-                        if pc != 0.0 {
-                            return true;
-                        }
-                    }
-                }
-            }
-            false
-        };
-        side(
-            pairs(&self.positive_spans, &self.positive_buckets),
-            pairs(&previous.positive_spans, &previous.positive_buckets),
-        ) || side(
-            pairs(&self.negative_spans, &self.negative_buckets),
-            pairs(&previous.negative_spans, &previous.negative_buckets),
-        )
-    }
-
-    /// Reset detection between NHCBs with different bounds: at every bound
-    /// both share (and +Inf), the buckets rolled up since the previous
-    /// shared bound must not have decreased.
-    fn detect_reset_mismatched_bounds(&self, previous: &FloatHistogram) -> bool {
-        let uppers = |h: &FloatHistogram| -> Vec<(f64, f64)> {
-            h.positive_bucket_iter()
-                .map(|b| (b.upper, b.count))
-                .collect()
-        };
-        let cur = uppers(self);
-        let prev = uppers(previous);
-        let mut shared = intersect_bounds(&self.custom_values, &previous.custom_values);
-        shared.push(f64::INFINITY);
-        let (mut ci, mut pi) = (0, 0);
-        for bound in shared {
-            let mut cs = 0.0;
-            while ci < cur.len() && cur[ci].0 <= bound {
-                cs += cur[ci].1;
-                ci += 1;
-            }
-            let mut ps = 0.0;
-            while pi < prev.len() && prev[pi].0 <= bound {
-                ps += prev[pi].1;
-                pi += 1;
-            }
-            if cs < ps {
-                return true;
-            }
-        }
-        false
-    }
-
-    /// Checks consistency like Prometheus' `Validate`: valid schema; spans
-    /// agree with the number of counts, no negative offset except the first
-    /// (custom buckets: none at all); no negative bucket, zero or total
-    /// count; custom buckets have strictly increasing finite bounds
-    /// (NaN rejected too), enough of them for the spans, and no zero bucket
-    /// or negative buckets; exponential ones have no custom bounds. The
-    /// count is not checked against the bucket sum (floating point).
-    pub fn validate(&self) -> Result<(), HistogramError> {
-        let bad = |m: String| Err(HistogramError::Invalid(m));
-        let spans_len = |spans: &[Span], n: usize, first_may_be_negative: bool, side: &str| {
-            let mut total: u64 = 0;
-            for (k, s) in spans.iter().enumerate() {
-                if s.offset < 0 && (k > 0 || !first_may_be_negative) {
-                    return Err(HistogramError::Invalid(format!(
-                        "{side}: span number {} with offset {}: histogram has a span whose offset is negative",
-                        k + 1,
-                        s.offset
-                    )));
-                }
-                total += u64::from(s.length);
-            }
-            if total != n as u64 {
-                return Err(HistogramError::Invalid(format!(
-                    "{side}: spans need {total} buckets, have {n} buckets: histogram spans specify different number of buckets than provided"
-                )));
-            }
-            Ok(())
-        };
-        let non_negative = |b: &[f64], side: &str| {
-            for (k, c) in b.iter().enumerate() {
-                if *c < 0.0 {
-                    return Err(HistogramError::Invalid(format!(
-                        "{side}: bucket number {} has observation count of {c}: histogram has a bucket whose observation count is negative",
-                        k + 1
-                    )));
-                }
-            }
-            Ok(())
-        };
-        if self.uses_custom_buckets() {
-            let mut prev = f64::NEG_INFINITY;
-            for &b in &self.custom_values {
-                if b.is_nan() || b <= prev {
-                    return bad(format!(
-                        "custom buckets: previous bound is {prev} and current is {b}: histogram custom bounds must be in strictly increasing order"
-                    ));
-                }
-                prev = b;
-            }
-            if prev == f64::INFINITY {
-                return bad("custom buckets: last +Inf bound must not be explicitly defined: histogram custom bounds must be finite".into());
-            }
-            spans_len(
-                &self.positive_spans,
-                self.positive_buckets.len(),
-                false,
-                "custom buckets",
-            )?;
-            let span_total: i64 = self
-                .positive_spans
-                .iter()
-                .map(|s| i64::from(s.offset) + i64::from(s.length))
-                .sum();
-            if (self.custom_values.len() as i64) + 1 < span_total {
-                return bad(format!(
-                    "custom buckets: only {} custom bounds defined which is insufficient to cover total span length of {span_total}: histogram custom bounds are too few",
-                    self.custom_values.len()
-                ));
-            }
-            if self.zero_count != 0.0 {
-                return bad("histogram with custom buckets must not have zero count".into());
-            }
-            if self.zero_threshold != 0.0 {
-                return bad("histogram with custom buckets must not have zero threshold".into());
-            }
-            if !self.negative_spans.is_empty() {
-                return bad("histogram with custom buckets must not have negative spans".into());
-            }
-            if !self.negative_buckets.is_empty() {
-                return bad("histogram with custom buckets must not have negative buckets".into());
-            }
-        } else if is_exponential_schema(self.schema) {
-            spans_len(
-                &self.positive_spans,
-                self.positive_buckets.len(),
-                true,
-                "positive side",
-            )?;
-            spans_len(
-                &self.negative_spans,
-                self.negative_buckets.len(),
-                true,
-                "negative side",
-            )?;
-            non_negative(&self.negative_buckets, "negative side")?;
-            if self.zero_count < 0.0 {
-                return bad(format!(
-                    "zero bucket has observation count of {}: histogram has a bucket whose observation count is negative",
-                    self.zero_count
-                ));
-            }
-            if !self.custom_values.is_empty() {
-                return bad("histogram with exponential schema must not have custom bounds".into());
-            }
-        } else {
-            return Err(HistogramError::InvalidSchema(self.schema));
-        }
-        if self.count < 0.0 {
-            return bad(format!(
-                "observation count is {}: histogram observation count is negative",
-                self.count
-            ));
-        }
-        non_negative(&self.positive_buckets, "positive side")
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::histogram::literal::parse_histogram_literal;
+    use crate::model::histogram::Span;
 
     fn h(s: &str) -> FloatHistogram {
         parse_histogram_literal(s).unwrap().0
@@ -992,108 +754,5 @@ mod tests {
         assert!(h("{{schema:-53 custom_values:[1]}}")
             .copy_to_schema(0)
             .is_err());
-    }
-
-    #[test]
-    fn detect_reset_cases() {
-        let prev = h("{{schema:0 count:4 sum:5 buckets:[1 2 1]}}");
-        assert!(!h("{{schema:0 count:5 sum:6 buckets:[1 2 2]}}").detect_reset(&prev));
-        // Count up but one bucket down.
-        assert!(h("{{schema:0 count:5 sum:6 buckets:[1 1 3]}}").detect_reset(&prev));
-        // Count down.
-        assert!(h("{{schema:0 count:3 sum:6 buckets:[1 2 1]}}").detect_reset(&prev));
-        // Sum down is fine.
-        assert!(!h("{{schema:0 count:4 sum:-6 buckets:[1 2 1]}}").detect_reset(&prev));
-        // Populated bucket missing.
-        assert!(h("{{schema:0 count:9 sum:6 buckets:[1 2] n_buckets:[5]}}").detect_reset(&prev));
-        // Unpopulated bucket missing is fine.
-        let prev0 = h("{{schema:0 count:3 sum:5 buckets:[1 2 0]}}");
-        assert!(!h("{{schema:0 count:3 sum:5 buckets:[1 2]}}").detect_reset(&prev0));
-        // Hints short-cut.
-        let mut cur = h("{{schema:0 count:1}}");
-        cur.counter_reset_hint = CounterResetHint::NotCounterReset;
-        assert!(!cur.detect_reset(&prev));
-        let mut cur = h("{{schema:0 count:9 sum:6 buckets:[1 2 2]}}");
-        cur.counter_reset_hint = CounterResetHint::CounterReset;
-        assert!(cur.detect_reset(&prev));
-        // Schema increase = reset; decrease merges previous.
-        assert!(h("{{schema:1 count:9 sum:6 buckets:[1 2 2]}}").detect_reset(&prev));
-        assert!(!h("{{schema:-1 count:4 sum:6 buckets:[1 3]}}").detect_reset(&prev));
-        assert!(h("{{schema:-1 count:4 sum:6 buckets:[1 2]}}").detect_reset(&prev));
-        // Zero threshold: decrease = reset; increase absorbs buckets.
-        let zprev =
-            h("{{schema:0 count:4 sum:5 z_bucket:1 z_bucket_w:0.5 buckets:[1 2] offset:0}}");
-        assert!(
-            h("{{schema:0 count:4 sum:5 z_bucket:1 z_bucket_w:0.25 buckets:[1 2]}}")
-                .detect_reset(&zprev)
-        );
-        assert!(
-            !h("{{schema:0 count:4 sum:5 z_bucket:2 z_bucket_w:1 buckets:[2] offset:1}}")
-                .detect_reset(&zprev)
-        );
-        assert!(
-            h("{{schema:0 count:4 sum:5 z_bucket:1 z_bucket_w:1 buckets:[3] offset:1}}")
-                .detect_reset(&zprev)
-        );
-        // New threshold inside a populated bucket of previous.
-        assert!(h("{{schema:0 count:4 sum:5 z_bucket:4 z_bucket_w:1.5}}").detect_reset(&zprev));
-        // Exponential <-> custom.
-        let nhcb = h("{{schema:-53 count:1 sum:1 custom_values:[5 10] buckets:[1]}}");
-        assert!(nhcb.detect_reset(&prev));
-        assert!(h("{{schema:0 count:5 buckets:[1 2 2]}}").detect_reset(&nhcb));
-    }
-
-    #[test]
-    fn detect_reset_custom_mismatched() {
-        let prev = h("{{schema:-53 sum:55 count:15 custom_values:[2 4 6] buckets:[1 2 5 7]}}");
-        // Bucket (2,3] appears and (3,4] is 1 < 2 on its own, but (2,4]
-        // rolled up is 0+1=1 < 2: reset.
-        let cur = h("{{schema:-53 sum:56 count:15 custom_values:[2 3 4 6] buckets:[1 0 1 5 8]}}");
-        assert!(cur.detect_reset(&prev));
-        let cur = h("{{schema:-53 sum:56 count:16 custom_values:[2 3 4 6] buckets:[1 1 1 5 8]}}");
-        assert!(!cur.detect_reset(&prev));
-        let prev = h("{{schema:-53 sum:1 count:1 custom_values:[5] buckets:[1]}}");
-        assert!(
-            !h("{{schema:-53 sum:1 count:1 custom_values:[5 10] buckets:[1]}}").detect_reset(&prev)
-        );
-    }
-
-    #[test]
-    fn validate_cases() {
-        assert!(h("{{schema:0 count:4 sum:5 buckets:[1 2 1] offset:-3}}")
-            .validate()
-            .is_ok());
-        assert!(
-            h("{{schema:-53 count:1 custom_values:[1 2] buckets:[0 0 1]}}")
-                .validate()
-                .is_ok()
-        );
-        assert!(
-            h("{{schema:-53 count:1 custom_values:[1 2] buckets:[0 0 0 1]}}")
-                .validate()
-                .is_err()
-        );
-        assert!(h("{{schema:-53 count:1 custom_values:[2 1]}}")
-            .validate()
-            .is_err());
-        assert!(h("{{schema:-53 count:1 custom_values:[1 Inf]}}")
-            .validate()
-            .is_err());
-        assert!(h("{{schema:-53 count:1 z_bucket:1}}").validate().is_err());
-        assert!(h("{{schema:0 count:1 buckets:[-1]}}").validate().is_err());
-        assert!(h("{{schema:0 count:-1}}").validate().is_err());
-        assert!(h("{{schema:0 custom_values:[1]}}").validate().is_err());
-        assert_eq!(
-            h("{{schema:12}}").validate(),
-            Err(HistogramError::InvalidSchema(12))
-        );
-        let mut x = h("{{schema:0 count:4 buckets:[1 2 1]}}");
-        x.positive_buckets.pop();
-        assert!(x.validate().is_err());
-        x.positive_spans.push(Span {
-            offset: -1,
-            length: 0,
-        });
-        assert!(x.validate().is_err());
     }
 }

@@ -203,7 +203,7 @@ impl FloatHistogram {
         out
     }
 
-    fn clamp_to_zero_bucket(&self, b: &mut Bucket) {
+    pub(super) fn clamp_to_zero_bucket(&self, b: &mut Bucket) {
         let zt = self.zero_threshold;
         if b.upper < 0.0 && b.upper > -zt {
             b.upper = -zt;

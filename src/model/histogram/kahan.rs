@@ -16,13 +16,22 @@ use super::layout::{from_pairs, pairs, reduce};
 use super::stats::kahan_inc;
 use super::FloatHistogram;
 
+/// `(bucket index, count)` pairs, ascending by index.
+type Pairs = Vec<(i32, f64)>;
+
 /// Kahan-adds `other` onto `sum`/`comp` pairs (both ascending, aligned).
-fn kahan_merge(
-    sum: &[(i32, f64)],
-    comp: &[(i32, f64)],
-    other: &[(i32, f64)],
-) -> (Vec<(i32, f64)>, Vec<(i32, f64)>) {
-    let comp_at = |i: i32| comp.iter().find(|&&(j, _)| j == i).map_or(0.0, |&(_, c)| c);
+fn kahan_merge(sum: &[(i32, f64)], comp: &[(i32, f64)], other: &[(i32, f64)]) -> (Pairs, Pairs) {
+    // `comp` has (a subset of) `sum`'s indices, ascending: walk it along.
+    let mut ci = 0;
+    let mut comp_at = |i: i32| {
+        while ci < comp.len() && comp[ci].0 < i {
+            ci += 1;
+        }
+        match comp.get(ci) {
+            Some(&(j, c)) if j == i => c,
+            _ => 0.0,
+        }
+    };
     let (mut s_out, mut c_out) = (Vec::new(), Vec::new());
     let (mut a, mut b) = (0, 0);
     while a < sum.len() || b < other.len() {
@@ -195,7 +204,7 @@ impl FloatHistogram {
         let keep = |p: Vec<(i32, f64)>, moved: &mut f64| -> Vec<(i32, f64)> {
             p.into_iter()
                 .filter(|&(i, c)| {
-                    if get_bound(i - 1, schema, &[]) < t {
+                    if get_bound(i.saturating_sub(1), schema, &[]) < t {
                         *moved += c;
                         false
                     } else {

@@ -78,6 +78,10 @@ pub(super) fn from_pairs(p: &[(i32, f64)]) -> (Vec<Span>, Vec<f64>) {
     (spans, buckets)
 }
 
+/// Upper limit for explicit empty buckets inserted between two populated
+/// ones by [`compact`].
+pub(super) const MAX_FILL: u64 = 1 << 16;
+
 /// Prometheus' `compactBuckets` on the list form: empty buckets (count == 0)
 /// are dropped except runs of at most `max_empty` between populated buckets,
 /// which stay explicit so that populated buckets at most `max_empty` indices
@@ -91,7 +95,10 @@ pub(super) fn compact(spans: &[Span], buckets: &[f64], max_empty: usize) -> (Vec
     for (i, c) in nonzero {
         if let Some(&(pi, _)) = filled.last() {
             let gap = i64::from(i) - i64::from(pi) - 1;
-            if gap > 0 && (gap as u64) <= max_empty as u64 {
+            // Gaps wider than MAX_FILL stay gaps whatever `max_empty` says,
+            // so that a hostile layout cannot make us allocate billions of
+            // explicit empty buckets.
+            if gap > 0 && (gap as u64) <= (max_empty as u64).min(MAX_FILL) {
                 for j in (pi + 1)..i {
                     filled.push((j, 0.0));
                 }
@@ -104,7 +111,7 @@ pub(super) fn compact(spans: &[Span], buckets: &[f64], max_empty: usize) -> (Vec
 
 /// Index in `target` schema of bucket `idx` in `origin` (`target <= origin`).
 pub(super) fn target_idx(idx: i32, origin: i32, target: i32) -> i32 {
-    let shift = (origin - target).clamp(0, 31) as u32;
+    let shift = (i64::from(origin) - i64::from(target)).clamp(0, 63) as u32;
     (((i64::from(idx) - 1) >> shift) + 1) as i32
 }
 

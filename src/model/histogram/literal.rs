@@ -318,10 +318,16 @@ impl FloatHistogram {
 
     /// The histogram in promqltest notation (Prometheus' `TestExpression`):
     /// compacted into one span per side (empty buckets inside it explicit),
-    /// zero-valued fields and the `unknown` hint left out.
+    /// zero-valued fields and the `unknown` hint left out. A layout with a
+    /// gap wider than 65536 buckets cannot be written in one span; such
+    /// histograms are rendered with `Display` instead.
     pub fn test_expression(&self) -> String {
         let mut m = self.clone();
         m.compact(usize::MAX);
+        if m.positive_spans.len() > 1 || m.negative_spans.len() > 1 {
+            // Not expressible (gap too wide to fill): fall back to Display.
+            return self.to_string();
+        }
         let mut res: Vec<String> = Vec::new();
         let g = super::display::go_g;
         if m.schema != 0 {
@@ -539,6 +545,42 @@ mod tests {
     }
 
     #[test]
+    fn compare_like_promqltest() {
+        let (got, _) = parse_histogram_literal(
+            "{{schema:0 count:3.0000001 sum:1 buckets:[1 0 2] counter_reset_hint:gauge}}",
+        )
+        .unwrap();
+        let (want, stated) =
+            parse_histogram_literal("{{count:3 sum:1 buckets:[1] offset:0}}").unwrap();
+        assert!(!stated);
+        // Layout differs (bucket 2 missing) -> no match.
+        assert!(!got.matches_expected(&want, stated));
+        let (want, stated) = parse_histogram_literal("{{count:3 sum:1 buckets:[1 0 2]}}").unwrap();
+        assert!(got.matches_expected(&want, stated));
+        let (want, stated) =
+            parse_histogram_literal("{{count:3 sum:1 buckets:[1 0 2] counter_reset_hint:unknown}}")
+                .unwrap();
+        assert!(!got.matches_expected(&want, stated));
+        let (want, stated) =
+            parse_histogram_literal("{{count:3 sum:1 buckets:[1 0 2] counter_reset_hint:gauge}}")
+                .unwrap();
+        assert!(got.matches_expected(&want, stated));
+        let (want, _) = parse_histogram_literal("{{count:3.01 sum:1 buckets:[1 0 2]}}").unwrap();
+        assert!(!got.matches_expected(&want, false));
+        let (nan, _) = parse_histogram_literal("{{count:NaN sum:NaN}}").unwrap();
+        assert!(nan.matches_expected(&nan, true));
+        assert!(
+            almost_equal(0.0, 0.0) && !almost_equal(0.0, 1e-300) && almost_equal(1.0, 1.0 + 1e-9)
+        );
+        // Custom bounds must match exactly.
+        let (a, _) =
+            parse_histogram_literal("{{schema:-53 custom_values:[5] buckets:[1]}}").unwrap();
+        let (b, _) =
+            parse_histogram_literal("{{schema:-53 custom_values:[5 10] buckets:[1]}}").unwrap();
+        assert!(!a.matches_expected(&b, false));
+    }
+
+    #[test]
     fn test_expression_roundtrip() {
         let lit = "{{schema:1 count:4 sum:-5.5 z_bucket:1 z_bucket_w:0.001 counter_reset_hint:gauge offset:-2 buckets:[1 0 1] n_offset:4 n_buckets:[3]}}";
         let (h, _) = parse_histogram_literal(lit).unwrap();
@@ -551,5 +593,39 @@ mod tests {
             h.test_expression(),
             "{{schema:-53 custom_values:[5 10] offset:1 buckets:[1e+21]}}"
         );
+    }
+}
+
+#[cfg(test)]
+mod corpus_tests {
+    use super::*;
+
+    /// Every histogram token of the vendored promqltest scripts parses and
+    /// expands.
+    #[test]
+    fn all_script_literals_parse() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testdata/promql");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return;
+        };
+        let mut n = 0;
+        for e in entries.flatten() {
+            let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+            for line in text.lines() {
+                let line = line.trim();
+                if line.starts_with('#') || !line.contains("{{") {
+                    continue;
+                }
+                for tok in split_series_values(line)
+                    .into_iter()
+                    .filter(|t| t.starts_with("{{"))
+                {
+                    let r = expand_histogram_token_with_hint(tok);
+                    assert!(r.is_ok(), "{}: {tok}: {:?}", e.path().display(), r.err());
+                    n += 1;
+                }
+            }
+        }
+        assert!(n > 500, "only {n} histogram tokens found");
     }
 }

@@ -22,8 +22,11 @@
 //! * `layout` (private): spans ⇄ (index, count) lists, compaction, resolution
 //!   reduction.
 //! * [`arith`]: `add`, `sub`, `mul`, `div`, `neg`, `equals`, `compact`,
-//!   `reduce_resolution`, `copy_to_schema`, `detect_reset`, `validate`.
+//!   `reduce_resolution`, `copy_to_schema`.
+//! * [`reset`]: `detect_reset` (counter resets between samples).
+//! * [`validate`]: `validate` (consistency of network input).
 //! * [`stats`]: `quantile`, `fraction`, `stddev`, `stdvar`, `avg`.
+//! * [`trim`]: the trim operators `</` (`trim_upper`) and `>/` (`trim_lower`).
 //! * [`kahan`]: compensated summation (`kahan_add`, `kahan_finish`) for
 //!   `sum`/`avg`/`*_over_time`.
 //! * [`literal`]: the promqltest `{{...}}` notation (parse, expand, print,
@@ -39,8 +42,13 @@ pub mod display;
 pub mod kahan;
 mod layout;
 pub mod literal;
+pub mod reset;
+#[cfg(test)]
+mod robustness;
 pub mod stats;
 mod table;
+pub mod trim;
+pub mod validate;
 
 pub use arith::{AddOutcome, HistogramError};
 pub use bounds::{get_bound, Bucket};

@@ -117,7 +117,10 @@ impl FloatHistogram {
     /// `histogram_fraction(lower, upper, h)`: the estimated fraction of
     /// observations in `[lower, upper]` (Prometheus' `HistogramFraction`),
     /// the inverse of [`quantile`](Self::quantile). NaN for a zero count or
-    /// a NaN bound; 0 if `lower >= upper`.
+    /// a NaN bound; 0 if `lower >= upper`. Buckets of infinite width (the
+    /// custom `(-Inf, u]` with `u < 0` and `(l, +Inf]`) are not
+    /// interpolated: their observations count as lying at -Inf / +Inf
+    /// (`histograms.test`); a first custom bucket with `u >= 0` is `[0, u]`.
     pub fn fraction(&self, lower: f64, upper: f64) -> f64 {
         if self.count == 0.0 || lower.is_nan() || upper.is_nan() {
             return f64::NAN;
@@ -151,7 +154,13 @@ impl FloatHistogram {
                 rank + b.count * f
             };
             let interpolate = |v: f64| {
-                if custom || zero_bucket {
+                // No interpolation in buckets of infinite width: their
+                // observations count as being at -Inf / +Inf respectively.
+                if b.lower == f64::NEG_INFINITY {
+                    rank + b.count
+                } else if b.upper == f64::INFINITY {
+                    rank
+                } else if custom || zero_bucket {
                     linear(v)
                 } else {
                     exponential(v)
@@ -462,6 +471,46 @@ mod tests {
     }
 
     #[test]
+    fn fraction_custom_infinite_buckets() {
+        let inf = f64::INFINITY;
+        // NHCB equivalents of the classic histograms in histograms.test.
+        let pos = h("{{schema:-53 count:100 sum:0 custom_values:[1 2 3] buckets:[1 2 3 94]}}");
+        fcheck(
+            &pos,
+            &[
+                (0.0, 1.5, 0.02),
+                (-inf, inf, 1.0),
+                (4.0, 5.0, 0.0),
+                (2.0, 5.0, 0.03),
+                (400.0, inf, 0.94),
+                (2.0, 2.0, 0.0),
+                (3.0, 2.0, 0.0),
+                (2.0, 3.5, 0.03),
+                (0.5, 2.0, 0.025),
+                (1.0, 3.0, 0.05),
+            ],
+        );
+        let neg = h("{{schema:-53 count:100 sum:0 custom_values:[-3 -2 -1] buckets:[10 2 3 85]}}");
+        fcheck(
+            &neg,
+            &[
+                (-4.0, -2.0, 0.02),
+                (-inf, -1.5, 0.135),
+                (-inf, inf, 1.0),
+                (0.0, 1.0, 0.0),
+            ],
+        );
+        fcheck(
+            &h("{{schema:-53 count:100 sum:0 buckets:[100]}}"),
+            &[(0.0, 1.0, 0.0)],
+        );
+        fcheck(
+            &h("{{schema:-53 count:0 sum:0 custom_values:[1 2 3] buckets:[0 0 0 0]}}"),
+            &[(0.0, 5.0, f64::NAN)],
+        );
+    }
+
+    #[test]
     fn fraction_nan_observations() {
         let all_nan = h("{{schema:0 count:3 sum:NaN}}");
         fcheck(
@@ -508,6 +557,16 @@ mod tests {
         let inf = h("{{schema:0 count:7 sum:Inf z_bucket:1 buckets:[1]}}");
         assert_eq!(inf.stdvar(), f64::INFINITY);
         assert!(h("{{schema:0 sum:0 count:0}}").stddev().is_nan());
+        // NHCB from histograms.test (testhistogram3 at 50m).
+        let pos = h(
+            "{{schema:-53 count:110 sum:330 custom_values:[0 0.1 0.2 1] buckets:[0 50 20 40 0]}}",
+        );
+        assert!(close(pos.stddev(), 2.7435461458749795) && close(pos.stdvar(), 7.527045454545455));
+        assert!(close(pos.fraction(0.0, 0.2), 0.6363636363636364));
+        let neg = h("{{schema:-53 count:20 sum:80 custom_values:[-0.25 -0.2 -0.1 0.3] buckets:[0 10 10 0 0]}}");
+        assert!(close(neg.stddev(), 4.187667907081458) && close(neg.stdvar(), 17.5365625));
+        assert_eq!(neg.fraction(0.0, 0.2), 0.0);
+        assert_eq!((pos.avg(), neg.avg()), (3.0, 4.0));
         // Custom buckets use the arithmetic midpoint: values 7.5 and 12.5.
         let c = h("{{schema:-53 count:2 sum:20 custom_values:[5 10 15] buckets:[0 1 1]}}");
         assert!(close(c.stdvar(), 6.25));
