@@ -499,6 +499,7 @@ fn load(st: &mut ScriptState, line: &str, block: &[String], nhcb: bool) -> Resul
         .and_then(parse_duration_ms)
         .ok_or_else(|| format!("bad load line {line:?}"))?;
     let mut classic: Vec<(Labels, Vec<Option<Val>>)> = Vec::new();
+    let mut first_error = None;
     for l in block {
         let (desc, vals) = split_series(l);
         // Start-timestamp lines (`name{…}@st <offsets>`) carry per-sample
@@ -506,12 +507,21 @@ fn load(st: &mut ScriptState, line: &str, block: &[String], nhcb: bool) -> Resul
         if desc.ends_with("@st") || vals.starts_with("@st") {
             continue;
         }
-        let labels = parse_labels(desc).ok_or_else(|| format!("bad series {desc:?}"))?;
-        let values = expand_values(vals)?;
-        let name = labels.metric_name().unwrap_or("").to_string();
-        if values.iter().any(|v| matches!(v, Some(Val::H(..)))) || nhcb {
-            st.hist_metrics.insert(name.clone());
+        let Some(labels) = parse_labels(desc) else {
+            first_error.get_or_insert(format!("bad series {desc:?}"));
+            continue;
+        };
+        if vals.contains("{{") {
+            st.hist_metrics
+                .insert(labels.metric_name().unwrap_or("").to_string());
         }
+        let values = match expand_values(vals) {
+            Ok(v) => v,
+            Err(e) => {
+                first_error.get_or_insert(e);
+                continue;
+            }
+        };
         let (mut floats, mut hists) = (Vec::new(), Vec::new());
         for (k, v) in values.iter().enumerate() {
             let t = k as i64 * interval;
@@ -538,7 +548,7 @@ fn load(st: &mut ScriptState, line: &str, block: &[String], nhcb: bool) -> Resul
             st.src.add_histograms(labels, hists);
         }
     }
-    Ok(())
+    first_error.map_or(Ok(()), Err)
 }
 
 /// `load_with_nhcb`: the classic `_bucket`/`_count`/`_sum` series, grouped by

@@ -73,7 +73,7 @@ proptest! {
         let _ = a.detect_reset(&b);
         let _ = (a.quantile(x), a.fraction(x, y), a.stddev(), a.avg());
         let _ = (a.trim_upper(x), a.trim_lower(y));
-        let _ = (a.to_string(), a.test_expression(), super::json::histogram_json(&a));
+        let _ = (a.to_string(), a.test_expression(), crate::api::histogram_json::histogram_json(&a));
         let _ = a.copy_to_schema(a.schema.saturating_sub(1));
         let mut c = a.clone();
         let _ = c.add(&b);
