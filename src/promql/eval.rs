@@ -212,6 +212,7 @@ impl<'a> Evaluator<'a> {
             range,
             offset,
             at,
+            extension: None,
         })
     }
 

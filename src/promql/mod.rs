@@ -22,6 +22,7 @@ mod binary;
 mod datetime;
 mod engine;
 mod eval;
+mod extended;
 mod functions;
 mod histogram;
 mod info;
