@@ -10,6 +10,9 @@ use crate::model::Sample;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Extension {
     pub smoothed: bool,
+    /// Interpolate as a counter (`rate`, `increase`): across a drop, the
+    /// counter restarted from zero.
+    pub counter: bool,
     /// How far outside the window samples are looked for (the lookback delta).
     pub lookback: i64,
 }
@@ -25,22 +28,32 @@ impl Extension {
     }
 }
 
-/// Linear interpolation between two samples at `t`.
-fn interpolate(a: Sample, b: Sample, t: i64) -> f64 {
+/// Linear interpolation between two samples at `t`; for a counter that
+/// dropped, from zero (where it restarted) to the later value.
+fn interpolate(a: Sample, b: Sample, t: i64, counter: bool) -> f64 {
     if b.t == a.t {
         return b.v;
     }
-    a.v + (b.v - a.v) * (t - a.t) as f64 / (b.t - a.t) as f64
+    let frac = (t - a.t) as f64 / (b.t - a.t) as f64;
+    if counter && b.v < a.v {
+        return b.v * frac;
+    }
+    a.v + (b.v - a.v) * frac
 }
 
 /// The points of window `[mint, maxt]` with boundary points added, from
 /// `pts`: the samples in `(mint - lookback, maxt]` (`anchored`) or
 /// `(mint - lookback, maxt + lookback]` (`smoothed`). Empty when no sample
 /// falls after `mint`.
-pub(crate) fn extend_window(pts: &[Sample], mint: i64, maxt: i64, smoothed: bool) -> Vec<Sample> {
+pub(crate) fn extend_window(pts: &[Sample], mint: i64, maxt: i64, ext: Extension) -> Vec<Sample> {
+    let smoothed = ext.smoothed;
     let Some(last_idx) = pts.len().checked_sub(1) else {
         return Vec::new();
     };
+    // Nothing to interpolate from when all samples come after the window.
+    if smoothed && pts[0].t > maxt {
+        return Vec::new();
+    }
     // The sample at or before `mint` (or the first one).
     let mut first = pts[..last_idx]
         .partition_point(|p| p.t <= mint)
@@ -56,13 +69,13 @@ pub(crate) fn extend_window(pts: &[Sample], mint: i64, maxt: i64, smoothed: bool
     }
     let left = match pts.get(first + 1) {
         Some(&next) if smoothed && pts[first].t < mint && next.t > mint => {
-            interpolate(pts[first], next, mint)
+            interpolate(pts[first], next, mint, ext.counter)
         }
         _ => pts[first].v,
     };
     let right = match last.checked_sub(1).and_then(|i| pts.get(i)) {
         Some(&prev) if smoothed && pts[last].t > maxt && prev.t < maxt => {
-            interpolate(prev, pts[last], maxt)
+            interpolate(prev, pts[last], maxt, ext.counter)
         }
         _ => pts[last].v,
     };
@@ -91,7 +104,7 @@ pub(crate) fn smoothed_value(pts: &[Sample], t: i64, lookback: i64) -> Option<f6
     }
     match pts.get(idx) {
         Some(&next) if prev.t < t && next.t < t.saturating_add(lookback) => {
-            Some(interpolate(prev, next, t))
+            Some(interpolate(prev, next, t, false))
         }
         _ => Some(prev.v),
     }
@@ -105,20 +118,43 @@ mod tests {
         v.iter().map(|&(t, v)| Sample::new(t, v)).collect()
     }
 
+    const ANCHORED: Extension = Extension {
+        smoothed: false,
+        counter: false,
+        lookback: 300,
+    };
+    const SMOOTHED: Extension = Extension {
+        smoothed: true,
+        counter: false,
+        lookback: 300,
+    };
+
     #[test]
     fn anchored_picks_boundary_samples() {
         let p = pts(&[(0, 1.0), (15, 2.0), (30, 3.0)]);
-        let w = extend_window(&p, 20, 40, false);
+        let w = extend_window(&p, 20, 40, ANCHORED);
         assert_eq!(w, pts(&[(20, 2.0), (30, 3.0), (40, 3.0)]));
-        let w = extend_window(&p, -40, 20, false);
+        let w = extend_window(&p, -40, 20, ANCHORED);
         assert_eq!(w, pts(&[(-40, 1.0), (0, 1.0), (15, 2.0), (20, 2.0)]));
-        assert!(extend_window(&p, 30, 90, false).is_empty());
+        assert!(extend_window(&p, 30, 90, ANCHORED).is_empty());
+    }
+
+    #[test]
+    fn counters_restart_from_zero() {
+        let p = pts(&[(0, 100.0), (15, 10.0)]);
+        let counter = Extension {
+            counter: true,
+            ..SMOOTHED
+        };
+        let w = extend_window(&p, 3, 12, counter);
+        assert_eq!(w, pts(&[(3, 2.0), (12, 8.0)]));
+        assert!(extend_window(&p[1..], 0, 5, SMOOTHED).is_empty());
     }
 
     #[test]
     fn smoothed_interpolates() {
         let p = pts(&[(0, 1.0), (15, 2.0), (60, 5.0), (75, 9.0)]);
-        let w = extend_window(&p, 5, 65, true);
+        let w = extend_window(&p, 5, 65, SMOOTHED);
         assert_eq!(w.first().map(|s| s.t), Some(5));
         assert!((w[0].v - 4.0 / 3.0).abs() < 1e-9);
         let l = w[w.len() - 1];

@@ -79,7 +79,7 @@ pub(crate) fn eval(
         }
     }
     let arg = unwrap_parens(args[matrix_arg]);
-    let input = match arg {
+    let mut input = match arg {
         Expr::MatrixSelector(ms) => selector::load_matrix_selector(ev, grid, ms)?,
         Expr::Subquery(sq) => ev.eval_subquery(grid, sq)?,
         _ => {
@@ -88,6 +88,9 @@ pub(crate) fn eval(
             )))
         }
     };
+    if let Some(ext) = &mut input.extension {
+        ext.counter = matches!(name, "rate" | "increase");
+    }
     let input_held = if matches!(arg, Expr::Subquery(_)) {
         total_points(&input.series)
     } else {

@@ -209,7 +209,7 @@ impl RangeInput {
             let (lo_t, hi_t) = ext.load_range(start, end);
             let lo = pts.partition_point(|p| p.t <= lo_t);
             let hi = pts.partition_point(|p| p.t <= hi_t);
-            let window = extend_window(pts.get(lo..hi).unwrap_or(&[]), start, end, ext.smoothed);
+            let window = extend_window(pts.get(lo..hi).unwrap_or(&[]), start, end, ext);
             if !window.is_empty() {
                 f(i, Window { ts, start, end }, &window)?;
             }
@@ -233,6 +233,7 @@ pub(crate) fn load_matrix_selector(
     let last_ref = ref_of(grid.end);
     let extension = (vs.anchored || vs.smoothed).then_some(Extension {
         smoothed: vs.smoothed,
+        counter: false,
         lookback: ev.lookback,
     });
     let (mint, maxt) = match extension {
