@@ -134,7 +134,7 @@ mod tests {
         let p = pts(&[(0, 1.0), (15, 2.0), (30, 3.0)]);
         let w = extend_window(&p, 20, 40, ANCHORED);
         assert_eq!(w, pts(&[(20, 2.0), (30, 3.0), (40, 3.0)]));
-        let w = extend_window(&p, -40, 20, ANCHORED);
+        let w = extend_window(&p[..2], -40, 20, ANCHORED);
         assert_eq!(w, pts(&[(-40, 1.0), (0, 1.0), (15, 2.0), (20, 2.0)]));
         assert!(extend_window(&p, 30, 90, ANCHORED).is_empty());
     }

@@ -453,9 +453,9 @@ fn run_eval(
             let tail = tail.trim();
             let anno = |t: &str| -> AnnoExpect {
                 if let Some(m) = t.strip_prefix("msg:") {
-                    AnnoExpect::Msg(strip_position(m.trim()).to_string())
+                    AnnoExpect::Msg(m.trim().to_string())
                 } else if let Some(r) = t.strip_prefix("regex:") {
-                    AnnoExpect::Regex(strip_position_regex(r.trim()).to_string())
+                    AnnoExpect::Regex(r.trim().to_string())
                 } else {
                     AnnoExpect::Any
                 }
@@ -531,27 +531,6 @@ fn run_eval(
     match check_eval(engine, src, &kind, query, &exp, steps) {
         Ok(()) => stats.passed += 1,
         Err(e) => stats.failures.push(format!("{name}: {line}\n    {e}")),
-    }
-}
-
-fn strip_position(m: &str) -> &str {
-    match m.rfind(" (") {
-        Some(i)
-            if m.ends_with(')')
-                && m[i + 2..m.len() - 1]
-                    .split(':')
-                    .all(|p| p.parse::<u32>().is_ok()) =>
-        {
-            &m[..i]
-        }
-        _ => m,
-    }
-}
-
-fn strip_position_regex(r: &str) -> &str {
-    match r.rfind(" \\(") {
-        Some(i) if r.ends_with("\\)") => &r[..i],
-        _ => r,
     }
 }
 
@@ -690,7 +669,7 @@ fn check_at_variants(
     }
     for eval_at in [t - 10 * t.abs().max(60_000), 0, t / 5, t, t + 3_600_000] {
         let got = engine
-            .eval_expr(src, &expr, eval_at, eval_at, 0)
+            .eval_expr(src, query, &expr, eval_at, eval_at, 0)
             .map_err(|e| format!("@ variant at {eval_at} failed: {e}"))?;
         let same = match (want, &got.value) {
             (Value::Scalar { v: a, .. }, Value::Scalar { v: b, .. }) => almost_equal(*a, *b),
