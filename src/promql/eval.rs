@@ -326,8 +326,7 @@ pub(crate) fn is_step_invariant(expr: &Expr) -> bool {
             is_step_invariant(&a.expr) && a.param.as_ref().is_none_or(|p| is_step_invariant(p))
         }
         Expr::Call(c) => {
-            !TIME_DEPENDENT_FUNCTIONS.contains(&c.func.name)
-                && c.args.iter().all(is_step_invariant)
+            !TIME_DEPENDENT_FUNCTIONS.contains(&c.func.name) && c.args.iter().all(is_step_invariant)
         }
     }
 }

@@ -79,10 +79,17 @@ pub(crate) fn eval_vector_selector(
     for s in series {
         ev.limits.tick()?;
         if vs.smoothed && mode == InstantMode::Values {
-            let pts: Vec<Sample> = s.samples.iter().copied().filter(|p| !is_stale_nan(p.v)).collect();
+            let pts: Vec<Sample> = s
+                .samples
+                .iter()
+                .copied()
+                .filter(|p| !is_stale_nan(p.v))
+                .collect();
             let floats: Vec<Sample> = grid
                 .timestamps()
-                .filter_map(|ts| smoothed_value(&pts, ref_of(ts), lookback).map(|v| Sample::new(ts, v)))
+                .filter_map(|ts| {
+                    smoothed_value(&pts, ref_of(ts), lookback).map(|v| Sample::new(ts, v))
+                })
                 .collect();
             if !floats.is_empty() {
                 ev.limits.touched(floats.len());
@@ -308,5 +315,4 @@ mod tests {
         assert!(parse_series_selector("up offset 5m").is_err());
         assert!(parse_series_selector("{").is_err());
     }
-
 }

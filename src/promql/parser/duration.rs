@@ -42,7 +42,10 @@ impl DurOp {
 #[derive(Clone, Debug)]
 pub enum DurNode {
     /// A number (seconds) or duration literal.
-    Literal { secs: f64, duration: bool },
+    Literal {
+        secs: f64,
+        duration: bool,
+    },
     Step,
     Range,
     Neg(Box<DurNode>),
@@ -56,7 +59,9 @@ impl PartialEq for DurNode {
     fn eq(&self, o: &Self) -> bool {
         use DurNode::*;
         match (self, o) {
-            (Literal { secs: a, .. }, Literal { secs: b, .. }) => a == b || a.is_nan() && b.is_nan(),
+            (Literal { secs: a, .. }, Literal { secs: b, .. }) => {
+                a == b || a.is_nan() && b.is_nan()
+            }
             (Step, Step) | (Range, Range) => true,
             (Neg(a), Neg(b)) | (Paren(a), Paren(b)) => a == b,
             (Binary(p, a, b), Binary(q, c, d)) => p == q && a == c && b == d,
@@ -351,7 +356,12 @@ mod tests {
 
     #[test]
     fn evaluation() {
-        let lit = |s: f64| Box::new(DurNode::Literal { secs: s, duration: true });
+        let lit = |s: f64| {
+            Box::new(DurNode::Literal {
+                secs: s,
+                duration: true,
+            })
+        };
         let ctx = Context {
             step_ms: 5_000,
             range_ms: 60_000,

@@ -378,7 +378,10 @@ mod tests {
         );
         assert_eq!(kinds("a:b == 1e-3"), vec![MetricIdent, Eqlc, Number, Eof]);
         assert_eq!(kinds("0x1F .5"), vec![Number, Number, Eof]);
-        assert_eq!(kinds("x[1h30m:1m]"), vec![Ident, LBracket, Duration, Colon, Duration, RBracket, Eof]);
+        assert_eq!(
+            kinds("x[1h30m:1m]"),
+            vec![Ident, LBracket, Duration, Colon, Duration, RBracket, Eof]
+        );
         assert_eq!(kinds("(1"), vec![LParen, Number, Error]);
         assert_eq!(kinds("1a"), vec![Error]);
     }

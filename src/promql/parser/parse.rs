@@ -385,7 +385,10 @@ impl<'a> Parser<'a> {
                         return Err(self.err(
                             t.start,
                             t.end,
-                            format!("invalid label name for grouping: {}", super::strings::quote(&v)),
+                            format!(
+                                "invalid label name for grouping: {}",
+                                super::strings::quote(&v)
+                            ),
                         ));
                     }
                     out.push(v);
@@ -506,7 +509,8 @@ impl<'a> Parser<'a> {
             }
             Tok::Duration => {
                 self.next();
-                let ms = parse_duration_ms(self.text(&t)).map_err(|e| self.err(t.start, t.end, e))?;
+                let ms =
+                    parse_duration_ms(self.text(&t)).map_err(|e| self.err(t.start, t.end, e))?;
                 Ok(Expr::NumberLiteral(NumberLiteral {
                     val: ms as f64 / 1000.0,
                     duration: true,
@@ -561,7 +565,8 @@ impl<'a> Parser<'a> {
                 return Word::Aggregation(op);
             }
         }
-        if next == Tok::LParen && !matches!(lower.as_str(), "step" | "range" | "min_of" | "max_of") {
+        if next == Tok::LParen && !matches!(lower.as_str(), "step" | "range" | "min_of" | "max_of")
+        {
             return Word::Call;
         }
         Word::Other
@@ -720,7 +725,10 @@ impl<'a> Parser<'a> {
                 ),
             ));
         }
-        let expr = args.pop().map(Box::new).ok_or_else(|| self.err_span(span, "missing argument"))?;
+        let expr = args
+            .pop()
+            .map(Box::new)
+            .ok_or_else(|| self.err_span(span, "missing argument"))?;
         let param = args.pop().map(Box::new);
         check::aggregate(
             self.src,
@@ -739,7 +747,8 @@ impl<'a> Parser<'a> {
             self.next();
             let labels = self.grouping_labels()?;
             // `by ()` groups everything together, like no clause at all.
-            return Ok(Some(Grouping::By(labels)).filter(|g| !matches!(g, Grouping::By(l) if l.is_empty())));
+            return Ok(Some(Grouping::By(labels))
+                .filter(|g| !matches!(g, Grouping::By(l) if l.is_empty())));
         }
         if self.is_kw("without") {
             self.next();
@@ -871,7 +880,11 @@ impl<'a> Parser<'a> {
                     return Err(self.err(open.start, close.end, m));
                 }
                 let Expr::VectorSelector(vs) = e else {
-                    return Err(self.err(open.start, close.end, "ranges only allowed for vector selectors"));
+                    return Err(self.err(
+                        open.start,
+                        close.end,
+                        "ranges only allowed for vector selectors",
+                    ));
                 };
                 let span = Span::new(vs.span.start, close.end);
                 Ok(Expr::MatrixSelector(Box::new(MatrixSelector {
@@ -952,7 +965,14 @@ impl<'a> Parser<'a> {
             self.next();
             self.next();
             let close = self.next();
-            (if start { AtModifier::Start } else { AtModifier::End }, close.end)
+            (
+                if start {
+                    AtModifier::Start
+                } else {
+                    AtModifier::End
+                },
+                close.end,
+            )
         } else {
             let neg = match t.kind {
                 Tok::Sub | Tok::Add => {
@@ -965,7 +985,8 @@ impl<'a> Parser<'a> {
             let v = match n.kind {
                 Tok::Number => self.number_value(&n)?,
                 Tok::Duration => {
-                    parse_duration_ms(self.text(&n)).map_err(|e| self.err(n.start, n.end, e))? as f64
+                    parse_duration_ms(self.text(&n)).map_err(|e| self.err(n.start, n.end, e))?
+                        as f64
                         / 1000.0
                 }
                 Tok::Ident if is_inf_nan(self.text(&n)) => self.number_value(&n)?,
@@ -1023,7 +1044,10 @@ impl<'a> Parser<'a> {
             vs.smoothed = true;
         }
         if vs.anchored && vs.smoothed {
-            return Err(self.err_span(span, "anchored and smoothed modifiers cannot be used together"));
+            return Err(self.err_span(
+                span,
+                "anchored and smoothed modifiers cannot be used together",
+            ));
         }
         set_end(&mut e, end);
         Ok(e)
@@ -1118,7 +1142,10 @@ impl<'a> Parser<'a> {
                 return Err(self.err(op_tok.start, op_tok.end, what));
             }
             let span = lhs.span.to(rhs.span);
-            lhs = DurationExpr::new(DurNode::Binary(op, Box::new(lhs.node), Box::new(rhs.node)), span);
+            lhs = DurationExpr::new(
+                DurNode::Binary(op, Box::new(lhs.node), Box::new(rhs.node)),
+                span,
+            );
         }
         self.leave();
         Ok(lhs)
@@ -1167,7 +1194,8 @@ impl<'a> Parser<'a> {
             }
             Tok::Duration => {
                 self.next();
-                let ms = parse_duration_ms(self.text(&t)).map_err(|e| self.err(t.start, t.end, e))?;
+                let ms =
+                    parse_duration_ms(self.text(&t)).map_err(|e| self.err(t.start, t.end, e))?;
                 Ok(DurationExpr::new(
                     DurNode::Literal {
                         secs: ms as f64 / 1000.0,
@@ -1186,7 +1214,10 @@ impl<'a> Parser<'a> {
                 if inner.is_literal() {
                     return Ok(DurationExpr::new(inner.node, span));
                 }
-                Ok(DurationExpr::new(DurNode::Paren(Box::new(inner.node)), span))
+                Ok(DurationExpr::new(
+                    DurNode::Paren(Box::new(inner.node)),
+                    span,
+                ))
             }
             Tok::Ident if is_inf_nan(self.text(&t)) => {
                 self.next();
@@ -1229,10 +1260,16 @@ impl<'a> Parser<'a> {
                         };
                         Ok(DurationExpr::new(node, Span::new(t.start, close.end)))
                     }
-                    _ => Err(self.unexpected("duration expression", "number, duration, step(), or range()")),
+                    _ => Err(self.unexpected(
+                        "duration expression",
+                        "number, duration, step(), or range()",
+                    )),
                 }
             }
-            _ => Err(self.unexpected("duration expression", "number, duration, step(), or range()")),
+            _ => Err(self.unexpected(
+                "duration expression",
+                "number, duration, step(), or range()",
+            )),
         }
     }
 
