@@ -214,7 +214,7 @@ fn secs_to_ms(secs: f64) -> Option<i64> {
 /// Parses a Prometheus duration literal (`1h30m`, `500ms`, `2d`) to
 /// milliseconds. Units must appear in decreasing order, each at most once.
 pub fn parse_duration_ms(s: &str) -> Result<i64, String> {
-    const UNITS: [(&str, i64); 8] = [
+    const UNITS: [(&str, i64); 7] = [
         ("y", 365 * 24 * 3_600_000),
         ("w", 7 * 24 * 3_600_000),
         ("d", 24 * 3_600_000),
@@ -222,7 +222,6 @@ pub fn parse_duration_ms(s: &str) -> Result<i64, String> {
         ("m", 60_000),
         ("s", 1_000),
         ("ms", 1),
-        ("", 0),
     ];
     let invalid = || format!("not a valid duration string: {s:?}");
     if s == "0" {
@@ -249,11 +248,11 @@ pub fn parse_duration_ms(s: &str) -> Result<i64, String> {
             i += 1;
         }
         let unit = &s[ustart..i];
-        let idx = UNITS[..7]
+        let idx = UNITS
             .iter()
             .position(|(u, _)| *u == unit)
             .ok_or_else(invalid)?;
-        // `ms` sorts after `s` even though it is listed last.
+        // Units in decreasing order, each once.
         if idx < last_unit || (idx == last_unit && total > 0) {
             return Err(invalid());
         }

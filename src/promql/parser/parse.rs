@@ -221,7 +221,7 @@ impl<'a> Parser<'a> {
         let mut lhs = self.unary()?;
         while let Some((op, modifier, next_min)) = self.binop_start(min_prec)? {
             let rhs = self.expr(next_min)?;
-            lhs = self.make_binary(op, lhs, rhs, modifier)?;
+            lhs = self.make_binary(op, lhs, rhs, &modifier)?;
         }
         self.leave();
         Ok(lhs)
@@ -238,7 +238,7 @@ impl<'a> Parser<'a> {
             return Ok(None);
         }
         self.next();
-        let modifier = self.bin_modifier(op)?;
+        let modifier = self.bin_modifier()?;
         let next_min = if op.is_right_assoc() {
             op.precedence()
         } else {
@@ -248,8 +248,8 @@ impl<'a> Parser<'a> {
     }
 
     #[inline(never)]
-    fn make_binary(&self, op: BinOp, lhs: Expr, rhs: Expr, m: Box<BinModifier>) -> PResult<Expr> {
-        check::binary(self.src, op, lhs, rhs, *m)
+    fn make_binary(&self, op: BinOp, lhs: Expr, rhs: Expr, m: &BinModifier) -> PResult<Expr> {
+        check::binary(self.src, op, lhs, rhs, m.clone())
     }
 
     fn peek_binop(&self) -> Option<BinOp> {
@@ -275,7 +275,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `bool`, `on/ignoring (...)`, `group_left/right [(...)]`, `fill*(n)`.
-    fn bin_modifier(&mut self, op: BinOp) -> PResult<BinModifier> {
+    fn bin_modifier(&mut self) -> PResult<BinModifier> {
         let mut m = BinModifier::default();
         if self.is_kw("bool") {
             self.next();
@@ -331,9 +331,6 @@ impl<'a> Parser<'a> {
                 1 => m.fill.lhs = Some(v),
                 _ => m.fill.rhs = Some(v),
             }
-        }
-        if (m.fill.lhs.is_some() || m.fill.rhs.is_some()) && op.is_set() {
-            // Prometheus rejects fill on set operators during checking.
         }
         Ok(m)
     }
