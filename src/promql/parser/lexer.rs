@@ -188,7 +188,8 @@ impl Lexer<'_> {
                 b'"' | b'\'' => self.string(c)?,
                 b'`' => self.raw_string()?,
                 b'!' => {
-                    return Err((start, "unexpected character after '!'".into()));
+                    let next = self.src[start + 1..].chars().next().unwrap_or(' ');
+                    return Err((start, format!("unexpected character after '!': {next:?}")));
                 }
                 c if c.is_ascii_digit() || (c == b'.' && self.peek(1).is_ascii_digit()) => {
                     self.number()?

@@ -996,7 +996,7 @@ impl<'a> Parser<'a> {
                 return Err(self.err(
                     t.start,
                     n.end,
-                    format!("timestamp out of bounds for @ modifier: {v}"),
+                    format!("timestamp out of bounds for @ modifier: {}", go_f(v)),
                 ));
             }
             (AtModifier::At(ms.round() as i64), n.end)
@@ -1298,6 +1298,15 @@ fn set_end(e: &mut Expr, end: usize) {
         Expr::MatrixSelector(ms) => ms.span.end = end,
         Expr::Subquery(sq) => sq.span.end = end,
         _ => {}
+    }
+}
+
+/// Go's `%f`: six decimals, or `+Inf`/`-Inf`/`NaN`.
+fn go_f(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.6}")
+    } else {
+        super::duration::format_float(v)
     }
 }
 
