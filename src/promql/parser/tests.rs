@@ -306,14 +306,26 @@ fn error_messages() {
     );
     assert_eq!(e("1 +"), "1:4: parse error: unexpected end of input");
     assert_eq!(e("x[5m"), "1:5: parse error: unclosed left bracket");
-    assert_eq!(e("x @ Inf"), "1:5: parse error: timestamp out of bounds for @ modifier: +Inf");
-    assert_eq!(e("a !x"), "1:3: parse error: unexpected character after '!': 'x'");
+    assert_eq!(
+        e("x @ Inf"),
+        "1:5: parse error: timestamp out of bounds for @ modifier: +Inf"
+    );
+    assert_eq!(
+        e("a !x"),
+        "1:3: parse error: unexpected character after '!': 'x'"
+    );
     assert_eq!(e("a $ b"), "1:3: parse error: unexpected character: '$'");
     assert_eq!(e("\"abc"), "1:1: parse error: unterminated quoted string");
-    assert_eq!(e("sum by (a b) (x)"), "1:11: parse error: unexpected identifier \"b\" in grouping opts, expected \",\" or \")\"");
+    assert_eq!(
+        e("sum by (a b) (x)"),
+        "1:11: parse error: unexpected identifier \"b\" in grouping opts, expected \",\" or \")\""
+    );
     assert_eq!(e("x offset"), "1:9: parse error: unexpected end of input in offset, expected number, duration, step(), or range()");
     assert_eq!(e("x[5m:1m"), "1:8: parse error: unclosed left bracket");
-    assert_eq!(e("count_values(1, x)"), r#"1:14: parse error: expected type string in aggregation parameter, got scalar"#);
+    assert_eq!(
+        e("count_values(1, x)"),
+        r#"1:14: parse error: expected type string in aggregation parameter, got scalar"#
+    );
 }
 
 #[test]
