@@ -375,3 +375,40 @@ fn deep_nesting_is_an_error_not_a_crash() {
     );
     assert_eq!(run(format!("1{}", " + 1".repeat(5000))), Ok(Ok(())));
 }
+
+mod fuzz {
+    use super::super::parse;
+    use proptest::prelude::*;
+
+    /// Fragments of PromQL, glued together at random.
+    const PIECES: &[&str] = &[
+        "x", "up", "sum", "rate", "(", ")", "[", "]", "{", "}", ",", ":", "5m", "1", "0x1f", "Inf",
+        "NaN", "\"a\"", "'b'", "`c`", "=", "!=", "=~", "!~", "+", "-", "*", "/", "^", "%", "==",
+        ">", "<=", "and", "or", "unless", "atan2", "bool", "on", "ignoring", "group_left", "by",
+        "without", "offset", "@", "start()", "end()", "step()", "range()", "min_of", "anchored",
+        "smoothed", "fill", "topk", "info", "label_replace", "#", "\n", " ", "\\", "é", "</",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Any input parses or fails cleanly, and whatever parses prints to
+        /// something that parses to the same tree.
+        #[test]
+        fn never_panics_and_round_trips(idx in proptest::collection::vec(0..PIECES.len(), 0..24)) {
+            let q: String = idx.iter().map(|&i| PIECES[i]).collect::<Vec<_>>().join(" ");
+            if let Ok(e) = parse(&q) {
+                let printed = e.to_string();
+                let again = parse(&printed);
+                prop_assert!(again.as_ref().ok() == Some(&e), "{q:?} -> {printed:?} -> {again:?}");
+                let _ = e.prettify();
+            }
+        }
+
+        /// Arbitrary bytes never panic the parser.
+        #[test]
+        fn arbitrary_text_never_panics(q in "\\PC{0,40}") {
+            let _ = parse(&q);
+        }
+    }
+}
