@@ -98,6 +98,8 @@ pub(crate) fn eval(
         _ => None,
     };
     let input = ev.eval_vector(grid, &a.expr)?;
+    // Parameter warnings (quantile, limit_ratio) point at the parameter.
+    ev.note_pos = a.param.as_ref().map_or(a.span.start, |p| p.span().start);
     let out = match op {
         AggOp::Topk | AggOp::Bottomk | AggOp::Limitk | AggOp::LimitRatio => select_k(
             ev,
@@ -208,7 +210,7 @@ impl Acc {
 fn quantile_param_warnings(ev: &mut Evaluator<'_>, params: &[f64]) {
     for &q in params {
         if q.is_nan() || !(0.0..=1.0).contains(&q) {
-            ev.notes.warn(format!(
+            ev.warn(format!(
                 "quantile value should be between 0 and 1, got {}",
                 format_float_go(q)
             ));
@@ -401,13 +403,13 @@ fn select_k(
             return Ok(Vec::new());
         }
         if max > 1.0 {
-            ev.notes.warn(format!(
+            ev.warn(format!(
                 "ratio value should be between -1 and 1, got {}, capping to 1",
                 format_float_go(max)
             ));
         }
         if min < -1.0 {
-            ev.notes.warn(format!(
+            ev.warn(format!(
                 "ratio value should be between -1 and 1, got {}, capping to -1",
                 format_float_go(min)
             ));

@@ -556,7 +556,11 @@ fn duplicate_error(
 
 /// The trim operators (`</`, `>/`) only cut native histograms; float
 /// samples on the left have nothing to trim and are dropped.
-fn trim_floats(ev: &mut Evaluator<'_>, grid: Grid, e: &BinaryExpr) -> Result<Evaluated, QueryError> {
+fn trim_floats(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    e: &BinaryExpr,
+) -> Result<Evaluated, QueryError> {
     let lhs = ev.eval(grid, &e.lhs)?;
     let rhs = ev.eval(grid, &e.rhs)?;
     ev.limits.release(lhs.points() + rhs.points());

@@ -68,7 +68,7 @@ impl Engine {
         t_ms: i64,
     ) -> Result<QueryResult, QueryError> {
         let expr = parse(query)?;
-        self.eval_expr(src, &expr, t_ms, t_ms, 0)
+        self.eval_expr(src, query, &expr, t_ms, t_ms, 0)
     }
 
     /// Evaluates `query` at `start_ms, start_ms + step_ms, ... <= end_ms`;
@@ -110,13 +110,14 @@ impl Engine {
                 )));
             }
         }
-        self.eval_expr(src, &expr, start_ms, end_ms, step_ms)
+        self.eval_expr(src, query, &expr, start_ms, end_ms, step_ms)
     }
 
     /// Evaluates a parsed expression; `step_ms == 0` means an instant query.
     pub(crate) fn eval_expr(
         &self,
         src: &dyn SampleSource,
+        query: &str,
         expr: &Expr,
         start: i64,
         end: i64,
@@ -139,6 +140,8 @@ impl Engine {
         let deadline = Instant::now().checked_add(self.opts.timeout);
         let mut ev = Evaluator {
             src,
+            query,
+            note_pos: 0,
             lookback: if self.opts.lookback_delta_ms > 0 {
                 self.opts.lookback_delta_ms
             } else {

@@ -4,7 +4,7 @@
 //! on their own aligned grid; step-invariant sub-expressions (those pinned by
 //! `@`) are evaluated at one step and repeated.
 
-use super::parser::{AtModifier, Expr, SubqueryExpr, UnaryOp, ValueType};
+use super::parser::{position_suffix, AtModifier, Expr, SubqueryExpr, UnaryOp, ValueType};
 
 use crate::model::Sample;
 
@@ -38,6 +38,10 @@ pub(crate) const TIME_DEPENDENT_FUNCTIONS: [&str; 11] = [
 /// Evaluation state shared by all nodes of one query.
 pub(crate) struct Evaluator<'a> {
     pub src: &'a dyn SampleSource,
+    /// The query text, for the positions annotations end with.
+    pub query: &'a str,
+    /// Byte offset of the sub-expression the next annotations refer to.
+    pub note_pos: usize,
     pub lookback: i64,
     /// Start and end of the query, for `@ start()` / `@ end()`.
     pub query_start: i64,
@@ -49,6 +53,18 @@ pub(crate) struct Evaluator<'a> {
 }
 
 impl<'a> Evaluator<'a> {
+    /// Adds a warning about the sub-expression at `note_pos`.
+    pub fn warn(&mut self, msg: String) {
+        let pos = position_suffix(self.query, self.note_pos);
+        self.notes.warn(format!("{msg}{pos}"));
+    }
+
+    /// Adds an info annotation about the sub-expression at `note_pos`.
+    pub fn info(&mut self, msg: String) {
+        let pos = position_suffix(self.query, self.note_pos);
+        self.notes.info(format!("{msg}{pos}"));
+    }
+
     /// The `@` time of a selector or subquery, in milliseconds.
     pub fn at_time(&self, at: &Option<AtModifier>) -> Option<i64> {
         match at {
@@ -212,6 +228,7 @@ impl<'a> Evaluator<'a> {
             range,
             offset,
             at,
+            extension: None,
         })
     }
 
@@ -309,8 +326,7 @@ pub(crate) fn is_step_invariant(expr: &Expr) -> bool {
             is_step_invariant(&a.expr) && a.param.as_ref().is_none_or(|p| is_step_invariant(p))
         }
         Expr::Call(c) => {
-            !TIME_DEPENDENT_FUNCTIONS.contains(&c.func.name)
-                && c.args.iter().all(is_step_invariant)
+            !TIME_DEPENDENT_FUNCTIONS.contains(&c.func.name) && c.args.iter().all(is_step_invariant)
         }
     }
 }

@@ -45,7 +45,7 @@ pub(crate) fn eval_call(
         "label_replace" => label_replace(ev, grid, &args),
         "label_join" => label_join(ev, grid, &args),
         "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => {
-            sort(ev, grid, name, &args)
+            sort(ev, grid, name, &args, call.span.start)
         }
         "histogram_quantile" | "histogram_quantiles" | "histogram_fraction" => {
             classic_histogram(ev, grid, name, &args)
@@ -199,7 +199,14 @@ fn classic_histogram(
         }
     };
     let v = ev.eval_vector(grid, input)?;
-    let out = histogram::eval_classic(ev, grid, func, &v)?;
+    // Quantile warnings point at the (first) quantile argument, bucket
+    // problems at the vector argument.
+    let quantile_pos = match name {
+        "histogram_quantiles" => args.get(2),
+        _ => args.first(),
+    }
+    .map_or(0, |a| a.span().start);
+    let out = histogram::eval_classic(ev, grid, func, &v, quantile_pos, input.span().start)?;
     finish_vector(ev, &v, out)
 }
 
@@ -540,14 +547,16 @@ fn sort(
     grid: Grid,
     name: &str,
     args: &[&Expr],
+    pos: usize,
 ) -> Result<Evaluated, QueryError> {
     let mut label_names = Vec::new();
     for i in 1..args.len() {
         label_names.push(string_arg(args, i)?);
     }
     let v = ev.eval_vector(grid, arg(args, 0)?)?;
+    ev.note_pos = pos;
     if grid.steps() != 1 {
-        ev.notes.warn(
+        ev.warn(
             "sort is ineffective for range queries since results are always ordered by labels"
                 .to_string(),
         );

@@ -190,7 +190,10 @@ pub(crate) fn eval_classic(
     grid: Grid,
     func: HistFn,
     input: &[StepSeries],
+    quantile_pos: usize,
+    vector_pos: usize,
 ) -> Result<Vec<StepSeries>, QueryError> {
+    ev.note_pos = quantile_pos;
     let all_qs: Vec<&Vec<f64>> = match &func {
         HistFn::Quantile(qs) => vec![qs],
         HistFn::Quantiles(_, qss) => qss.iter().collect(),
@@ -199,13 +202,14 @@ pub(crate) fn eval_classic(
     for qs in all_qs {
         for &q in qs {
             if q.is_nan() || !(0.0..=1.0).contains(&q) {
-                ev.notes.warn(format!(
+                ev.warn(format!(
                     "quantile value should be between 0 and 1, got {}",
                     format_float_go(q)
                 ));
             }
         }
     }
+    ev.note_pos = vector_pos;
     // Per input series: its group and bucket bound (None: bad `le`).
     let mut groups: HashMap<Labels, usize> = HashMap::new();
     let mut group_labels: Vec<Labels> = Vec::new();
@@ -246,7 +250,7 @@ pub(crate) fn eval_classic(
         for &(i, v) in &present {
             match member[i] {
                 Some((g, upper)) => buckets[g].push(Bucket { upper, count: v }),
-                None => ev.notes.warn(format!(
+                None => ev.warn(format!(
                     "bucket label {} is missing or has a malformed value of {} for metric name {}",
                     go_quote(BUCKET_LABEL),
                     go_quote(input[i].labels.get(BUCKET_LABEL).unwrap_or("")),
@@ -289,7 +293,7 @@ pub(crate) fn eval_classic(
 fn quantile_noting(ev: &mut Evaluator<'_>, q: f64, b: &mut Vec<Bucket>, name: &str) -> f64 {
     let (v, forced) = bucket_quantile(q, b);
     if forced {
-        ev.notes.info(format!(
+        ev.info(format!(
             "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {}",
             go_quote(name)
         ));

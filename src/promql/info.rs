@@ -171,9 +171,9 @@ impl Reference {
     }
 
     fn at(&self, ts: i64) -> i64 {
-        self.shifts
-            .iter()
-            .fold(ts, |t, (at, offset)| at.unwrap_or(t).saturating_sub(*offset))
+        self.shifts.iter().fold(ts, |t, (at, offset)| {
+            at.unwrap_or(t).saturating_sub(*offset)
+        })
     }
 }
 

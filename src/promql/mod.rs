@@ -1,18 +1,19 @@
-//! PromQL: parsing (the `promql-parser` crate) and our own evaluator over a
-//! [`source::SampleSource`]. The HTTP layer calls [`Engine::instant`] and
-//! [`Engine::range`]; nothing here knows about HTTP.
+//! PromQL: our own parser ([`parser`], Prometheus 3.x syntax) and evaluator
+//! over a [`source::SampleSource`]. The HTTP layer calls [`Engine::instant`]
+//! and [`Engine::range`]; nothing here knows about HTTP.
 //!
 //! Semantics follow Prometheus 3.x: left-open lookback and range windows,
 //! staleness markers, `offset` / `@`, subqueries aligned to their step,
 //! delayed `__name__` removal, and Prometheus' numerics (extrapolated rates,
 //! compensated sums, classic histogram quantiles).
 //!
-//! Layout: `engine` (entry points, result assembly) drives `eval` (the
-//! AST walk over a step grid, see `step`), which uses `selector`
-//! (storage access and per-step slicing), `functions` and
-//! `range_functions`, `aggregate`, `binary` and `histogram`;
-//! `limits` accounts samples, deadline and annotations; `value` holds
-//! the public result types.
+//! Layout: `parser` turns the query into a syntax tree; `engine` (entry
+//! points, duration resolution, result assembly) drives `eval` (the AST walk
+//! over a step grid, see `step`), which uses `selector` (storage access and
+//! per-step slicing, with `extended` for `anchored`/`smoothed`),
+//! `functions` and `range_functions`, `aggregate`, `binary`, `histogram`
+//! and `info`; `limits` accounts samples, deadline and annotations; `value`
+//! holds the public result types.
 
 pub mod parser;
 pub mod source;
@@ -22,6 +23,7 @@ mod binary;
 mod datetime;
 mod engine;
 mod eval;
+mod extended;
 mod functions;
 mod histogram;
 mod info;

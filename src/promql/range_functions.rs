@@ -79,7 +79,7 @@ pub(crate) fn eval(
         }
     }
     let arg = unwrap_parens(args[matrix_arg]);
-    let input = match arg {
+    let mut input = match arg {
         Expr::MatrixSelector(ms) => selector::load_matrix_selector(ev, grid, ms)?,
         Expr::Subquery(sq) => ev.eval_subquery(grid, sq)?,
         _ => {
@@ -88,6 +88,9 @@ pub(crate) fn eval(
             )))
         }
     };
+    if let Some(ext) = &mut input.extension {
+        ext.counter = matches!(name, "rate" | "increase");
+    }
     let input_held = if matches!(arg, Expr::Subquery(_)) {
         total_points(&input.series)
     } else {
@@ -97,9 +100,10 @@ pub(crate) fn eval(
         absent_over_time(ev, grid, &input, absent_labels(arg))?
     } else {
         if name == "quantile_over_time" {
+            ev.note_pos = args.first().map_or(0, |a| a.span().start);
             for &q in scalars.first().map(Vec::as_slice).unwrap_or(&[]) {
                 if q.is_nan() || !(0.0..=1.0).contains(&q) {
-                    ev.notes.warn(format!(
+                    ev.warn(format!(
                         "quantile value should be between 0 and 1, got {}",
                         format_float_go(q)
                     ));
@@ -108,6 +112,7 @@ pub(crate) fn eval(
         }
         let f = lookup(name)
             .ok_or_else(|| QueryError::exec(format!("function {name}() is not supported")))?;
+        ev.note_pos = arg.span().start;
         apply(ev, grid, name, f, &input, &scalars)?
     };
     ev.limits.release(input_held);
@@ -163,7 +168,7 @@ fn apply(
                     .iter()
                     .any(|suf| metric.ends_with(suf))
                 {
-                    ev.notes.info(format!(
+                    ev.info(format!(
                         "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {}",
                         go_quote(metric)
                     ));

@@ -6,6 +6,7 @@
 use crate::model::{is_stale_nan, HistogramSample, Matcher, Sample};
 
 use super::eval::Evaluator;
+use super::extended::{extend_window, smoothed_value, Extension};
 use super::parser::{self, MatrixSelector, VectorSelector};
 use super::source::Series;
 use super::step::{total_points, Grid, StepSeries};
@@ -67,15 +68,36 @@ pub(crate) fn eval_vector_selector(
     let first_ref = ref_of(grid.start);
     let last_ref = ref_of(grid.end);
     let lookback = ev.lookback;
+    let after = if vs.smoothed { lookback } else { 0 };
     let series = select(
         ev,
         vs,
         first_ref.saturating_sub(lookback).saturating_add(1),
-        last_ref,
+        last_ref.saturating_add(after),
     )?;
     let mut out = Vec::with_capacity(series.len());
     for s in series {
         ev.limits.tick()?;
+        if vs.smoothed && mode == InstantMode::Values {
+            let pts: Vec<Sample> = s
+                .samples
+                .iter()
+                .copied()
+                .filter(|p| !is_stale_nan(p.v))
+                .collect();
+            let floats: Vec<Sample> = grid
+                .timestamps()
+                .filter_map(|ts| {
+                    smoothed_value(&pts, ref_of(ts), lookback).map(|v| Sample::new(ts, v))
+                })
+                .collect();
+            if !floats.is_empty() {
+                ev.limits.touched(floats.len());
+                ev.limits.hold(floats.len())?;
+                out.push(StepSeries::with_floats(s.labels, false, floats));
+            }
+            continue;
+        }
         let (samples, hs) = (&s.samples, &s.histograms);
         let mut floats: Vec<Sample> = Vec::new();
         let mut hists: Vec<HistogramSample> = Vec::new();
@@ -148,6 +170,8 @@ pub(crate) struct RangeInput {
     pub range: i64,
     pub offset: i64,
     pub at: Option<i64>,
+    /// `anchored` / `smoothed` boundary points (matrix selectors only).
+    pub extension: Option<Extension>,
 }
 
 /// The time window of one evaluation step.
@@ -174,6 +198,9 @@ impl RangeInput {
         F: FnMut(usize, Window, &[Sample]) -> Result<(), QueryError>,
     {
         let pts = &series.floats;
+        if let Some(ext) = self.extension {
+            return self.for_each_extended_window(pts, grid, ext, f);
+        }
         let (mut lo, mut hi) = (0usize, 0usize);
         for i in 0..grid.steps() {
             let ts = grid.ts(i);
@@ -227,6 +254,33 @@ impl RangeInput {
         }
         Ok(())
     }
+
+    /// `for_each_window` for `anchored` / `smoothed` selectors: every
+    /// window with a sample after its start, with its boundary points.
+    fn for_each_extended_window<F>(
+        &self,
+        pts: &[Sample],
+        grid: Grid,
+        ext: Extension,
+        mut f: F,
+    ) -> Result<(), QueryError>
+    where
+        F: FnMut(usize, Window, &[Sample]) -> Result<(), QueryError>,
+    {
+        for i in 0..grid.steps() {
+            let ts = grid.ts(i);
+            let end = self.at.unwrap_or(ts).saturating_sub(self.offset);
+            let start = end.saturating_sub(self.range);
+            let (lo_t, hi_t) = ext.load_range(start, end);
+            let lo = pts.partition_point(|p| p.t <= lo_t);
+            let hi = pts.partition_point(|p| p.t <= hi_t);
+            let window = extend_window(pts.get(lo..hi).unwrap_or(&[]), start, end, ext);
+            if !window.is_empty() {
+                f(i, Window { ts, start, end }, &window)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Loads a matrix selector for all steps of `grid`.
@@ -242,12 +296,16 @@ pub(crate) fn load_matrix_selector(
     let ref_of = |ts: i64| at.unwrap_or(ts).saturating_sub(offset);
     let first_ref = ref_of(grid.start);
     let last_ref = ref_of(grid.end);
-    let series = select(
-        ev,
-        vs,
-        first_ref.saturating_sub(range).saturating_add(1),
-        last_ref,
-    )?;
+    let extension = (vs.anchored || vs.smoothed).then_some(Extension {
+        smoothed: vs.smoothed,
+        counter: false,
+        lookback: ev.lookback,
+    });
+    let (mint, maxt) = match extension {
+        Some(e) => e.load_range(first_ref.saturating_sub(range), last_ref),
+        None => (first_ref.saturating_sub(range), last_ref),
+    };
+    let series = select(ev, vs, mint.saturating_add(1), maxt)?;
     let series = series
         .into_iter()
         .map(|s| StepSeries {
@@ -271,6 +329,7 @@ pub(crate) fn load_matrix_selector(
         range,
         offset,
         at,
+        extension,
     })
 }
 
@@ -317,5 +376,4 @@ mod tests {
         assert!(parse_series_selector("up offset 5m").is_err());
         assert!(parse_series_selector("{").is_err());
     }
-
 }

@@ -1092,7 +1092,7 @@ fn rate_on_non_counter_name_is_noted() {
     assert_eq!(
         r.infos,
         vec![
-            r#"PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "temp""#
+            r#"PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "temp" (1:6)"#
         ]
     );
     let r = engine()

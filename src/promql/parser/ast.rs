@@ -459,7 +459,8 @@ impl Expr {
             Expr::Unary(u) => u.expr.value_type(),
             Expr::Call(c) => c.func.return_type,
             Expr::Binary(b) => {
-                if b.lhs.value_type() == ValueType::Scalar && b.rhs.value_type() == ValueType::Scalar
+                if b.lhs.value_type() == ValueType::Scalar
+                    && b.rhs.value_type() == ValueType::Scalar
                 {
                     ValueType::Scalar
                 } else {

@@ -161,10 +161,18 @@ pub fn binary(q: &str, op: BinOp, lhs: Expr, rhs: Expr, mut m: BinModifier) -> P
     let span = lhs.span().to(rhs.span());
     let ops = op_span(q, &lhs, &rhs);
     if m.return_bool && !op.is_comparison() {
-        return Err(err(q, ops, "bool modifier can only be used on comparison operators"));
+        return Err(err(
+            q,
+            ops,
+            "bool modifier can only be used on comparison operators",
+        ));
     }
     if op.is_comparison() && !m.return_bool && lt == ValueType::Scalar && rt == ValueType::Scalar {
-        return Err(err(q, ops, "comparisons between scalars must use BOOL modifier"));
+        return Err(err(
+            q,
+            ops,
+            "comparisons between scalars must use BOOL modifier",
+        ));
     }
     if op.is_set() && m.card == Cardinality::OneToOne {
         m.card = Cardinality::ManyToMany;
@@ -176,7 +184,10 @@ pub fn binary(q: &str, op: BinOp, lhs: Expr, rhs: Expr, mut m: BinModifier) -> P
             return Err(err(
                 q,
                 ops,
-                format!("label {} must not occur in ON and GROUP clause at once", quote(l)),
+                format!(
+                    "label {} must not occur in ON and GROUP clause at once",
+                    quote(l)
+                ),
             ));
         }
     }
@@ -195,13 +206,20 @@ pub fn binary(q: &str, op: BinOp, lhs: Expr, rhs: Expr, mut m: BinModifier) -> P
             None => false,
         };
         if has_labels {
-            return Err(err(q, span, "vector matching only allowed between instant vectors"));
+            return Err(err(
+                q,
+                span,
+                "vector matching only allowed between instant vectors",
+            ));
         }
         m.matching = None;
         m.card = Cardinality::OneToOne;
         m.fill = FillValues::default();
     } else if op.is_set() {
-        if matches!(m.card, Cardinality::ManyToOne(_) | Cardinality::OneToMany(_)) {
+        if matches!(
+            m.card,
+            Cardinality::ManyToOne(_) | Cardinality::OneToMany(_)
+        ) {
             return Err(err(
                 q,
                 span,
@@ -212,13 +230,19 @@ pub fn binary(q: &str, op: BinOp, lhs: Expr, rhs: Expr, mut m: BinModifier) -> P
             return Err(err(
                 q,
                 span,
-                format!("filling in missing series is not supported for set operator \"{}\"", op.as_str()),
+                format!(
+                    "filling in missing series is not supported for set operator \"{}\"",
+                    op.as_str()
+                ),
             ));
         }
     }
     // `ignoring ()` without grouping matches like no clause at all.
     if matches!(&m.matching, Some(Matching::Ignoring(l)) if l.is_empty())
-        && !matches!(m.card, Cardinality::ManyToOne(_) | Cardinality::OneToMany(_))
+        && !matches!(
+            m.card,
+            Cardinality::ManyToOne(_) | Cardinality::OneToMany(_)
+        )
     {
         m.matching = None;
     }

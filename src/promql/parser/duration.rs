@@ -42,7 +42,10 @@ impl DurOp {
 #[derive(Clone, Debug)]
 pub enum DurNode {
     /// A number (seconds) or duration literal.
-    Literal { secs: f64, duration: bool },
+    Literal {
+        secs: f64,
+        duration: bool,
+    },
     Step,
     Range,
     Neg(Box<DurNode>),
@@ -56,7 +59,9 @@ impl PartialEq for DurNode {
     fn eq(&self, o: &Self) -> bool {
         use DurNode::*;
         match (self, o) {
-            (Literal { secs: a, .. }, Literal { secs: b, .. }) => a == b || a.is_nan() && b.is_nan(),
+            (Literal { secs: a, .. }, Literal { secs: b, .. }) => {
+                a == b || a.is_nan() && b.is_nan()
+            }
             (Step, Step) | (Range, Range) => true,
             (Neg(a), Neg(b)) | (Paren(a), Paren(b)) => a == b,
             (Binary(p, a, b), Binary(q, c, d)) => p == q && a == c && b == d,
@@ -209,7 +214,7 @@ fn secs_to_ms(secs: f64) -> Option<i64> {
 /// Parses a Prometheus duration literal (`1h30m`, `500ms`, `2d`) to
 /// milliseconds. Units must appear in decreasing order, each at most once.
 pub fn parse_duration_ms(s: &str) -> Result<i64, String> {
-    const UNITS: [(&str, i64); 8] = [
+    const UNITS: [(&str, i64); 7] = [
         ("y", 365 * 24 * 3_600_000),
         ("w", 7 * 24 * 3_600_000),
         ("d", 24 * 3_600_000),
@@ -217,7 +222,6 @@ pub fn parse_duration_ms(s: &str) -> Result<i64, String> {
         ("m", 60_000),
         ("s", 1_000),
         ("ms", 1),
-        ("", 0),
     ];
     let invalid = || format!("not a valid duration string: {s:?}");
     if s == "0" {
@@ -244,11 +248,11 @@ pub fn parse_duration_ms(s: &str) -> Result<i64, String> {
             i += 1;
         }
         let unit = &s[ustart..i];
-        let idx = UNITS[..7]
+        let idx = UNITS
             .iter()
             .position(|(u, _)| *u == unit)
             .ok_or_else(invalid)?;
-        // `ms` sorts after `s` even though it is listed last.
+        // Units in decreasing order, each once.
         if idx < last_unit || (idx == last_unit && total > 0) {
             return Err(invalid());
         }
@@ -351,7 +355,12 @@ mod tests {
 
     #[test]
     fn evaluation() {
-        let lit = |s: f64| Box::new(DurNode::Literal { secs: s, duration: true });
+        let lit = |s: f64| {
+            Box::new(DurNode::Literal {
+                secs: s,
+                duration: true,
+            })
+        };
         let ctx = Context {
             step_ms: 5_000,
             range_ms: 60_000,

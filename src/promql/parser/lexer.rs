@@ -188,7 +188,8 @@ impl Lexer<'_> {
                 b'"' | b'\'' => self.string(c)?,
                 b'`' => self.raw_string()?,
                 b'!' => {
-                    return Err((start, "unexpected character after '!'".into()));
+                    let next = self.src[start + 1..].chars().next().unwrap_or(' ');
+                    return Err((start, format!("unexpected character after '!': {next:?}")));
                 }
                 c if c.is_ascii_digit() || (c == b'.' && self.peek(1).is_ascii_digit()) => {
                     self.number()?
@@ -378,7 +379,10 @@ mod tests {
         );
         assert_eq!(kinds("a:b == 1e-3"), vec![MetricIdent, Eqlc, Number, Eof]);
         assert_eq!(kinds("0x1F .5"), vec![Number, Number, Eof]);
-        assert_eq!(kinds("x[1h30m:1m]"), vec![Ident, LBracket, Duration, Colon, Duration, RBracket, Eof]);
+        assert_eq!(
+            kinds("x[1h30m:1m]"),
+            vec![Ident, LBracket, Duration, Colon, Duration, RBracket, Eof]
+        );
         assert_eq!(kinds("(1"), vec![LParen, Number, Error]);
         assert_eq!(kinds("1a"), vec![Error]);
     }

@@ -221,7 +221,7 @@ impl<'a> Parser<'a> {
         let mut lhs = self.unary()?;
         while let Some((op, modifier, next_min)) = self.binop_start(min_prec)? {
             let rhs = self.expr(next_min)?;
-            lhs = self.make_binary(op, lhs, rhs, modifier)?;
+            lhs = self.make_binary(op, lhs, rhs, &modifier)?;
         }
         self.leave();
         Ok(lhs)
@@ -238,7 +238,7 @@ impl<'a> Parser<'a> {
             return Ok(None);
         }
         self.next();
-        let modifier = self.bin_modifier(op)?;
+        let modifier = self.bin_modifier()?;
         let next_min = if op.is_right_assoc() {
             op.precedence()
         } else {
@@ -248,8 +248,8 @@ impl<'a> Parser<'a> {
     }
 
     #[inline(never)]
-    fn make_binary(&self, op: BinOp, lhs: Expr, rhs: Expr, m: Box<BinModifier>) -> PResult<Expr> {
-        check::binary(self.src, op, lhs, rhs, *m)
+    fn make_binary(&self, op: BinOp, lhs: Expr, rhs: Expr, m: &BinModifier) -> PResult<Expr> {
+        check::binary(self.src, op, lhs, rhs, m.clone())
     }
 
     fn peek_binop(&self) -> Option<BinOp> {
@@ -275,7 +275,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `bool`, `on/ignoring (...)`, `group_left/right [(...)]`, `fill*(n)`.
-    fn bin_modifier(&mut self, op: BinOp) -> PResult<BinModifier> {
+    fn bin_modifier(&mut self) -> PResult<BinModifier> {
         let mut m = BinModifier::default();
         if self.is_kw("bool") {
             self.next();
@@ -332,9 +332,6 @@ impl<'a> Parser<'a> {
                 _ => m.fill.rhs = Some(v),
             }
         }
-        if (m.fill.lhs.is_some() || m.fill.rhs.is_some()) && op.is_set() {
-            // Prometheus rejects fill on set operators during checking.
-        }
         Ok(m)
     }
 
@@ -385,7 +382,10 @@ impl<'a> Parser<'a> {
                         return Err(self.err(
                             t.start,
                             t.end,
-                            format!("invalid label name for grouping: {}", super::strings::quote(&v)),
+                            format!(
+                                "invalid label name for grouping: {}",
+                                super::strings::quote(&v)
+                            ),
                         ));
                     }
                     out.push(v);
@@ -506,7 +506,8 @@ impl<'a> Parser<'a> {
             }
             Tok::Duration => {
                 self.next();
-                let ms = parse_duration_ms(self.text(&t)).map_err(|e| self.err(t.start, t.end, e))?;
+                let ms =
+                    parse_duration_ms(self.text(&t)).map_err(|e| self.err(t.start, t.end, e))?;
                 Ok(Expr::NumberLiteral(NumberLiteral {
                     val: ms as f64 / 1000.0,
                     duration: true,
@@ -561,7 +562,8 @@ impl<'a> Parser<'a> {
                 return Word::Aggregation(op);
             }
         }
-        if next == Tok::LParen && !matches!(lower.as_str(), "step" | "range" | "min_of" | "max_of") {
+        if next == Tok::LParen && !matches!(lower.as_str(), "step" | "range" | "min_of" | "max_of")
+        {
             return Word::Call;
         }
         Word::Other
@@ -720,7 +722,10 @@ impl<'a> Parser<'a> {
                 ),
             ));
         }
-        let expr = args.pop().map(Box::new).ok_or_else(|| self.err_span(span, "missing argument"))?;
+        let expr = args
+            .pop()
+            .map(Box::new)
+            .ok_or_else(|| self.err_span(span, "missing argument"))?;
         let param = args.pop().map(Box::new);
         check::aggregate(
             self.src,
@@ -739,7 +744,8 @@ impl<'a> Parser<'a> {
             self.next();
             let labels = self.grouping_labels()?;
             // `by ()` groups everything together, like no clause at all.
-            return Ok(Some(Grouping::By(labels)).filter(|g| !matches!(g, Grouping::By(l) if l.is_empty())));
+            return Ok(Some(Grouping::By(labels))
+                .filter(|g| !matches!(g, Grouping::By(l) if l.is_empty())));
         }
         if self.is_kw("without") {
             self.next();
@@ -871,7 +877,11 @@ impl<'a> Parser<'a> {
                     return Err(self.err(open.start, close.end, m));
                 }
                 let Expr::VectorSelector(vs) = e else {
-                    return Err(self.err(open.start, close.end, "ranges only allowed for vector selectors"));
+                    return Err(self.err(
+                        open.start,
+                        close.end,
+                        "ranges only allowed for vector selectors",
+                    ));
                 };
                 let span = Span::new(vs.span.start, close.end);
                 Ok(Expr::MatrixSelector(Box::new(MatrixSelector {
@@ -952,7 +962,14 @@ impl<'a> Parser<'a> {
             self.next();
             self.next();
             let close = self.next();
-            (if start { AtModifier::Start } else { AtModifier::End }, close.end)
+            (
+                if start {
+                    AtModifier::Start
+                } else {
+                    AtModifier::End
+                },
+                close.end,
+            )
         } else {
             let neg = match t.kind {
                 Tok::Sub | Tok::Add => {
@@ -965,7 +982,8 @@ impl<'a> Parser<'a> {
             let v = match n.kind {
                 Tok::Number => self.number_value(&n)?,
                 Tok::Duration => {
-                    parse_duration_ms(self.text(&n)).map_err(|e| self.err(n.start, n.end, e))? as f64
+                    parse_duration_ms(self.text(&n)).map_err(|e| self.err(n.start, n.end, e))?
+                        as f64
                         / 1000.0
                 }
                 Tok::Ident if is_inf_nan(self.text(&n)) => self.number_value(&n)?,
@@ -978,7 +996,7 @@ impl<'a> Parser<'a> {
                 return Err(self.err(
                     t.start,
                     n.end,
-                    format!("timestamp out of bounds for @ modifier: {v}"),
+                    format!("timestamp out of bounds for @ modifier: {}", go_f(v)),
                 ));
             }
             (AtModifier::At(ms.round() as i64), n.end)
@@ -1023,7 +1041,10 @@ impl<'a> Parser<'a> {
             vs.smoothed = true;
         }
         if vs.anchored && vs.smoothed {
-            return Err(self.err_span(span, "anchored and smoothed modifiers cannot be used together"));
+            return Err(self.err_span(
+                span,
+                "anchored and smoothed modifiers cannot be used together",
+            ));
         }
         set_end(&mut e, end);
         Ok(e)
@@ -1118,7 +1139,10 @@ impl<'a> Parser<'a> {
                 return Err(self.err(op_tok.start, op_tok.end, what));
             }
             let span = lhs.span.to(rhs.span);
-            lhs = DurationExpr::new(DurNode::Binary(op, Box::new(lhs.node), Box::new(rhs.node)), span);
+            lhs = DurationExpr::new(
+                DurNode::Binary(op, Box::new(lhs.node), Box::new(rhs.node)),
+                span,
+            );
         }
         self.leave();
         Ok(lhs)
@@ -1167,7 +1191,8 @@ impl<'a> Parser<'a> {
             }
             Tok::Duration => {
                 self.next();
-                let ms = parse_duration_ms(self.text(&t)).map_err(|e| self.err(t.start, t.end, e))?;
+                let ms =
+                    parse_duration_ms(self.text(&t)).map_err(|e| self.err(t.start, t.end, e))?;
                 Ok(DurationExpr::new(
                     DurNode::Literal {
                         secs: ms as f64 / 1000.0,
@@ -1186,7 +1211,10 @@ impl<'a> Parser<'a> {
                 if inner.is_literal() {
                     return Ok(DurationExpr::new(inner.node, span));
                 }
-                Ok(DurationExpr::new(DurNode::Paren(Box::new(inner.node)), span))
+                Ok(DurationExpr::new(
+                    DurNode::Paren(Box::new(inner.node)),
+                    span,
+                ))
             }
             Tok::Ident if is_inf_nan(self.text(&t)) => {
                 self.next();
@@ -1229,10 +1257,16 @@ impl<'a> Parser<'a> {
                         };
                         Ok(DurationExpr::new(node, Span::new(t.start, close.end)))
                     }
-                    _ => Err(self.unexpected("duration expression", "number, duration, step(), or range()")),
+                    _ => Err(self.unexpected(
+                        "duration expression",
+                        "number, duration, step(), or range()",
+                    )),
                 }
             }
-            _ => Err(self.unexpected("duration expression", "number, duration, step(), or range()")),
+            _ => Err(self.unexpected(
+                "duration expression",
+                "number, duration, step(), or range()",
+            )),
         }
     }
 
@@ -1264,6 +1298,15 @@ fn set_end(e: &mut Expr, end: usize) {
         Expr::MatrixSelector(ms) => ms.span.end = end,
         Expr::Subquery(sq) => sq.span.end = end,
         _ => {}
+    }
+}
+
+/// Go's `%f`: six decimals, or `+Inf`/`-Inf`/`NaN`.
+fn go_f(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.6}")
+    } else {
+        super::duration::format_float(v)
     }
 }
 

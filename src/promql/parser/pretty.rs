@@ -65,7 +65,11 @@ fn pretty(e: &Expr, level: usize) -> String {
         }
         Expr::Unary(u) => {
             let op = if u.op == UnaryOp::Neg { "-" } else { "+" };
-            format!("{}{op}{}", indent(level), pretty(&u.expr, level).trim_start())
+            format!(
+                "{}{op}{}",
+                indent(level),
+                pretty(&u.expr, level).trim_start()
+            )
         }
         _ => format!("{}{flat}", indent(level)),
     }

@@ -155,7 +155,10 @@ impl BinaryExpr {
         if m.return_bool {
             s.push_str(" bool");
         }
-        let grouped = matches!(m.card, Cardinality::ManyToOne(_) | Cardinality::OneToMany(_));
+        let grouped = matches!(
+            m.card,
+            Cardinality::ManyToOne(_) | Cardinality::OneToMany(_)
+        );
         match &m.matching {
             Some(Matching::On(l)) => {
                 let _ = write!(s, " on ({})", label_list(l));

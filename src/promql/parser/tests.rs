@@ -38,11 +38,15 @@ fn script_queries() -> Vec<(String, String, bool)> {
         let text = std::fs::read_to_string(&f).unwrap_or_default();
         let lines: Vec<&str> = text.lines().map(str::trim).collect();
         for (i, l) in lines.iter().enumerate() {
-            let Some(cmd) = l.split_whitespace().next() else { continue };
+            let Some(cmd) = l.split_whitespace().next() else {
+                continue;
+            };
             if !cmd.starts_with("eval") {
                 continue;
             }
-            let words: Vec<&str> = l.splitn(if l.contains(" range ") { 9 } else { 5 }, ' ').collect();
+            let words: Vec<&str> = l
+                .splitn(if l.contains(" range ") { 9 } else { 5 }, ' ')
+                .collect();
             let Some(q) = words.last() else { continue };
             let mut fails = cmd == "eval_fail";
             for next in &lines[i + 1..] {
@@ -70,7 +74,9 @@ fn every_script_expression_parses_and_round_trips() {
                 let printed = ast.to_string();
                 match parse(&printed) {
                     Ok(again) if again == ast => {}
-                    Ok(again) => bad.push(format!("{at}: {q}\n  printed {printed}\n  reparsed {again}")),
+                    Ok(again) => bad.push(format!(
+                        "{at}: {q}\n  printed {printed}\n  reparsed {again}"
+                    )),
                     Err(e) => bad.push(format!("{at}: {q}\n  printed {printed}\n  fails: {e}")),
                 }
                 let pretty = ast.prettify();
@@ -82,35 +88,62 @@ fn every_script_expression_parses_and_round_trips() {
             Err(e) => bad.push(format!("{at}: {q}\n  {e}")),
         }
     }
-    assert!(bad.is_empty(), "{} problems:\n{}", bad.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} problems:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
 }
 
 #[test]
 fn precedence_and_associativity() {
     assert_eq!(s("1 + 2 * 3"), "1 + 2 * 3");
-    let Expr::Binary(b) = p("a + b * c") else { panic!() };
+    let Expr::Binary(b) = p("a + b * c") else {
+        panic!()
+    };
     assert_eq!(b.op, BinOp::Add);
-    let Expr::Binary(b) = p("a - b - c") else { panic!() };
+    let Expr::Binary(b) = p("a - b - c") else {
+        panic!()
+    };
     assert!(matches!(*b.lhs, Expr::Binary(_)), "left-associative");
-    let Expr::Binary(b) = p("a ^ b ^ c") else { panic!() };
+    let Expr::Binary(b) = p("a ^ b ^ c") else {
+        panic!()
+    };
     assert!(matches!(*b.rhs, Expr::Binary(_)), "^ is right-associative");
-    let Expr::Binary(b) = p("a or b and c") else { panic!() };
+    let Expr::Binary(b) = p("a or b and c") else {
+        panic!()
+    };
     assert_eq!(b.op, BinOp::Or);
-    let Expr::Binary(b) = p("a and b unless c") else { panic!() };
+    let Expr::Binary(b) = p("a and b unless c") else {
+        panic!()
+    };
     assert_eq!(b.op, BinOp::Unless);
-    let Expr::Binary(b) = p("a == b + c") else { panic!() };
+    let Expr::Binary(b) = p("a == b + c") else {
+        panic!()
+    };
     assert_eq!(b.op, BinOp::Eql);
-    let Expr::Binary(b) = p("a atan2 b + c") else { panic!() };
+    let Expr::Binary(b) = p("a atan2 b + c") else {
+        panic!()
+    };
     assert_eq!(b.op, BinOp::Add);
     // Unary minus binds like `*`, below `^`.
-    let Expr::Unary(u) = p("-a ^ b") else { panic!() };
+    let Expr::Unary(u) = p("-a ^ b") else {
+        panic!()
+    };
     assert!(matches!(*u.expr, Expr::Binary(_)));
-    let Expr::Binary(b) = p("-a * b") else { panic!() };
+    let Expr::Binary(b) = p("-a * b") else {
+        panic!()
+    };
     assert!(matches!(*b.lhs, Expr::Unary(_)));
-    let Expr::NumberLiteral(n) = p("-2") else { panic!() };
+    let Expr::NumberLiteral(n) = p("-2") else {
+        panic!()
+    };
     assert_eq!(n.val, -2.0);
     // Offsets bind tighter than operators.
-    let Expr::Binary(b) = p("x offset 5m + 1") else { panic!() };
+    let Expr::Binary(b) = p("x offset 5m + 1") else {
+        panic!()
+    };
     assert!(matches!(*b.lhs, Expr::VectorSelector(_)));
 }
 
@@ -119,18 +152,27 @@ fn modifiers_and_printing() {
     assert_eq!(s("sum(x) by (a)"), "sum by (a) (x)");
     assert_eq!(s("sum without(a,b)(x)"), "sum without (a, b) (x)");
     assert_eq!(s("topk(3, x)"), "topk(3, x)");
-    assert_eq!(s("a + on(b) group_left(c) d"), "a + on (b) group_left (c) d");
+    assert_eq!(
+        s("a + on(b) group_left(c) d"),
+        "a + on (b) group_left (c) d"
+    );
     assert_eq!(s("a > bool b"), "a > bool b");
     assert_eq!(s("a + ignoring(x) b"), "a + ignoring (x) b");
     assert_eq!(s("a + fill(0) b"), "a + fill (0) b");
-    assert_eq!(s("a + fill_left(1) fill_right(2) b"), "a + fill_left (1) fill_right (2) b");
+    assert_eq!(
+        s("a + fill_left(1) fill_right(2) b"),
+        "a + fill_left (1) fill_right (2) b"
+    );
     assert_eq!(s("x offset 5m @ 100"), "x @ 100.000 offset 5m");
     assert_eq!(s("x @ start() offset -1m"), "x @ start() offset -1m");
     assert_eq!(s("rate(x[90s] anchored)"), "rate(x[1m30s] anchored)");
     assert_eq!(s("x[5m:] offset 1m"), "x[5m:] offset 1m");
     assert_eq!(s("x[5m:1m] @ end()"), "x[5m:1m] @ end()");
     assert_eq!(s(r#"{__name__="a", b!~"c"}"#), r#"{__name__="a",b!~"c"}"#);
-    assert_eq!(s(r#"{"my.metric", "a.b"="x"}"#), r#"{"a.b"="x",__name__="my.metric"}"#);
+    assert_eq!(
+        s(r#"{"my.metric", "a.b"="x"}"#),
+        r#"{"a.b"="x",__name__="my.metric"}"#
+    );
     assert_eq!(s(r#"x{b="1",a="2"}"#), r#"x{a="2",b="1"}"#);
     assert_eq!(s("'a\\'b'"), r#""a'b""#);
     assert_eq!(s("0x1F"), "31");
@@ -153,17 +195,24 @@ fn duration_expressions() {
     assert_eq!(s("x[5m+30s:STEP()]"), "x[5m + 30s:step()]");
     assert_eq!(s("x offset (2*1m)"), "x offset (2 * 1m)");
     assert_eq!(s("x offset -step()*2"), "x offset -step() * 2");
-    assert_eq!(s("x offset min_of(step(), 1s)+8000"), "x offset min_of(step(), 1s) + 8000");
+    assert_eq!(
+        s("x offset min_of(step(), 1s)+8000"),
+        "x offset min_of(step(), 1s) + 8000"
+    );
     assert_eq!(s("x[(5m)]"), "x[5m]");
     let mut q = p("count_over_time(x[1+(STep()-5)*2])");
     q.resolve_durations(10_000, 0).unwrap();
     let Expr::Call(c) = &q else { panic!() };
-    let Expr::MatrixSelector(ms) = &c.args[0] else { panic!() };
+    let Expr::MatrixSelector(ms) = &c.args[0] else {
+        panic!()
+    };
     assert_eq!(ms.range.ms(), 11_000);
     let mut q = p("x offset -(min_of(step(), 2s)-5)+8000");
     q.resolve_durations(5_000, 0).unwrap();
     let Expr::Binary(b) = &q else { panic!() };
-    let Expr::VectorSelector(vs) = &*b.lhs else { panic!() };
+    let Expr::VectorSelector(vs) = &*b.lhs else {
+        panic!()
+    };
     assert_eq!(vs.offset_ms(), 3_000);
     // step() is 0 in an instant query: a range of it is an error then.
     let mut q = p("count_over_time(x[step()])");
@@ -182,30 +231,101 @@ fn duration_expressions() {
 #[test]
 fn error_messages() {
     assert_eq!(e(""), "1:1: parse error: no expression found in input");
-    assert_eq!(e("rate(x)"), r#"1:6: parse error: expected type range vector in call to function "rate", got instant vector"#);
+    assert_eq!(
+        e("rate(x)"),
+        r#"1:6: parse error: expected type range vector in call to function "rate", got instant vector"#
+    );
     assert_eq!(e("sum(x"), "1:6: parse error: unclosed left parenthesis");
-    assert_eq!(e("x @"), "1:4: parse error: unexpected end of input in @, expected timestamp");
-    assert_eq!(e("{}"), "1:1: parse error: vector selector must contain at least one non-empty matcher");
-    assert_eq!(e(r#"foo{__name__="bar"}"#), r#"1:1: parse error: metric name must not be set twice: "foo" or "bar""#);
-    assert_eq!(e("nope(x)"), r#"1:1: parse error: unknown function with name "nope""#);
-    assert_eq!(e("1 == 1"), "1:3: parse error: comparisons between scalars must use BOOL modifier");
-    assert_eq!(e("a + bool b"), "1:3: parse error: bool modifier can only be used on comparison operators");
-    assert_eq!(e("1 and x"), "1:1: parse error: set operator \"and\" not allowed in binary scalar expression");
+    assert_eq!(
+        e("x @"),
+        "1:4: parse error: unexpected end of input in @, expected timestamp"
+    );
+    assert_eq!(
+        e("{}"),
+        "1:1: parse error: vector selector must contain at least one non-empty matcher"
+    );
+    assert_eq!(
+        e(r#"foo{__name__="bar"}"#),
+        r#"1:1: parse error: metric name must not be set twice: "foo" or "bar""#
+    );
+    assert_eq!(
+        e("nope(x)"),
+        r#"1:1: parse error: unknown function with name "nope""#
+    );
+    assert_eq!(
+        e("1 == 1"),
+        "1:3: parse error: comparisons between scalars must use BOOL modifier"
+    );
+    assert_eq!(
+        e("a + bool b"),
+        "1:3: parse error: bool modifier can only be used on comparison operators"
+    );
+    assert_eq!(
+        e("1 and x"),
+        "1:1: parse error: set operator \"and\" not allowed in binary scalar expression"
+    );
     assert_eq!(e("sum(x) offset 5m"), "1:1: parse error: offset modifier must be preceded by an instant vector selector or range vector selector or a subquery");
-    assert_eq!(e("x offset 5m[1m]"), "1:12: parse error: no offset modifiers allowed before range");
-    assert_eq!(e("(x)[1m]"), "1:4: parse error: ranges only allowed for vector selectors");
+    assert_eq!(
+        e("x offset 5m[1m]"),
+        "1:12: parse error: no offset modifiers allowed before range"
+    );
+    assert_eq!(
+        e("(x)[1m]"),
+        "1:4: parse error: ranges only allowed for vector selectors"
+    );
     assert_eq!(e("topk(x)"), "1:1: parse error: wrong number of arguments for aggregate expression provided, expected 2, got 1");
-    assert_eq!(e("label_join(x)"), r#"1:1: parse error: expected at least 3 argument(s) in call to "label_join", got 1"#);
-    assert_eq!(e("round(x, 1, 2)"), r#"1:1: parse error: expected at most 2 argument(s) in call to "round", got 3"#);
-    assert_eq!(e("time(1)"), r#"1:1: parse error: expected 0 argument(s) in call to "time", got 1"#);
-    assert_eq!(e("rate(x[1m],)"), "1:11: parse error: trailing commas not allowed in function call args");
-    assert_eq!(e("x{a=1}"), "1:5: parse error: unexpected number \"1\" in label matching, expected string");
+    assert_eq!(
+        e("label_join(x)"),
+        r#"1:1: parse error: expected at least 3 argument(s) in call to "label_join", got 1"#
+    );
+    assert_eq!(
+        e("round(x, 1, 2)"),
+        r#"1:1: parse error: expected at most 2 argument(s) in call to "round", got 3"#
+    );
+    assert_eq!(
+        e("time(1)"),
+        r#"1:1: parse error: expected 0 argument(s) in call to "time", got 1"#
+    );
+    assert_eq!(
+        e("rate(x[1m],)"),
+        "1:11: parse error: trailing commas not allowed in function call args"
+    );
+    assert_eq!(
+        e("x{a=1}"),
+        "1:5: parse error: unexpected number \"1\" in label matching, expected string"
+    );
     assert_eq!(e("-x[1m]"), "1:1: parse error: unary expression only allowed on expressions of type scalar or instant vector, got \"range vector\"");
     assert_eq!(e("deriv(x[3m] smoothed)"), "1:7: parse error: smoothed modifier can only be used with: delta, increase, rate - not with deriv");
-    assert_eq!(e("x anchored smoothed"), "1:1: parse error: anchored and smoothed modifiers cannot be used together");
-    assert_eq!(e("a + on(b) group_left(b) c"), "1:3: parse error: label \"b\" must not occur in ON and GROUP clause at once");
+    assert_eq!(
+        e("x anchored smoothed"),
+        "1:1: parse error: anchored and smoothed modifiers cannot be used together"
+    );
+    assert_eq!(
+        e("a + on(b) group_left(b) c"),
+        "1:3: parse error: label \"b\" must not occur in ON and GROUP clause at once"
+    );
     assert_eq!(e("1 +"), "1:4: parse error: unexpected end of input");
     assert_eq!(e("x[5m"), "1:5: parse error: unclosed left bracket");
+    assert_eq!(
+        e("x @ Inf"),
+        "1:5: parse error: timestamp out of bounds for @ modifier: +Inf"
+    );
+    assert_eq!(
+        e("a !x"),
+        "1:3: parse error: unexpected character after '!': 'x'"
+    );
+    assert_eq!(e("a $ b"), "1:3: parse error: unexpected character: '$'");
+    assert_eq!(e("\"abc"), "1:1: parse error: unterminated quoted string");
+    assert_eq!(
+        e("sum by (a b) (x)"),
+        "1:11: parse error: unexpected identifier \"b\" in grouping opts, expected \",\" or \")\""
+    );
+    assert_eq!(e("x offset"), "1:9: parse error: unexpected end of input in offset, expected number, duration, step(), or range()");
+    assert_eq!(e("x[5m:1m"), "1:8: parse error: unclosed left bracket");
+    assert_eq!(
+        e("count_values(1, x)"),
+        r#"1:14: parse error: expected type string in aggregation parameter, got scalar"#
+    );
 }
 
 #[test]
@@ -215,11 +335,18 @@ fn selectors_and_positions() {
     assert_eq!(vs.matchers.len(), 2);
     assert!(parse_selector("up + 1").is_err());
     assert!(parse_selector("{}").is_err());
-    let Expr::Call(c) = p("rate(foo[5m])") else { panic!() };
+    let Expr::Call(c) = p("rate(foo[5m])") else {
+        panic!()
+    };
     assert_eq!((c.span.start, c.span.end), (0, 13));
     assert_eq!((c.args[0].span().start, c.args[0].span().end), (5, 12));
-    assert_eq!(position_suffix("rate(foo[5m])", c.args[0].span().start), " (1:6)");
-    let Expr::Binary(b) = p("a +\n  b offset 1m") else { panic!() };
+    assert_eq!(
+        position_suffix("rate(foo[5m])", c.args[0].span().start),
+        " (1:6)"
+    );
+    let Expr::Binary(b) = p("a +\n  b offset 1m") else {
+        panic!()
+    };
     assert_eq!((b.rhs.span().start, b.rhs.span().end), (6, 17));
     assert_eq!(position_suffix("a +\n  b offset 1m", 6), " (2:3)");
 }
@@ -237,8 +364,51 @@ fn deep_nesting_is_an_error_not_a_crash() {
     let nested = |n: usize| format!("{}vector(1){}", "abs(".repeat(n), ")".repeat(n));
     assert_eq!(run(nested(150)), Ok(Ok(())));
     let deep = run(nested(100_000));
-    assert!(matches!(&deep, Ok(Err(m)) if m.contains("too deeply nested")), "{deep:?}");
+    assert!(
+        matches!(&deep, Ok(Err(m)) if m.contains("too deeply nested")),
+        "{deep:?}"
+    );
     let parens = run(format!("{}1{}", "(".repeat(100_000), ")".repeat(100_000)));
-    assert!(matches!(&parens, Ok(Err(m)) if m.contains("too deeply nested")), "{parens:?}");
+    assert!(
+        matches!(&parens, Ok(Err(m)) if m.contains("too deeply nested")),
+        "{parens:?}"
+    );
     assert_eq!(run(format!("1{}", " + 1".repeat(5000))), Ok(Ok(())));
+}
+
+mod fuzz {
+    use super::super::parse;
+    use proptest::prelude::*;
+
+    /// Fragments of PromQL, glued together at random.
+    const PIECES: &[&str] = &[
+        "x", "up", "sum", "rate", "(", ")", "[", "]", "{", "}", ",", ":", "5m", "1", "0x1f", "Inf",
+        "NaN", "\"a\"", "'b'", "`c`", "=", "!=", "=~", "!~", "+", "-", "*", "/", "^", "%", "==",
+        ">", "<=", "and", "or", "unless", "atan2", "bool", "on", "ignoring", "group_left", "by",
+        "without", "offset", "@", "start()", "end()", "step()", "range()", "min_of", "anchored",
+        "smoothed", "fill", "topk", "info", "label_replace", "#", "\n", " ", "\\", "é", "</",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Any input parses or fails cleanly, and whatever parses prints to
+        /// something that parses to the same tree.
+        #[test]
+        fn never_panics_and_round_trips(idx in proptest::collection::vec(0..PIECES.len(), 0..24)) {
+            let q: String = idx.iter().map(|&i| PIECES[i]).collect::<Vec<_>>().join(" ");
+            if let Ok(e) = parse(&q) {
+                let printed = e.to_string();
+                let again = parse(&printed);
+                prop_assert!(again.as_ref().ok() == Some(&e), "{q:?} -> {printed:?} -> {again:?}");
+                let _ = e.prettify();
+            }
+        }
+
+        /// Arbitrary bytes never panic the parser.
+        #[test]
+        fn arbitrary_text_never_panics(q in "\\PC{0,40}") {
+            let _ = parse(&q);
+        }
+    }
 }
