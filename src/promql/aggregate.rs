@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use super::parser::{self as ast, AggregateExpr, Expr};
 
 use crate::model::labels::METRIC_NAME;
-use crate::model::{Labels, Sample};
+use crate::model::histogram::HistogramError;
+use crate::model::{FloatHistogram, HistogramSample, Labels, Sample};
 
 use super::eval::{unwrap_parens, Evaluator};
-use super::step::{total_points, Evaluated, Grid, OutputBuilder, StepCursor, StepSeries};
+use super::step::{total_points, Evaluated, Grid, OutputBuilder, Point, StepCursor, StepSeries};
 use super::util::{format_float_go, format_float_plain, kahan_inc, quantile};
 use super::value::QueryError;
 
@@ -32,6 +33,26 @@ enum AggOp {
 }
 
 impl AggOp {
+    /// The operator's name in annotations.
+    fn name(self) -> &'static str {
+        match self {
+            AggOp::Sum => "sum",
+            AggOp::Avg => "avg",
+            AggOp::Count => "count",
+            AggOp::Min => "min",
+            AggOp::Max => "max",
+            AggOp::Group => "group",
+            AggOp::Stddev => "stddev",
+            AggOp::Stdvar => "stdvar",
+            AggOp::Quantile => "quantile",
+            AggOp::Topk => "topk",
+            AggOp::Bottomk => "bottomk",
+            AggOp::Limitk => "limitk",
+            AggOp::LimitRatio => "limit_ratio",
+            AggOp::CountValues => "count_values",
+        }
+    }
+
     fn from_ast(op: ast::AggOp) -> AggOp {
         match op {
             ast::AggOp::Sum => AggOp::Sum,
@@ -108,8 +129,17 @@ pub(crate) fn eval(
             &input,
             &grouping,
             param.as_deref().unwrap_or(&[]),
+            a.span.start,
         )?,
-        _ => aggregate(ev, grid, op, &input, &grouping, param.as_deref())?,
+        _ => aggregate(
+            ev,
+            grid,
+            op,
+            &input,
+            &grouping,
+            param.as_deref(),
+            a.expr.span().start,
+        )?,
     };
     ev.release_series(&input);
     if let Some(p) = &param {
@@ -123,6 +153,10 @@ pub(crate) fn eval(
 #[derive(Clone, Debug, Default)]
 struct Acc {
     seen: bool,
+    /// Index of the group's histogram sum at this step (`sum`, `avg`).
+    hist: Option<usize>,
+    /// Floats and histograms met in one group: no result, a warning.
+    mixed: bool,
     value: f64,
     mean: f64,
     comp: f64,
@@ -135,6 +169,8 @@ impl Acc {
     fn start(&mut self, op: AggOp, f: f64) {
         *self = Acc {
             seen: true,
+            hist: None,
+            mixed: false,
             value: f,
             mean: f,
             comp: 0.0,
@@ -225,10 +261,13 @@ fn aggregate(
     input: &[StepSeries],
     grouping: &Grouping,
     param: Option<&[f64]>,
+    expr_pos: usize,
 ) -> Result<Vec<StepSeries>, QueryError> {
     if op == AggOp::Quantile {
         quantile_param_warnings(ev, param.unwrap_or(&[]));
     }
+    // Histogram annotations point at the aggregated expression.
+    ev.note_pos = expr_pos;
     let mut index: HashMap<Labels, usize> = HashMap::new();
     let mut out: Vec<StepSeries> = Vec::new();
     let mut group_of = Vec::with_capacity(input.len());
@@ -245,54 +284,167 @@ fn aggregate(
         group_of.push(idx);
     }
     let mut accs = vec![Acc::default(); out.len()];
+    let mut hists: Vec<HistAcc> = Vec::new();
     let mut touched: Vec<usize> = Vec::new();
     let mut cursor = StepCursor::new(input);
     let mut present = Vec::new();
+    let hist_ok = matches!(op, AggOp::Sum | AggOp::Avg);
+    let counts_any = matches!(op, AggOp::Count | AggOp::Group);
     for (step, ts) in grid.timestamps().enumerate() {
         ev.limits.tick()?;
-        cursor.at(ts, &mut present);
+        cursor.at_mixed(ts, &mut present);
         touched.clear();
-        for &(i, f) in &present {
+        for &(i, point) in &present {
             let g = group_of[i];
+            if input[i].drop_name {
+                out[g].drop_name = true;
+            }
             let acc = &mut accs[g];
+            let f = match point {
+                Point::F(f) => f,
+                Point::H(_) if counts_any => 0.0,
+                Point::H(h) if hist_ok => {
+                    if !acc.seen {
+                        acc.start(op, 0.0);
+                        acc.hist = Some(hists.len());
+                        hists.push(HistAcc::new(h));
+                        touched.push(g);
+                    } else if let Some(k) = acc.hist {
+                        acc.count += 1.0;
+                        let metric = input[i].labels.metric_name().unwrap_or("");
+                        hists[k].add(ev, h, metric, expr_pos);
+                    } else {
+                        acc.count += 1.0;
+                        acc.mixed = true;
+                    }
+                    continue;
+                }
+                Point::H(_) => {
+                    ev.info(format!("ignored histogram in {} aggregation", op.name()));
+                    continue;
+                }
+            };
             if !acc.seen {
                 acc.start(op, f);
                 touched.push(g);
+            } else if acc.hist.is_some() && hist_ok {
+                acc.mixed = true;
             } else {
                 acc.add(op, f);
-            }
-            if input[i].drop_name {
-                out[g].drop_name = true;
             }
         }
         let q = param.and_then(|p| p.get(step).copied()).unwrap_or(f64::NAN);
         for &g in &touched {
             let acc = &mut accs[g];
-            let v = acc.result(op, q);
             acc.seen = false;
-            out[g].floats.push(Sample::new(ts, v));
+            let hist = acc.hist.take();
+            if std::mem::take(&mut acc.mixed) {
+                ev.warn("encountered a mix of histograms and floats for aggregation".into());
+                continue;
+            }
+            match hist {
+                Some(k) => {
+                    if let Some(mut h) = hists[k].finish(ev) {
+                        if op == AggOp::Avg {
+                            h.div(acc.count);
+                        }
+                        h.compact(0);
+                        out[g].hists.push(HistogramSample { t: ts, h: Box::new(h) });
+                    }
+                }
+                None => {
+                    let v = acc.result(op, q);
+                    out[g].floats.push(Sample::new(ts, v));
+                }
+            }
         }
+        hists.clear();
     }
-    out.retain(|s| !s.floats.is_empty());
+    out.retain(|s| !s.is_empty());
     Ok(out)
 }
 
-/// One candidate in a top-k style selection: input series and value.
+/// The running histogram sum of one group at one step (`sum`, `avg`).
+struct HistAcc {
+    sum: FloatHistogram,
+    comp: FloatHistogram,
+    /// Mixed exponential and custom buckets, or incompatible bounds: the
+    /// group has no result at this step.
+    incompatible: bool,
+    collision: bool,
+    reconciled: bool,
+}
+
+impl HistAcc {
+    fn new(h: &FloatHistogram) -> Self {
+        HistAcc {
+            sum: h.clone(),
+            comp: FloatHistogram::default(),
+            incompatible: false,
+            collision: false,
+            reconciled: false,
+        }
+    }
+
+    fn add(&mut self, ev: &mut Evaluator<'_>, h: &FloatHistogram, metric: &str, pos: usize) {
+        if self.incompatible {
+            return;
+        }
+        match self.sum.kahan_add(h, &mut self.comp) {
+            Ok(o) => {
+                self.collision |= o.counter_reset_collision;
+                self.reconciled |= o.nhcb_bounds_reconciled;
+            }
+            Err(e) => {
+                self.incompatible = true;
+                ev.note_pos = pos;
+                match e {
+                    HistogramError::IncompatibleSchema => ev.warn(format!(
+                        "vector contains a mix of histograms with exponential and custom buckets schemas for metric name {metric:?}"
+                    )),
+                    HistogramError::IncompatibleBounds => ev.warn(format!(
+                        "vector contains histograms with incompatible custom buckets for metric name {metric:?}"
+                    )),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, ev: &mut Evaluator<'_>) -> Option<FloatHistogram> {
+        if self.incompatible {
+            return None;
+        }
+        if self.collision {
+            ev.warn("conflicting counter resets during histogram aggregation".into());
+        }
+        if self.reconciled {
+            ev.info("mismatched custom buckets were reconciled during aggregation".into());
+        }
+        let mut h = std::mem::take(&mut self.sum);
+        h.kahan_finish(&self.comp);
+        Some(h)
+    }
+}
+
+/// One candidate in a top-k style selection: input series and value (a
+/// histogram only for `limitk` / `limit_ratio`, which pass them through).
 #[derive(Clone, Copy, Debug)]
-struct Cand {
+struct Cand<'a> {
     series: usize,
     v: f64,
+    h: Option<&'a FloatHistogram>,
 }
 
 /// Go's `container/heap` operations with Prometheus' orderings, so ties are
 /// broken exactly as Prometheus breaks them.
-struct GoHeap {
-    items: Vec<Cand>,
+struct GoHeap<'a> {
+    items: Vec<Cand<'a>>,
     /// true: min-heap by value (topk); false: max-heap (bottomk).
     min: bool,
 }
 
-impl GoHeap {
+impl<'a> GoHeap<'a> {
     fn less(&self, i: usize, j: usize) -> bool {
         let (a, b) = (self.items[i].v, self.items[j].v);
         if a.is_nan() {
@@ -338,7 +490,7 @@ impl GoHeap {
         i > i0
     }
 
-    fn push(&mut self, c: Cand) {
+    fn push(&mut self, c: Cand<'a>) {
         self.items.push(c);
         let n = self.items.len() - 1;
         self.up(n);
@@ -392,6 +544,7 @@ fn select_k(
     input: &[StepSeries],
     grouping: &Grouping,
     params: &[f64],
+    agg_pos: usize,
 ) -> Result<Vec<StepSeries>, QueryError> {
     let max = params.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let min = params.iter().copied().fold(f64::INFINITY, f64::min);
@@ -444,13 +597,16 @@ fn select_k(
     let ngroups = index.len();
     let mut heaps: Vec<Option<GoHeap>> = (0..ngroups).map(|_| None).collect();
     let mut group_order: Vec<usize> = Vec::new();
-    let mut points: Vec<Vec<Sample>> = vec![Vec::new(); input.len()];
+    let mut points: Vec<StepSeries> = input
+        .iter()
+        .map(|s| StepSeries::new(s.labels.clone(), s.drop_name))
+        .collect();
     let mut emitted: Vec<usize> = Vec::new();
     let mut cursor = StepCursor::new(input);
     let mut present = Vec::new();
     for (step, ts) in grid.timestamps().enumerate() {
         ev.limits.tick()?;
-        cursor.at(ts, &mut present);
+        cursor.at_mixed(ts, &mut present);
         let p = params.get(step).copied().unwrap_or(f64::NAN);
         let k = (p as i64).min(input.len() as i64);
         let ratio = p.clamp(-1.0, 1.0);
@@ -461,9 +617,18 @@ fn select_k(
             continue;
         }
         group_order.clear();
-        for &(i, v) in &present {
+        for &(i, point) in &present {
             let g = group_of[i];
-            let c = Cand { series: i, v };
+            let (v, h) = match point {
+                Point::F(v) => (v, None),
+                Point::H(h) if matches!(op, AggOp::Limitk | AggOp::LimitRatio) => (0.0, Some(h)),
+                Point::H(_) => {
+                    ev.note_pos = agg_pos;
+                    ev.info(format!("ignored histogram in {} aggregation", op.name()));
+                    continue;
+                }
+            };
+            let c = Cand { series: i, v, h };
             let heap = match &mut heaps[g] {
                 Some(h) => h,
                 slot @ None => {
@@ -514,10 +679,17 @@ fn select_k(
                 _ => {}
             }
             for c in heap.items {
-                if points[c.series].is_empty() {
+                let p = &mut points[c.series];
+                if p.is_empty() {
                     emitted.push(c.series);
                 }
-                points[c.series].push(Sample::new(ts, c.v));
+                match c.h {
+                    Some(h) => p.hists.push(HistogramSample {
+                        t: ts,
+                        h: Box::new(h.clone()),
+                    }),
+                    None => p.floats.push(Sample::new(ts, c.v)),
+                }
             }
         }
     }
@@ -528,14 +700,9 @@ fn select_k(
     };
     let mut out = Vec::with_capacity(order.len());
     for i in order {
-        let pts = std::mem::take(&mut points[i]);
-        if !pts.is_empty() {
-            out.push(StepSeries {
-                labels: input[i].labels.clone(),
-                drop_name: input[i].drop_name,
-                floats: pts,
-                hists: Vec::new(),
-            });
+        let s = std::mem::replace(&mut points[i], StepSeries::new(Labels::empty(), false));
+        if !s.is_empty() {
+            out.push(s);
         }
     }
     Ok(out)
@@ -588,12 +755,16 @@ fn count_values(
     let mut pos: HashMap<Labels, usize> = HashMap::new();
     for ts in grid.timestamps() {
         ev.limits.tick()?;
-        cursor.at(ts, &mut present);
+        cursor.at_mixed(ts, &mut present);
         counts.clear();
         pos.clear();
-        for &(i, v) in &present {
+        for &(i, point) in &present {
             let mut l = input[i].labels.clone();
-            l.set(&label, &format_float_plain(v));
+            let value = match point {
+                Point::F(v) => format_float_plain(v),
+                Point::H(h) => h.to_string(),
+            };
+            l.set(&label, &value);
             let g = grouping.group_labels(&l);
             match pos.get(&g) {
                 Some(&p) => counts[p].1 += 1.0,

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use crate::model::{HistogramSample, Labels, Sample};
+use crate::model::{FloatHistogram, HistogramSample, Labels, Sample};
 
 use super::value::QueryError;
 
@@ -142,6 +142,14 @@ pub(crate) fn total_points(series: &[StepSeries]) -> usize {
 pub(crate) struct StepCursor<'a> {
     series: &'a [StepSeries],
     pos: Vec<usize>,
+    hpos: Vec<usize>,
+}
+
+/// One point of a series at a step: a float or a native histogram.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Point<'a> {
+    F(f64),
+    H(&'a FloatHistogram),
 }
 
 impl<'a> StepCursor<'a> {
@@ -149,6 +157,33 @@ impl<'a> StepCursor<'a> {
         StepCursor {
             series,
             pos: vec![0; series.len()],
+            hpos: vec![0; series.len()],
+        }
+    }
+
+    /// Fills `out` with the points (floats and histograms) present at
+    /// `ts`, in series order.
+    pub fn at_mixed(&mut self, ts: i64, out: &mut Vec<(usize, Point<'a>)>) {
+        out.clear();
+        let series = self.series;
+        for (i, s) in series.iter().enumerate() {
+            let p = &mut self.pos[i];
+            while *p < s.floats.len() && s.floats[*p].t < ts {
+                *p += 1;
+            }
+            if *p < s.floats.len() && s.floats[*p].t == ts {
+                out.push((i, Point::F(s.floats[*p].v)));
+                *p += 1;
+                continue;
+            }
+            let h = &mut self.hpos[i];
+            while *h < s.hists.len() && s.hists[*h].t < ts {
+                *h += 1;
+            }
+            if *h < s.hists.len() && s.hists[*h].t == ts {
+                out.push((i, Point::H(&s.hists[*h].h)));
+                *h += 1;
+            }
         }
     }
 
@@ -233,7 +268,7 @@ impl OutputBuilder {
         slot: usize,
         drop_name: bool,
         t: i64,
-        h: Box<crate::model::FloatHistogram>,
+        h: Box<FloatHistogram>,
     ) -> Result<(), QueryError> {
         let s = &mut self.series[slot];
         if s.hists.last().is_some_and(|p| p.t == t) || s.floats.last().is_some_and(|p| p.t == t)
