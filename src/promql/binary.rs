@@ -7,11 +7,13 @@ use std::collections::{HashMap, HashSet};
 use super::parser::{self as ast, BinModifier, BinaryExpr, Cardinality, Matching};
 
 use crate::model::labels::METRIC_NAME;
-use crate::model::{Labels, Sample};
+use crate::model::histogram::{CounterResetHint, HistogramError};
+use crate::model::{FloatHistogram, HistogramSample, Labels, Sample};
 
 use super::eval::Evaluator;
 use super::step::{
-    merge_same_labelset, total_points, Evaluated, Grid, OutputBuilder, StepCursor, StepSeries,
+    merge_same_labelset, total_points, Evaluated, Grid, OutputBuilder, Point, StepCursor,
+    StepSeries,
 };
 use super::util::{drop_metric_name, prom_labels_string};
 use super::value::QueryError;
@@ -106,7 +108,162 @@ pub(crate) fn compare(op: BinOp, l: f64, r: f64) -> bool {
     }
 }
 
-/// Result of applying an operator to one pair of values: the value, and
+/// The value of one result element.
+enum Out {
+    F(f64),
+    H(FloatHistogram),
+}
+
+impl BinOp {
+    fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Mod => "%",
+            BinOp::Pow => "^",
+            BinOp::Atan2 => "atan2",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::Gt => ">",
+            BinOp::Lt => "<",
+            BinOp::Ge => ">=",
+            BinOp::Le => "<=",
+            BinOp::And => "and",
+            BinOp::Or => "or",
+            BinOp::Unless => "unless",
+        }
+    }
+}
+
+/// Applies an operator to one pair of elements, floats or histograms, as
+/// Prometheus' `vectorElemBinop` does: `None` drops the element (a
+/// comparison without `bool` that is false, or operand types the operator
+/// does not combine, which adds an info annotation). `keep_left` is the
+/// value a filtering comparison keeps. Annotations point at `pos`.
+#[allow(clippy::too_many_arguments)]
+fn elem(
+    ev: &mut Evaluator<'_>,
+    op: BinOp,
+    l: Point<'_>,
+    r: Point<'_>,
+    return_bool: bool,
+    vector_on_right: bool,
+    pos: usize,
+) -> Option<Out> {
+    let kind = |p: &Point<'_>| match p {
+        Point::F(_) => "float",
+        Point::H(_) => "histogram",
+    };
+    let incompatible = |ev: &mut Evaluator<'_>| {
+        ev.note_pos = pos;
+        ev.info(format!(
+            "incompatible sample types encountered for binary operator {:?}: {} {} {}",
+            op.symbol(),
+            kind(&l),
+            op.symbol(),
+            kind(&r)
+        ));
+        None
+    };
+    let bool_of = |keep: bool| Some(Out::F(if keep { 1.0 } else { 0.0 }));
+    match (l, r) {
+        (Point::F(a), Point::F(b)) => {
+            let (mut v, keep) = apply(op, a, b, return_bool);
+            if !keep {
+                return None;
+            }
+            if op.is_comparison() && !return_bool && vector_on_right {
+                v = b;
+            }
+            Some(Out::F(v))
+        }
+        (Point::F(a), Point::H(h)) => match op {
+            BinOp::Mul => {
+                let mut h = h.clone();
+                h.mul(a);
+                h.compact(0);
+                Some(Out::H(h))
+            }
+            _ => incompatible(ev),
+        },
+        (Point::H(h), Point::F(b)) => match op {
+            BinOp::Mul | BinOp::Div => {
+                let mut h = h.clone();
+                if op == BinOp::Mul {
+                    h.mul(b);
+                } else {
+                    h.div(b);
+                }
+                h.compact(0);
+                Some(Out::H(h))
+            }
+            _ => incompatible(ev),
+        },
+        (Point::H(a), Point::H(b)) => match op {
+            BinOp::Add | BinOp::Sub => {
+                let mut res = a.clone();
+                let outcome = if op == BinOp::Add {
+                    res.add(b)
+                } else {
+                    res.sub(b)
+                };
+                let what = if op == BinOp::Add {
+                    "addition"
+                } else {
+                    "subtraction"
+                };
+                ev.note_pos = pos;
+                match outcome {
+                    Ok(o) => {
+                        if o.counter_reset_collision {
+                            ev.warn(format!(
+                                "conflicting counter resets during histogram {what}"
+                            ));
+                        }
+                        if o.nhcb_bounds_reconciled {
+                            ev.info(format!(
+                                "mismatched custom buckets were reconciled during {what}"
+                            ));
+                        }
+                        if op == BinOp::Sub {
+                            res.counter_reset_hint = CounterResetHint::Gauge;
+                        }
+                        res.compact(0);
+                        Some(Out::H(res))
+                    }
+                    Err(HistogramError::IncompatibleSchema) => {
+                        ev.warn(
+                            "vector contains a mix of histograms with exponential and custom buckets schemas for metric name \"\"".into(),
+                        );
+                        None
+                    }
+                    Err(HistogramError::IncompatibleBounds) => {
+                        ev.warn(
+                            "vector contains histograms with incompatible custom buckets for metric name \"\"".into(),
+                        );
+                        None
+                    }
+                    Err(_) => None,
+                }
+            }
+            BinOp::Eq | BinOp::Ne => {
+                let keep = a.equals(b) == (op == BinOp::Eq);
+                if return_bool {
+                    bool_of(keep)
+                } else if keep {
+                    Some(Out::H(a.clone()))
+                } else {
+                    None
+                }
+            }
+            _ => incompatible(ev),
+        },
+    }
+}
+
+/// Result of applying an operator to one pair of floats: the value, and
 /// whether the element is kept (comparisons without `bool` filter).
 fn apply(op: BinOp, l: f64, r: f64, return_bool: bool) -> (f64, bool) {
     if op.is_comparison() {
@@ -144,17 +301,31 @@ pub(crate) fn eval(
             ev.limits.hold(v.len())?;
             Evaluated::Scalar(v)
         }
-        (Evaluated::Vector(v), Evaluated::Scalar(s)) => {
-            Evaluated::Vector(vector_scalar(ev, grid, op, v, &s, false, return_bool)?)
-        }
-        (Evaluated::Scalar(s), Evaluated::Vector(v)) => {
-            Evaluated::Vector(vector_scalar(ev, grid, op, v, &s, true, return_bool)?)
-        }
+        (Evaluated::Vector(v), Evaluated::Scalar(s)) => Evaluated::Vector(vector_scalar(
+            ev,
+            grid,
+            op,
+            v,
+            &s,
+            false,
+            return_bool,
+            e.span.start,
+        )?),
+        (Evaluated::Scalar(s), Evaluated::Vector(v)) => Evaluated::Vector(vector_scalar(
+            ev,
+            grid,
+            op,
+            v,
+            &s,
+            true,
+            return_bool,
+            e.span.start,
+        )?),
         (Evaluated::Vector(l), Evaluated::Vector(r)) => {
             let out = if op.is_set() {
                 set_op(ev, grid, op, l, r, modifier.matching.as_ref())?
             } else {
-                vector_vector(ev, grid, op, &l, &r, modifier)?
+                vector_vector(ev, grid, op, &l, &r, modifier, e.span.start)?
             };
             ev.limits.hold(total_points(&out))?;
             Evaluated::Vector(out)
@@ -177,6 +348,7 @@ fn vector_scalar(
     scalar: &[f64],
     scalar_on_left: bool,
     return_bool: bool,
+    pos: usize,
 ) -> Result<Vec<StepSeries>, QueryError> {
     let mut out = Vec::with_capacity(vector.len());
     let mut held = 0usize;
@@ -196,14 +368,35 @@ fn vector_scalar(
             }
             pts.push(Sample::new(p.t, v));
         }
-        if pts.is_empty() {
+        let mut hists = Vec::new();
+        for p in std::mem::take(&mut s.hists) {
+            let sc = scalar.get(grid.index_of(p.t)).copied().unwrap_or(f64::NAN);
+            let (l, r) = if scalar_on_left {
+                (Point::F(sc), Point::H(&p.h))
+            } else {
+                (Point::H(&p.h), Point::F(sc))
+            };
+            match elem(ev, op, l, r, return_bool, scalar_on_left, pos) {
+                Some(Out::F(v)) => pts.push(Sample::new(p.t, v)),
+                Some(Out::H(h)) => hists.push(HistogramSample {
+                    t: p.t,
+                    h: Box::new(h),
+                }),
+                None => {}
+            }
+        }
+        if !hists.is_empty() && !pts.is_empty() {
+            pts.sort_by_key(|p| p.t);
+        }
+        s.hists = hists;
+        s.floats = pts;
+        if s.is_empty() {
             continue;
         }
         if op.changes_metric() || return_bool {
             s.drop_name = true;
         }
-        held += pts.len();
-        s.floats = pts;
+        held += total_points(std::slice::from_ref(&s));
         out.push(s);
     }
     ev.limits.hold(held)?;
@@ -263,15 +456,23 @@ fn set_op(
     let lsig: Vec<usize> = lhs.iter().map(|s| sigs.of(&s.labels, matching)).collect();
     let rsig: Vec<usize> = rhs.iter().map(|s| sigs.of(&s.labels, matching)).collect();
     let mut present = vec![false; sigs.count()];
-    let mut lout: Vec<Vec<Sample>> = vec![Vec::new(); lhs.len()];
-    let mut rout: Vec<Vec<Sample>> = vec![Vec::new(); rhs.len()];
+    let empty = |s: &StepSeries| StepSeries::new(s.labels.clone(), s.drop_name);
+    let mut lout: Vec<StepSeries> = lhs.iter().map(empty).collect();
+    let mut rout: Vec<StepSeries> = rhs.iter().map(empty).collect();
     let mut lc = StepCursor::new(&lhs);
     let mut rc = StepCursor::new(&rhs);
     let (mut lv, mut rv) = (Vec::new(), Vec::new());
+    let push = |s: &mut StepSeries, ts: i64, p: Point<'_>| match p {
+        Point::F(v) => s.floats.push(Sample::new(ts, v)),
+        Point::H(h) => s.hists.push(HistogramSample {
+            t: ts,
+            h: Box::new(h.clone()),
+        }),
+    };
     for ts in grid.timestamps() {
         ev.limits.tick()?;
-        lc.at(ts, &mut lv);
-        rc.at(ts, &mut rv);
+        lc.at_mixed(ts, &mut lv);
+        rc.at_mixed(ts, &mut rv);
         match op {
             BinOp::And | BinOp::Unless => {
                 for &(j, _) in &rv {
@@ -279,7 +480,7 @@ fn set_op(
                 }
                 for &(i, v) in &lv {
                     if present[lsig[i]] == (op == BinOp::And) {
-                        lout[i].push(Sample::new(ts, v));
+                        push(&mut lout[i], ts, v);
                     }
                 }
                 for &(j, _) in &rv {
@@ -289,11 +490,11 @@ fn set_op(
             _ => {
                 for &(i, v) in &lv {
                     present[lsig[i]] = true;
-                    lout[i].push(Sample::new(ts, v));
+                    push(&mut lout[i], ts, v);
                 }
                 for &(j, v) in &rv {
                     if !present[rsig[j]] {
-                        rout[j].push(Sample::new(ts, v));
+                        push(&mut rout[j], ts, v);
                     }
                 }
                 for &(i, _) in &lv {
@@ -302,25 +503,19 @@ fn set_op(
             }
         }
     }
-    let mut out = Vec::new();
-    for (s, pts) in lhs.into_iter().zip(lout).chain(rhs.into_iter().zip(rout)) {
-        if !pts.is_empty() {
-            out.push(StepSeries {
-                labels: s.labels,
-                drop_name: s.drop_name,
-                floats: pts,
-                hists: Vec::new(),
-            });
-        }
-    }
+    let out: Vec<StepSeries> = lout
+        .into_iter()
+        .chain(rout)
+        .filter(|s| !s.is_empty())
+        .collect();
     merge_same_labelset(out)
 }
 
 /// One side of a one-to-one / many-to-one match at a step: a real series or
 /// a `fill()` value.
 #[derive(Clone, Copy)]
-enum Side {
-    Series(usize, f64),
+enum Side<'a> {
+    Series(usize, Point<'a>),
     Fill(usize, f64),
 }
 
@@ -331,6 +526,7 @@ fn vector_vector(
     lhs: &[StepSeries],
     rhs: &[StepSeries],
     modifier: &BinModifier,
+    pos: usize,
 ) -> Result<Vec<StepSeries>, QueryError> {
     let matching = modifier.matching.as_ref();
     let return_bool = modifier.return_bool;
@@ -349,7 +545,7 @@ fn vector_vector(
     let one_sig: Vec<usize> = one.iter().map(|s| sigs.of(&s.labels, matching)).collect();
     let nsigs = sigs.count();
     let mut one_at: Vec<Option<usize>> = vec![None; nsigs];
-    let mut one_val: Vec<f64> = vec![0.0; nsigs];
+    let mut one_val: Vec<Point> = vec![Point::F(0.0); nsigs];
     let mut matched_one: Vec<bool> = vec![false; nsigs];
     let mut many_has: Vec<bool> = vec![false; nsigs];
     let mut matched_many: Vec<HashSet<u64>> =
@@ -362,8 +558,8 @@ fn vector_vector(
     let (mut mv, mut ov) = (Vec::new(), Vec::new());
     for ts in grid.timestamps() {
         ev.limits.tick()?;
-        mc.at(ts, &mut mv);
-        oc.at(ts, &mut ov);
+        mc.at_mixed(ts, &mut mv);
+        oc.at_mixed(ts, &mut ov);
         if (mv.is_empty() && ov.is_empty())
             || ((mv.is_empty() || ov.is_empty()) && fill_one.is_none() && fill_many.is_none())
         {
@@ -406,7 +602,7 @@ fn vector_vector(
         for (m, o, sig) in step_pairs {
             let (mval, oval) = (side_value(m), side_value(o));
             let (l, r) = if swapped { (oval, mval) } else { (mval, oval) };
-            let (value, keep) = apply(op, l, r, return_bool);
+            let value = elem(ev, op, l, r, return_bool, false, pos);
             let key = (side_key(m), side_key(o));
             let (slot, hash) = match result_cache.get(&key) {
                 Some(&x) => x,
@@ -438,15 +634,18 @@ fn vector_vector(
                     "multiple matches for labels: grouping labels must ensure unique matches",
                 ));
             }
-            if !keep {
+            let Some(value) = value else {
                 continue;
-            }
+            };
             let drop_name = return_bool
                 || match m {
                     Side::Series(i, _) => many[i].drop_name,
                     Side::Fill(..) => false,
                 };
-            builder.push_to(slot, drop_name, ts, value)?;
+            match value {
+                Out::F(v) => builder.push_to(slot, drop_name, ts, v)?,
+                Out::H(h) => builder.push_hist_to(slot, drop_name, ts, Box::new(h))?,
+            }
         }
         for &(j, _) in &ov {
             let sig = one_sig[j];
@@ -475,23 +674,24 @@ enum Side2 {
     Fill(usize),
 }
 
-fn side_key(s: Side) -> Side2 {
+fn side_key(s: Side<'_>) -> Side2 {
     match s {
         Side::Series(i, _) => Side2::Series(i),
         Side::Fill(i, _) => Side2::Fill(i),
     }
 }
 
-fn side_value(s: Side) -> f64 {
+fn side_value(s: Side<'_>) -> Point<'_> {
     match s {
-        Side::Series(_, v) | Side::Fill(_, v) => v,
+        Side::Series(_, v) => v,
+        Side::Fill(_, v) => Point::F(v),
     }
 }
 
 /// Labels of a match side; a fill value takes the matching labels of the
 /// series it stands in for (which lives on the other side).
 fn side_labels(
-    s: Side,
+    s: Side<'_>,
     many: &[StepSeries],
     one: &[StepSeries],
     matching: Option<&Matching>,

@@ -122,6 +122,7 @@ impl<'a> Evaluator<'a> {
                 for s in &mut series {
                     s.drop_name = true;
                     s.floats.iter_mut().for_each(|p| p.v = -p.v);
+                    s.hists.iter_mut().for_each(|p| p.h.neg());
                 }
                 Ok(Evaluated::Vector(series))
             }
