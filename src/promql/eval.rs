@@ -247,6 +247,14 @@ impl<'a> Evaluator<'a> {
                     if let Some(p) = s.floats.first().copied() {
                         self.limits.hold(steps.saturating_sub(1))?;
                         s.floats = grid.timestamps().map(|t| Sample::new(t, p.v)).collect();
+                    } else if let Some(p) = s.hists.first() {
+                        let h = p.h.clone();
+                        let w = super::step::hist_weight(p);
+                        self.limits.hold(steps.saturating_sub(1).saturating_mul(w))?;
+                        s.hists = grid
+                            .timestamps()
+                            .map(|t| crate::model::HistogramSample { t, h: h.clone() })
+                            .collect();
                     }
                 }
                 Ok(Evaluated::Vector(series))
