@@ -754,15 +754,36 @@ fn duplicate_error(
     ))
 }
 
-/// The trim operators (`</`, `>/`) only cut native histograms; float
-/// samples on the left have nothing to trim and are dropped.
+/// The trim operators (`h </ x`, `h >/ x`): keep the observations of each
+/// native histogram below (above) the scalar `x`; float samples on the left
+/// have nothing to trim and are dropped.
 fn trim_floats(
     ev: &mut Evaluator<'_>,
     grid: Grid,
     e: &BinaryExpr,
 ) -> Result<Evaluated, QueryError> {
+    let upper = e.op == ast::BinOp::TrimUpper;
     let lhs = ev.eval(grid, &e.lhs)?;
     let rhs = ev.eval(grid, &e.rhs)?;
     ev.limits.release(lhs.points() + rhs.points());
-    Ok(Evaluated::Vector(Vec::new()))
+    let (Evaluated::Vector(series), Evaluated::Scalar(cut)) = (lhs, rhs) else {
+        return Ok(Evaluated::Vector(Vec::new()));
+    };
+    let mut out = Vec::with_capacity(series.len());
+    for mut s in series {
+        s.floats.clear();
+        for p in &mut s.hists {
+            let x = cut.get(grid.index_of(p.t)).copied().unwrap_or(f64::NAN);
+            *p.h = if upper {
+                p.h.trim_upper(x)
+            } else {
+                p.h.trim_lower(x)
+            };
+        }
+        if !s.is_empty() {
+            out.push(s);
+        }
+    }
+    ev.limits.hold(total_points(&out))?;
+    Ok(Evaluated::Vector(out))
 }
