@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::metrics::postings::PostingsIndex;
 use crate::metrics::{chunk, hist_chunk};
-use crate::model::{Label, Labels, Matcher, Sample};
+use crate::model::{HistogramSample, Label, Labels, Matcher, Sample};
 use crate::promql::source::Series;
 use crate::storage::codec::{put_str, put_uvarint, put_varint, Reader};
 use crate::storage::fsutil;
@@ -224,40 +224,64 @@ impl Block {
     /// Series matching the matchers with their samples in `[mint, maxt]`.
     pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> io::Result<Vec<Series>> {
         let mut out = Vec::new();
-        for id in self.postings.select(matchers) {
-            let Some(s) = self.series.get(id as usize) else {
-                continue;
-            };
-            let mut samples = Vec::new();
-            let mut histograms = Vec::new();
-            for c in s
-                .chunks
-                .iter()
-                .filter(|c| c.max_t >= mint && c.min_t <= maxt)
-            {
-                let bytes = self.read_chunk(c)?;
-                if hist_chunk::is_hist_chunk(&bytes) {
-                    let it = hist_chunk::decode(&bytes)
-                        .map_err(|e| bad(format!("{}: {e}", self.dir.display())))?;
-                    histograms.extend(it.filter(|h| h.t >= mint && h.t <= maxt));
-                    continue;
-                }
-                let it = chunk::decode(&bytes)
-                    .map_err(|e| bad(format!("{}: {e}", self.dir.display())))?;
-                samples.extend(
-                    it.filter(|(t, _)| *t >= mint && *t <= maxt)
-                        .map(|(t, v)| Sample::new(t, v)),
-                );
-            }
+        for (labels, idx) in self.select_refs(matchers, mint, maxt) {
+            let (samples, histograms) = self.series_samples(idx, mint, maxt)?;
             if !samples.is_empty() || !histograms.is_empty() {
                 out.push(Series {
-                    labels: s.labels.clone(),
+                    labels,
                     samples,
                     histograms,
                 });
             }
         }
         Ok(out)
+    }
+
+    /// Matching series with a chunk overlapping the range: labels and the
+    /// series' index in this block (for [`Block::series_samples`]).
+    pub fn select_refs(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<(Labels, usize)> {
+        self.postings
+            .select(matchers)
+            .into_iter()
+            .filter_map(|id| Some((id as usize, self.series.get(id as usize)?)))
+            .filter(|(_, s)| s.chunks.iter().any(|c| c.max_t >= mint && c.min_t <= maxt))
+            .map(|(i, s)| (s.labels.clone(), i))
+            .collect()
+    }
+
+    /// The float and histogram samples in `[mint, maxt]` of the series at
+    /// `idx` (from [`Block::select_refs`]).
+    pub fn series_samples(
+        &self,
+        idx: usize,
+        mint: i64,
+        maxt: i64,
+    ) -> io::Result<(Vec<Sample>, Vec<HistogramSample>)> {
+        let mut samples = Vec::new();
+        let mut histograms = Vec::new();
+        let Some(s) = self.series.get(idx) else {
+            return Ok((samples, histograms));
+        };
+        for c in s
+            .chunks
+            .iter()
+            .filter(|c| c.max_t >= mint && c.min_t <= maxt)
+        {
+            let bytes = self.read_chunk(c)?;
+            if hist_chunk::is_hist_chunk(&bytes) {
+                let it = hist_chunk::decode(&bytes)
+                    .map_err(|e| bad(format!("{}: {e}", self.dir.display())))?;
+                histograms.extend(it.filter(|h| h.t >= mint && h.t <= maxt));
+                continue;
+            }
+            let it = chunk::decode(&bytes)
+                .map_err(|e| bad(format!("{}: {e}", self.dir.display())))?;
+            samples.extend(
+                it.filter(|(t, _)| *t >= mint && *t <= maxt)
+                    .map(|(t, v)| Sample::new(t, v)),
+            );
+        }
+        Ok((samples, histograms))
     }
 
     /// Label sets of matching series with a chunk overlapping the range.

@@ -3,7 +3,7 @@
 //! merge blocks and head; maintenance seals the head into blocks, compacts
 //! blocks upward, truncates the WAL with a checkpoint and applies retention.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -14,7 +14,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::metrics::block::{write_block, Block};
 use crate::metrics::exemplars::{Exemplar, ExemplarStore, SeriesExemplars};
-use crate::metrics::head::{Head, Verdict};
+use crate::metrics::head::{Head, HeadSeries, Verdict};
 use crate::metrics::head_spill::SpillFiles;
 use crate::metrics::walrec::{self, ExemplarRecord, MetricMetadata, Record, SeriesId};
 use crate::model::labels::SeriesLabels;
@@ -768,54 +768,133 @@ fn replay_record(
     Ok(())
 }
 
+/// Where one series' data lives for a streamed select.
+enum Part {
+    Head(Arc<HeadSeries>),
+    /// Index into the block snapshot, series index in that block.
+    Block(usize, usize),
+}
+
+/// Appends one part's samples.
+fn read_part(
+    part: &Part,
+    blocks: &[Arc<Block>],
+    mint: i64,
+    maxt: i64,
+    out: &mut (Vec<Sample>, Vec<HistogramSample>),
+) -> io::Result<()> {
+    let (s, h) = match part {
+        Part::Head(h) => h.samples_in(mint, maxt)?,
+        Part::Block(b, i) => match blocks.get(*b) {
+            Some(b) => b.series_samples(*i, mint, maxt)?,
+            None => return Ok(()),
+        },
+    };
+    out.0.extend(s);
+    out.1.extend(h);
+    Ok(())
+}
+
 impl SampleSource for Db {
+    /// Streams series one batch at a time: only label sets and references
+    /// are collected up front; samples are decoded batch by batch. The
+    /// head is read lazily; if it lets go of sealed data meanwhile (a seal
+    /// finished), blocks published since are read too, so nothing is missed.
+    fn select_batched(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        batch: usize,
+        f: &mut dyn FnMut(Vec<Series>) -> bool,
+    ) -> Result<(), SourceError> {
+        let err = |e: io::Error| SourceError(e.to_string());
+        let truncations = self.head.truncations();
+        let head_refs = self.head.select_refs(matchers);
+        let mut blocks = self.blocks();
+        let mut parts: BTreeMap<Labels, Vec<Part>> = BTreeMap::new();
+        for (bi, b) in blocks.iter().enumerate() {
+            if !b.overlaps(mint, maxt) {
+                continue;
+            }
+            for (labels, idx) in b.select_refs(matchers, mint, maxt) {
+                parts.entry(labels).or_default().push(Part::Block(bi, idx));
+            }
+        }
+        for (labels, h) in head_refs {
+            parts.entry(labels).or_default().push(Part::Head(h));
+        }
+        // Series of blocks published after the snapshot, by labels (filled
+        // only if the head was truncated while we read).
+        let mut late: Option<HashMap<Labels, Vec<Part>>> = None;
+        let mut out: Vec<Series> = Vec::with_capacity(batch.min(parts.len()));
+        for (labels, ps) in parts {
+            let mut data = (Vec::new(), Vec::new());
+            for p in &ps {
+                read_part(p, &blocks, mint, maxt, &mut data).map_err(err)?;
+            }
+            let mut sources = ps.len();
+            if late.is_none() && self.head.truncations() != truncations {
+                let known: HashSet<String> = blocks.iter().map(|b| b.meta.id.clone()).collect();
+                let mut map: HashMap<Labels, Vec<Part>> = HashMap::new();
+                for b in self.blocks() {
+                    if known.contains(&b.meta.id) || !b.overlaps(mint, maxt) {
+                        continue;
+                    }
+                    blocks.push(b.clone());
+                    let bi = blocks.len() - 1;
+                    for (l, idx) in b.select_refs(matchers, mint, maxt) {
+                        map.entry(l).or_default().push(Part::Block(bi, idx));
+                    }
+                }
+                late = Some(map);
+            }
+            if let Some(extra) = late.as_ref().and_then(|m| m.get(&labels)) {
+                for p in extra {
+                    read_part(p, &blocks, mint, maxt, &mut data).map_err(err)?;
+                }
+                sources += extra.len();
+            }
+            let (mut samples, mut histograms) = data;
+            if sources > 1 {
+                if !samples.is_sorted_by(|a, b| a.t < b.t) {
+                    samples.sort_by_key(|s| s.t);
+                    samples.dedup_by_key(|s| s.t);
+                }
+                if !histograms.is_sorted_by(|a, b| a.t < b.t) {
+                    histograms.sort_by_key(|s| s.t);
+                    histograms.dedup_by_key(|s| s.t);
+                }
+            }
+            if samples.is_empty() && histograms.is_empty() {
+                continue;
+            }
+            out.push(Series {
+                labels,
+                samples,
+                histograms,
+            });
+            if out.len() >= batch.max(1) && !f(std::mem::take(&mut out)) {
+                return Ok(());
+            }
+        }
+        if !out.is_empty() {
+            f(out);
+        }
+        Ok(())
+    }
+
     fn select(
         &self,
         matchers: &[Matcher],
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<Series>, SourceError> {
-        // Head first, then blocks: data only moves head → block, and a block
-        // is published before the head lets go of its data, so nothing sealed
-        // in between is missed.
-        let head = self
-            .head
-            .select(matchers, mint, maxt)
-            .map_err(|e| SourceError(e.to_string()))?;
-        let blocks = self.blocks();
-        // labels → (floats, histograms, number of parts merged)
-        type Parts = (Vec<Sample>, Vec<HistogramSample>, usize);
-        let mut merged: BTreeMap<Labels, Parts> = BTreeMap::new();
-        let mut add = |s: Series| {
-            let e = merged.entry(s.labels).or_default();
-            e.0.extend(s.samples);
-            e.1.extend(s.histograms);
-            e.2 += 1;
-        };
-        for b in blocks.iter().filter(|b| b.overlaps(mint, maxt)) {
-            for s in b
-                .select(matchers, mint, maxt)
-                .map_err(|e| SourceError(e.to_string()))?
-            {
-                add(s);
-            }
-        }
-        head.into_iter().for_each(add);
-        Ok(merged
-            .into_iter()
-            .map(|(labels, (mut samples, mut histograms, sources))| {
-                if sources > 1 {
-                    samples.sort_by_key(|s| s.t);
-                    samples.dedup_by_key(|s| s.t);
-                    histograms.sort_by_key(|s| s.t);
-                    histograms.dedup_by_key(|s| s.t);
-                }
-                Series {
-                    labels,
-                    samples,
-                    histograms,
-                }
-            })
-            .collect())
+        let mut all = Vec::new();
+        self.select_batched(matchers, mint, maxt, usize::MAX, &mut |b| {
+            all.extend(b);
+            true
+        })?;
+        Ok(all)
     }
 }

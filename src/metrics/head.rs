@@ -92,6 +92,16 @@ impl HeadSeries {
         self.key.to_labels()
     }
 
+    /// The float and histogram samples in `[mint, maxt]`.
+    pub fn samples_in(
+        &self,
+        mint: i64,
+        maxt: i64,
+    ) -> io::Result<(Vec<Sample>, Vec<HistogramSample>)> {
+        let s = self.data.lock();
+        Ok((s.samples_in(mint, maxt)?, s.histograms_in(mint, maxt)?))
+    }
+
     /// Every sample of the series as encoded chunks (checkpoints).
     pub fn checkpoint_chunks(&self) -> io::Result<Vec<Vec<u8>>> {
         self.data.lock().checkpoint_chunks()
@@ -545,6 +555,8 @@ pub struct Head {
     ooo_window_ms: i64,
     /// Samples older than this are out of bounds (they belong to sealed blocks).
     min_valid_t: AtomicI64,
+    /// Incremented after each [`Head::truncate_before`].
+    truncations: std::sync::atomic::AtomicU64,
     min_t: AtomicI64,
     max_t: AtomicI64,
     /// Where closed chunks are moved out of memory (none in unit tests).
@@ -591,6 +603,7 @@ impl Head {
             block_ms,
             ooo_window_ms,
             min_valid_t: AtomicI64::new(i64::MIN),
+            truncations: std::sync::atomic::AtomicU64::new(0),
             min_t: AtomicI64::new(i64::MAX),
             max_t: AtomicI64::new(i64::MIN),
             spill: None,
@@ -933,6 +946,23 @@ impl Head {
         n
     }
 
+    /// Matching series as (labels, handle), for reading their samples
+    /// later with [`HeadSeries::samples_in`].
+    pub fn select_refs(&self, matchers: &[Matcher]) -> Vec<(Labels, Arc<HeadSeries>)> {
+        let idx = self.index.read();
+        idx.postings
+            .select(matchers)
+            .into_iter()
+            .filter_map(|id| idx.series.get(&id).map(|h| (h.labels(), h.clone())))
+            .collect()
+    }
+
+    /// How many times the head let go of sealed data; a reader holding
+    /// series references compares it to know whether data moved to blocks.
+    pub fn truncations(&self) -> u64 {
+        self.truncations.load(Ordering::Acquire)
+    }
+
     /// Series matching the matchers with their samples in `[mint, maxt]`.
     pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> io::Result<Vec<Series>> {
         let handles: Vec<Arc<HeadSeries>> = {
@@ -1025,6 +1055,7 @@ impl Head {
             idx.postings.remove_ids(&dead);
         }
         self.min_t.store(new_min, Ordering::Relaxed);
+        self.truncations.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Every series with its id, sorted by id (for checkpoints, which then

@@ -44,6 +44,25 @@ pub trait SampleSource: Send + Sync {
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<Series>, SourceError>;
+
+    /// The same series as [`SampleSource::select`], sorted by labels, handed
+    /// to `f` in batches of at most `batch` series, so a caller that reduces
+    /// each batch holds only one batch of raw samples at a time. `f` returns
+    /// false to stop early. Sources that cannot stream pass one batch.
+    fn select_batched(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        batch: usize,
+        f: &mut dyn FnMut(Vec<Series>) -> bool,
+    ) -> Result<(), SourceError> {
+        let _ = batch;
+        let mut all = self.select(matchers, mint, maxt)?;
+        all.sort_by(|a, b| a.labels.cmp(&b.labels));
+        f(all);
+        Ok(())
+    }
 }
 
 /// A simple in-memory source: tests and the conformance runner load data
