@@ -41,6 +41,39 @@ pub(crate) fn select(
     Ok(out)
 }
 
+/// Series per batch when selectors stream from storage: the raw samples of
+/// at most this many series are held at once.
+const SELECT_BATCH: usize = 256;
+
+/// Streams the series of a selector with samples in `[mint, maxt]`, sorted
+/// by labels, one at a time into `f`: storage decodes them batch by batch,
+/// so only one batch of raw samples is in memory at a time.
+pub(crate) fn select_each(
+    ev: &mut Evaluator<'_>,
+    vs: &VectorSelector,
+    mint: i64,
+    maxt: i64,
+    mut f: impl FnMut(&mut Evaluator<'_>, Series) -> Result<(), QueryError>,
+) -> Result<(), QueryError> {
+    ev.limits.check_deadline()?;
+    let ms = matchers(vs).map_err(QueryError::BadData)?;
+    let src = ev.src;
+    let mut failed: Option<QueryError> = None;
+    src.select_batched(&ms, mint, maxt, SELECT_BATCH, &mut |batch| {
+        for s in batch {
+            if let Err(e) = ev.limits.tick().and_then(|_| f(ev, s)) {
+                failed = Some(e);
+                return false;
+            }
+        }
+        true
+    })?;
+    match failed {
+        Some(e) => Err(e),
+        None => ev.limits.check_deadline(),
+    }
+}
+
 /// What an instant selector yields per step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum InstantMode {
@@ -69,15 +102,12 @@ pub(crate) fn eval_vector_selector(
     let last_ref = ref_of(grid.end);
     let lookback = ev.lookback;
     let after = if vs.smoothed { lookback } else { 0 };
-    let series = select(
-        ev,
-        vs,
+    let mut out = Vec::new();
+    let (mint, maxt) = (
         first_ref.saturating_sub(lookback).saturating_add(1),
         last_ref.saturating_add(after),
-    )?;
-    let mut out = Vec::with_capacity(series.len());
-    for s in series {
-        ev.limits.tick()?;
+    );
+    select_each(ev, vs, mint, maxt, |ev, s| {
         if vs.smoothed && mode == InstantMode::Values {
             let pts: Vec<Sample> = s
                 .samples
@@ -96,7 +126,7 @@ pub(crate) fn eval_vector_selector(
                 ev.limits.hold(floats.len())?;
                 out.push(StepSeries::with_floats(s.labels, false, floats));
             }
-            continue;
+            return Ok(());
         }
         let (samples, hs) = (&s.samples, &s.histograms);
         let mut floats: Vec<Sample> = Vec::new();
@@ -151,13 +181,14 @@ pub(crate) fn eval_vector_selector(
             hists,
         };
         if out_series.is_empty() {
-            continue;
+            return Ok(());
         }
         let n = total_points(std::slice::from_ref(&out_series));
         ev.limits.touched(n);
         ev.limits.hold(n)?;
         out.push(out_series);
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
