@@ -1,5 +1,5 @@
 //! Our PromQL parser (Prometheus 3.x syntax): a hand-written lexer
-//! ([`lexer`]) and recursive-descent parser ([`parse`]) producing the
+//! ([`lexer`]) and recursive-descent parser ([`parse`], with submodules for expressions, selectors and durations) producing the
 //! syntax tree of [`ast`], type-checked as Prometheus does ([`check`]),
 //! printable as Prometheus prints it ([`printer`], [`pretty`]).
 //! Duration expressions ([`duration`]) stay symbolic until a query's step
