@@ -1,8 +1,8 @@
 //! Our PromQL parser (Prometheus 3.x syntax): a hand-written lexer
-//! ([`lexer`]) and recursive-descent parser ([`parse`]: expressions,
+//! (`lexer`) and recursive-descent parser (`parse`: expressions,
 //! selectors and durations) producing the syntax tree of [`ast`],
-//! type-checked as Prometheus does ([`check`]), printable as Prometheus
-//! prints it ([`printer`], [`pretty`]).
+//! type-checked as Prometheus does (`check`), printable as Prometheus
+//! prints it (`printer`, `pretty`).
 //! Duration expressions ([`duration`]) stay symbolic until a query's step
 //! and range are known.
 
