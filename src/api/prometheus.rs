@@ -616,7 +616,7 @@ pub async fn format_query(
 ) -> Result<Response, PromError> {
     let p = params(&st, &headers, q, &body)?;
     let expr = query_param(&p)?;
-    let pretty = crate::promql::format_query(&expr)?;
+    let pretty = crate::promql::format_query(&expr).map_err(invalid_query)?;
     Ok(json_response(success_with(
         &serde_json::Value::String(pretty).to_string(),
         &[],
