@@ -340,19 +340,33 @@ impl Lexer<'_> {
             self.push(Tok::Number, start);
             return Ok(());
         }
-        // A duration: digits and unit letters.
-        self.pos = start;
-        while self.pos < self.b.len() && is_alnum(self.b[self.pos]) {
-            self.pos += 1;
+        // A duration: unit letters, then more digit+unit groups, as
+        // Prometheus' lexer accepts them (bad units are caught when the
+        // duration is parsed).
+        let accept = |l: &mut Self, set: &[u8]| {
+            let ok = set.contains(&l.peek(0)) && l.pos < l.b.len();
+            if ok {
+                l.pos += 1;
+            }
+            ok
+        };
+        let bad = |l: &Self, end: usize| {
+            let text = &l.src[start..end.min(l.src.len())];
+            Err((start, format!("bad number or duration syntax: {text:?}")))
+        };
+        if !accept(self, b"smhdwy") {
+            return bad(self, self.pos);
         }
-        let text = &self.src[start..self.pos];
-        let shape_ok = text.bytes().next().is_some_and(|c| c.is_ascii_digit())
-            && text
-                .bytes()
-                .all(|c| c.is_ascii_digit() || b"smhdwy".contains(&c))
-            && !text.bytes().last().is_some_and(|c| c.is_ascii_digit());
-        if !shape_ok {
-            return Err((start, format!("bad number or duration syntax: {text:?}")));
+        accept(self, b"s");
+        while accept(self, b"0123456789") {
+            while accept(self, b"0123456789") {}
+            if !accept(self, b"smhdw") {
+                return bad(self, self.pos + 1);
+            }
+            accept(self, b"s");
+        }
+        if is_alnum(self.peek(0)) {
+            return bad(self, self.pos + 1);
         }
         self.push(Tok::Duration, start);
         Ok(())

@@ -176,6 +176,11 @@ fn modifiers_and_printing() {
     assert_eq!(s(r#"x{b="1",a="2"}"#), r#"x{a="2",b="1"}"#);
     assert_eq!(s("'a\\'b'"), r#""a'b""#);
     assert_eq!(s("0x1F"), "31");
+    assert_eq!(s("0755"), "493");
+    assert_eq!(s("08"), "8");
+    assert_eq!(s(".5"), "0.5");
+    assert_eq!(s("5."), "5");
+    assert_eq!(s("-1^2"), "-1 ^ 2");
     assert_eq!(s("1e3"), "1000");
     assert_eq!(s("Inf"), "+Inf");
     assert_eq!(s("-Inf"), "-Inf");
@@ -315,6 +320,28 @@ fn error_messages() {
         "1:3: parse error: unexpected character after '!': 'x'"
     );
     assert_eq!(e("a $ b"), "1:3: parse error: unexpected character: '$'");
+    assert_eq!(
+        e("0deadbeef"),
+        "1:1: parse error: bad number or duration syntax: \"0de\""
+    );
+    assert_eq!(
+        e("1a"),
+        "1:1: parse error: bad number or duration syntax: \"1\""
+    );
+    assert_eq!(e("100..4"), "1:5: parse error: unexpected number \".4\"");
+    assert_eq!(e("2.5."), "1:4: parse error: unexpected character: '.'");
+    assert_eq!(e("1 /"), "1:4: parse error: unexpected end of input");
+    assert_eq!(e("*1"), "1:1: parse error: unexpected <op:*>");
+    assert_eq!(
+        e("(1))"),
+        "1:4: parse error: unexpected right parenthesis ')'"
+    );
+    assert!(e(&"9".repeat(400)).contains("error parsing number"));
+    assert_eq!(
+        e("a - on(b) ignoring(c) d"),
+        "1:11: parse error: unexpected <ignoring>"
+    );
+    assert!(e("x[1.5h]").ends_with("not a valid duration string: \"1.5h\""));
     assert_eq!(e("\"abc"), "1:1: parse error: unterminated quoted string");
     assert_eq!(
         e("sum by (a b) (x)"),

@@ -367,8 +367,20 @@ impl Parser<'_> {
                 return Word::Aggregation(op);
             }
         }
-        if next == Tok::LParen && !matches!(lower.as_str(), "step" | "range" | "min_of" | "max_of")
-        {
+        let special = matches!(
+            lower.as_str(),
+            "step"
+                | "range"
+                | "min_of"
+                | "max_of"
+                | "bool"
+                | "on"
+                | "ignoring"
+                | "group_left"
+                | "group_right"
+                | "atan2"
+        );
+        if next == Tok::LParen && !special {
             return Word::Call;
         }
         Word::Other
@@ -389,15 +401,15 @@ impl Parser<'_> {
                     span: Span::new(t.start, t.end),
                 }));
             }
-            if self.peek_at(1).kind == Tok::LParen {
-                let d = self.duration_primary()?;
-                return Ok(Expr::Duration(Box::new(d)));
-            }
             if matches!(
                 lower.as_str(),
                 "bool" | "on" | "ignoring" | "group_left" | "group_right" | "atan2"
             ) {
                 return Err(self.unexpected("", ""));
+            }
+            if self.peek_at(1).kind == Tok::LParen {
+                let d = self.duration_primary()?;
+                return Ok(Expr::Duration(Box::new(d)));
             }
         }
         self.next();

@@ -280,8 +280,9 @@ fn is_keyword(lower: &str) -> bool {
     )
 }
 
-/// Parses a number as Go's `strconv.ParseFloat` does for PromQL literals:
-/// decimal, hex (`0x1f`), `Inf`, `NaN`, with `_` digit separators.
+/// Parses a number literal as Prometheus does: as an integer in Go's
+/// base-prefix syntax first (`0x1f`, `0755` octal, `0b101`, `0o17`), else as a
+/// float (`1.5e3`, `Inf`, `NaN`). `None` for out-of-range or invalid text.
 pub(crate) fn parse_number(text: &str) -> Option<f64> {
     let lower = text.to_ascii_lowercase();
     match lower.as_str() {
@@ -290,9 +291,30 @@ pub(crate) fn parse_number(text: &str) -> Option<f64> {
         "nan" => return Some(f64::NAN),
         _ => {}
     }
-    let clean: String = lower.chars().filter(|&c| c != '_').collect();
-    if let Some(hex) = clean.strip_prefix("0x") {
-        return u64::from_str_radix(hex, 16).ok().map(|v| v as f64);
+    let (radix, digits) = if let Some(d) = lower.strip_prefix("0x") {
+        (16, d)
+    } else if let Some(d) = lower.strip_prefix("0b") {
+        (2, d)
+    } else if let Some(d) = lower.strip_prefix("0o") {
+        (8, d)
+    } else if lower.len() > 1 && lower.starts_with('0') && lower.bytes().all(|c| c.is_ascii_digit())
+    {
+        (8, &lower[1..])
+    } else {
+        (10, lower.as_str())
+    };
+    // Underscores separate digits only after a base prefix, as in Go.
+    let digits: String = if radix == 10 {
+        digits.to_string()
+    } else {
+        digits.trim_start_matches('_').replace('_', "")
+    };
+    if let Ok(v) = i64::from_str_radix(&digits, radix) {
+        return Some(v as f64);
     }
-    clean.parse::<f64>().ok()
+    if radix == 16 {
+        return None;
+    }
+    let v = lower.parse::<f64>().ok()?;
+    v.is_finite().then_some(v)
 }
