@@ -141,9 +141,12 @@ impl Lexer<'_> {
             let two = (c, self.peek(1));
             let kind = match two {
                 (b'=', b'=') if !self.in_braces => Some((Tok::Eqlc, 2)),
-                (b'=', b'~') => Some((Tok::EqlRegex, 2)),
+                (b'=', b'~') if self.in_braces => Some((Tok::EqlRegex, 2)),
                 (b'!', b'=') => Some((Tok::Neq, 2)),
-                (b'!', b'~') => Some((Tok::NeqRegex, 2)),
+                (b'!', b'~') if self.in_braces => Some((Tok::NeqRegex, 2)),
+                (b'=', b'~') => {
+                    return Err((start, "unexpected character after '=': '~'".into()));
+                }
                 (b'<', b'=') => Some((Tok::Lte, 2)),
                 (b'>', b'=') => Some((Tok::Gte, 2)),
                 (b'<', b'/') => Some((Tok::TrimUpper, 2)),
@@ -191,7 +194,9 @@ impl Lexer<'_> {
                     let next = self.src[start + 1..].chars().next().unwrap_or(' ');
                     return Err((start, format!("unexpected character after '!': {next:?}")));
                 }
-                c if c.is_ascii_digit() || (c == b'.' && self.peek(1).is_ascii_digit()) => {
+                c if !self.in_braces
+                    && (c.is_ascii_digit() || (c == b'.' && self.peek(1).is_ascii_digit())) =>
+                {
                     self.number()?
                 }
                 c if is_word_start(c) || (c == b':' && !self.in_braces) => self.word(),

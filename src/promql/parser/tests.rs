@@ -297,7 +297,7 @@ fn error_messages() {
     );
     assert_eq!(
         e("x{a=1}"),
-        "1:5: parse error: unexpected number \"1\" in label matching, expected string"
+        "1:5: parse error: unexpected character inside braces: '1'"
     );
     assert_eq!(e("-x[1m]"), "1:1: parse error: unary expression only allowed on expressions of type scalar or instant vector, got \"range vector\"");
     assert_eq!(e("deriv(x[3m] smoothed)"), "1:7: parse error: smoothed modifier can only be used with: delta, increase, rate - not with deriv");
@@ -342,6 +342,40 @@ fn error_messages() {
         "1:11: parse error: unexpected <ignoring>"
     );
     assert!(e("x[1.5h]").ends_with("not a valid duration string: \"1.5h\""));
+    // More of Prometheus' own parse-test cases.
+    for (q, want) in [
+        ("foo{gibberish}", r#"unexpected "}" in label matching, expected label matching operator"#),
+        (r#"{x=~".*"}"#, "vector selector must contain at least one non-empty matcher"),
+        (r#"{x!="a"}"#, "vector selector must contain at least one non-empty matcher"),
+        ("foo{__name__= =}", r#"1:15: parse error: unexpected "=" in label matching, expected string"#),
+        (r#"foo{__name__ == "bar"}"#, r#"1:15: parse error: unexpected "=" in label matching, expected string"#),
+        ("foo{,}", r#"unexpected "," in label matching, expected identifier or "}""#),
+        (r#"foo{__name__="bar" lol}"#, r#"unexpected identifier "lol" in label matching, expected "," or "}""#),
+        ("sum without(==)(some_metric)", "unexpected <op:==> in grouping opts, expected label"),
+        ("sum without(,)(some_metric)", r#"unexpected "," in grouping opts, expected label"#),
+        ("sum some_metric by (test)", r#"unexpected identifier "some_metric""#),
+        ("sum (some_metric) by test", r#"unexpected identifier "test" in grouping opts"#),
+        ("sum () by (test)", "no arguments for aggregate expression provided"),
+        ("MIN keep_common (some_metric)", r#"1:5: parse error: unexpected identifier "keep_common""#),
+        ("sum (some_metric) without (test) by (test)", "unexpected <by>"),
+        ("topk(some_metric, other_metric)", "1:6: parse error: expected type scalar in aggregation parameter, got instant vector"),
+        ("rate(some_metric[5m]) @ 1234", "1:1: parse error: @ modifier must be preceded by an instant vector selector or range vector selector or a subquery"),
+        ("some_metric OFFSET 1m[5m]", "1:22: parse error: no offset modifiers allowed before range"),
+        ("some_metric @ 1234 [5m]", "1:20: parse error: no @ modifiers allowed before range"),
+        ("(foo + bar)[5m]", "1:12: parse error: ranges only allowed for vector selectors"),
+        ("foo[5m1h]", r#"not a valid duration string: "5m1h""#),
+        ("foo[0m]", "duration must be greater than 0"),
+        ("1 offset 1d", "1:1: parse error: offset modifier must be preceded by an instant vector selector or range vector selector or a subquery"),
+        ("foo offset 1s offset 2s", "offset may not be set multiple times"),
+        ("(", "unclosed left parenthesis"),
+        ("((1)", "unclosed left parenthesis"),
+        (r#"-"string""#, r#"unary expression only allowed on expressions of type scalar or instant vector, got "string""#),
+        ("1 !~ 1", "unexpected character after '!': '~'"),
+        ("1 =~ 1", "unexpected character after '=': '~'"),
+    ] {
+        let got = e(q);
+        assert!(got.contains(want), "{q}: got {got:?}, want {want:?}");
+    }
     assert_eq!(e("\"abc"), "1:1: parse error: unterminated quoted string");
     assert_eq!(
         e("sum by (a b) (x)"),
