@@ -277,6 +277,9 @@ impl Lexer<'_> {
                 None | Some(b'\n') => {
                     return Err((start, "unterminated quoted string".into()));
                 }
+                Some(b'\\') if self.pos + 1 >= self.b.len() => {
+                    return Err((start, "escape sequence not terminated".into()));
+                }
                 Some(b'\\') => self.pos += 2,
                 Some(&c) if c == q => {
                     self.pos += 1;

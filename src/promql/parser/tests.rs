@@ -372,10 +372,28 @@ fn error_messages() {
         (r#"-"string""#, r#"unary expression only allowed on expressions of type scalar or instant vector, got "string""#),
         ("1 !~ 1", "unexpected character after '!': '~'"),
         ("1 =~ 1", "unexpected character after '=': '~'"),
+        (r#""\c""#, "unknown escape sequence U+0063 'c'"),
+        (r#""\x.""#, "illegal character U+002E '.' in escape sequence"),
+        (r#""\"#, "escape sequence not terminated"),
+        ("`\\``", "unterminated raw string"),
+        ("-=", r#"unexpected "=""#),
+        ("++-++-+-+-<", "unexpected <op:<>"),
+        ("e-+=/(0)", r#"unexpected "=""#),
+        ("a>b()", "unknown function"),
+        ("rate(avg)", "expected type range vector"),
+        ("floor()", r#"expected 1 argument(s) in call to "floor", got 0"#),
+        ("floor(1)", r#"expected type instant vector in call to function "floor", got scalar"#),
+        ("hour(some_metric, some_metric, some_metric)", r#"expected at most 1 argument(s) in call to "hour", got 3"#),
     ] {
         let got = e(q);
         assert!(got.contains(want), "{q}: got {got:?}, want {want:?}");
     }
+    // Errors are reported left to right, and long inputs stay cheap.
+    let q = format!("({}){}", "-{}-1".repeat(10_000), "[1m:]".repeat(1000));
+    assert_eq!(
+        e(&q),
+        "1:3: parse error: vector selector must contain at least one non-empty matcher"
+    );
     assert_eq!(e("\"abc"), "1:1: parse error: unterminated quoted string");
     assert_eq!(
         e("sum by (a b) (x)"),
