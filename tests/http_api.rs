@@ -296,6 +296,12 @@ async fn bad_queries_get_prometheus_errors_and_server_keeps_serving() {
             "{path}: message"
         );
     }
+    // Parse errors are worded and positioned as Prometheus does.
+    let (_, v) = get_json(&s.client, &s.url("/api/v1/query?query=sum(")).await;
+    assert_eq!(
+        v["error"],
+        "invalid parameter \"query\": 1:5: parse error: unclosed left parenthesis"
+    );
     // An absurdly long query is refused before parsing.
     let long = "1+".repeat(100_000) + "1";
     let resp = s

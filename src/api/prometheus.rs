@@ -18,6 +18,7 @@ use crate::api::prom_json::{self, success_with, write_json_str, write_labels, wr
 use crate::metrics::Db;
 use crate::model::{Matcher, TenantId};
 use crate::promql::source::{MemorySource, SampleSource};
+use crate::promql::QueryError;
 use crate::promql::{parse_series_selector, Engine, EngineOptions, QueryResult};
 use crate::server::body::{decode_body, tenant};
 use crate::server::state::SharedState;
@@ -164,6 +165,15 @@ fn render_result(r: &QueryResult) -> Response {
     json_response(success_with(&data, &r.warnings, &r.infos))
 }
 
+/// Rejections of the query itself (syntax, types) name the parameter, as
+/// Prometheus' `invalid parameter "query": 1:5: parse error: ...`.
+fn invalid_query(e: QueryError) -> QueryError {
+    match e {
+        QueryError::BadData(m) => QueryError::BadData(format!("invalid parameter \"query\": {m}")),
+        other => other,
+    }
+}
+
 /// `GET|POST /api/v1/query`
 pub async fn query(
     State(st): State<SharedState>,
@@ -179,7 +189,9 @@ pub async fn query(
     let src = source(&st, &t);
     let engine = engine_for(&st, timeout);
     let r = run_query(&st, "instant", timeout, move || {
-        engine.instant(src.as_ref(), &expr, ts)
+        engine
+            .instant(src.as_ref(), &expr, ts)
+            .map_err(invalid_query)
     })
     .await?;
     Ok(render_result(&r))
@@ -218,7 +230,9 @@ pub async fn query_range(
     let src = source(&st, &t);
     let engine = engine_for(&st, timeout);
     let r = run_query(&st, "range", timeout, move || {
-        engine.range(src.as_ref(), &expr, start, end, step)
+        engine
+            .range(src.as_ref(), &expr, start, end, step)
+            .map_err(invalid_query)
     })
     .await?;
     Ok(render_result(&r))
@@ -604,7 +618,7 @@ pub async fn format_query(
 ) -> Result<Response, PromError> {
     let p = params(&st, &headers, q, &body)?;
     let expr = query_param(&p)?;
-    let pretty = crate::promql::format_query(&expr)?;
+    let pretty = crate::promql::format_query(&expr).map_err(invalid_query)?;
     Ok(json_response(success_with(
         &serde_json::Value::String(pretty).to_string(),
         &[],

@@ -123,12 +123,7 @@ impl Engine {
         end: i64,
         step_ms: i64,
     ) -> Result<QueryResult, QueryError> {
-        let depth = expr_depth(expr);
-        if depth > MAX_NESTING {
-            return Err(QueryError::BadData(format!(
-                "query is too deeply nested ({depth} levels, at most {MAX_NESTING} are allowed)"
-            )));
-        }
+        check_nesting(expr)?;
         // Duration expressions (`[step()*2]`, `offset -range()`) are fixed
         // for the whole query: resolve them once, now.
         let mut resolved = expr.clone();
@@ -223,6 +218,18 @@ impl Engine {
             total_samples: ev.limits.total(),
         })
     }
+}
+
+/// Rejects expressions nested deeper than the evaluator (and the printer)
+/// recurse safely.
+pub(crate) fn check_nesting(expr: &Expr) -> Result<(), QueryError> {
+    let depth = expr_depth(expr);
+    if depth > MAX_NESTING {
+        return Err(QueryError::BadData(format!(
+            "query is too deeply nested ({depth} levels, at most {MAX_NESTING} are allowed)"
+        )));
+    }
+    Ok(())
 }
 
 /// Parses a query; parse errors are `bad_data`.

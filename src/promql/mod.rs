@@ -47,5 +47,7 @@ pub use value::{InstantSample, QueryError, QueryResult, Value};
 
 /// Pretty-prints a query the way Prometheus' `/api/v1/format_query` does.
 pub fn format_query(q: &str) -> Result<String, QueryError> {
-    Ok(engine::parse(q)?.prettify())
+    let expr = engine::parse(q)?;
+    engine::check_nesting(&expr)?;
+    Ok(expr.prettify())
 }

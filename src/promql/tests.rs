@@ -1108,6 +1108,11 @@ fn public_helpers() {
         "sum by (job) (rate(x[5m]))"
     );
     assert!(matches!(format_query("sum("), Err(QueryError::BadData(_))));
+    // Long operator chains parse, but are too deep to print.
+    let q = format!("1{}", " + 1".repeat(20_000));
+    assert!(
+        matches!(format_query(&q), Err(QueryError::BadData(m)) if m.contains("too deeply nested"))
+    );
     let m = parse_series_selector(r#"up{job=~"a.*"}"#).unwrap();
     assert_eq!(m.len(), 2);
     assert!(parse_series_selector("up[5m]").is_err());

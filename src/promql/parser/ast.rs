@@ -345,6 +345,9 @@ pub struct BinaryExpr {
     pub rhs: Box<Expr>,
     pub modifier: BinModifier,
     pub span: Span,
+    /// The result type, fixed when the node is built (operator chains can
+    /// be thousands of nodes long; nothing walks them to find it).
+    pub(crate) result: ValueType,
 }
 
 /// Aggregation operators.
@@ -458,15 +461,7 @@ impl Expr {
             Expr::Paren(p) => p.expr.value_type(),
             Expr::Unary(u) => u.expr.value_type(),
             Expr::Call(c) => c.func.return_type,
-            Expr::Binary(b) => {
-                if b.lhs.value_type() == ValueType::Scalar
-                    && b.rhs.value_type() == ValueType::Scalar
-                {
-                    ValueType::Scalar
-                } else {
-                    ValueType::Vector
-                }
-            }
+            Expr::Binary(b) => b.result,
         }
     }
 
@@ -552,5 +547,62 @@ fn resolve_offset(
     match o {
         Some(d) => d.resolve(ctx, true),
         None => Ok(()),
+    }
+}
+
+/// A cheap stand-in left behind when a child is moved out for dropping.
+fn placeholder() -> Expr {
+    Expr::NumberLiteral(NumberLiteral {
+        val: 0.0,
+        duration: false,
+        span: Span::default(),
+    })
+}
+
+/// Moves the children of `e` onto `stack`, leaving placeholders.
+fn take_children(e: &mut Expr, stack: &mut Vec<Expr>) {
+    let mut take = |b: &mut Box<Expr>| stack.push(std::mem::replace(&mut **b, placeholder()));
+    match e {
+        Expr::Binary(b) => {
+            take(&mut b.lhs);
+            take(&mut b.rhs);
+        }
+        Expr::Subquery(s) => take(&mut s.expr),
+        Expr::Paren(p) => take(&mut p.expr),
+        Expr::Unary(u) => take(&mut u.expr),
+        Expr::Aggregate(a) => {
+            take(&mut a.expr);
+            if let Some(p) = &mut a.param {
+                take(p);
+            }
+        }
+        Expr::Call(c) => stack.append(&mut c.args),
+        _ => {}
+    }
+}
+
+/// Operator chains (`1 + 1 + ...`) and subquery chains (`x[1m:][1m:]...`)
+/// need no parser recursion, so they can be far deeper than the stack
+/// allows to drop recursively: these two nodes drop their subtrees with an
+/// explicit stack.
+fn drop_iteratively(first: &mut [&mut Box<Expr>]) {
+    let mut stack: Vec<Expr> = first
+        .iter_mut()
+        .map(|b| std::mem::replace(&mut ***b, placeholder()))
+        .collect();
+    while let Some(mut e) = stack.pop() {
+        take_children(&mut e, &mut stack);
+    }
+}
+
+impl Drop for BinaryExpr {
+    fn drop(&mut self) {
+        drop_iteratively(&mut [&mut self.lhs, &mut self.rhs]);
+    }
+}
+
+impl Drop for SubqueryExpr {
+    fn drop(&mut self) {
+        drop_iteratively(&mut [&mut self.expr]);
     }
 }

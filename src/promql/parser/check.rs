@@ -256,7 +256,13 @@ pub fn binary(q: &str, op: BinOp, lhs: Expr, rhs: Expr, mut m: BinModifier) -> P
             ),
         ));
     }
+    let result = if lt == ValueType::Scalar && rt == ValueType::Scalar {
+        ValueType::Scalar
+    } else {
+        ValueType::Vector
+    };
     Ok(Expr::Binary(Box::new(BinaryExpr {
+        result,
         op,
         lhs: Box::new(lhs),
         rhs: Box::new(rhs),
@@ -282,7 +288,8 @@ pub fn selector_not_empty(q: &str, vs: &VectorSelector) -> PResult<()> {
 }
 
 /// Checks every selector of a parsed query for emptiness (the label
-/// selector argument of `info()` is exempt), without recursion.
+/// selector argument of `info()` is exempt), left to right, without
+/// recursion.
 pub fn selectors(q: &str, root: &Expr) -> PResult<()> {
     let mut stack = vec![root];
     while let Some(e) = stack.pop() {
@@ -303,7 +310,7 @@ pub fn selectors(q: &str, root: &Expr) -> PResult<()> {
                     }
                 }
             }
-            other => stack.extend(other.children()),
+            other => stack.extend(other.children().into_iter().rev()),
         }
     }
     Ok(())

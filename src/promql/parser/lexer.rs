@@ -141,9 +141,12 @@ impl Lexer<'_> {
             let two = (c, self.peek(1));
             let kind = match two {
                 (b'=', b'=') if !self.in_braces => Some((Tok::Eqlc, 2)),
-                (b'=', b'~') => Some((Tok::EqlRegex, 2)),
+                (b'=', b'~') if self.in_braces => Some((Tok::EqlRegex, 2)),
                 (b'!', b'=') => Some((Tok::Neq, 2)),
-                (b'!', b'~') => Some((Tok::NeqRegex, 2)),
+                (b'!', b'~') if self.in_braces => Some((Tok::NeqRegex, 2)),
+                (b'=', b'~') => {
+                    return Err((start, "unexpected character after '=': '~'".into()));
+                }
                 (b'<', b'=') => Some((Tok::Lte, 2)),
                 (b'>', b'=') => Some((Tok::Gte, 2)),
                 (b'<', b'/') => Some((Tok::TrimUpper, 2)),
@@ -191,7 +194,9 @@ impl Lexer<'_> {
                     let next = self.src[start + 1..].chars().next().unwrap_or(' ');
                     return Err((start, format!("unexpected character after '!': {next:?}")));
                 }
-                c if c.is_ascii_digit() || (c == b'.' && self.peek(1).is_ascii_digit()) => {
+                c if !self.in_braces
+                    && (c.is_ascii_digit() || (c == b'.' && self.peek(1).is_ascii_digit())) =>
+                {
                     self.number()?
                 }
                 c if is_word_start(c) || (c == b':' && !self.in_braces) => self.word(),
@@ -272,6 +277,9 @@ impl Lexer<'_> {
                 None | Some(b'\n') => {
                     return Err((start, "unterminated quoted string".into()));
                 }
+                Some(b'\\') if self.pos + 1 >= self.b.len() => {
+                    return Err((start, "escape sequence not terminated".into()));
+                }
                 Some(b'\\') => self.pos += 2,
                 Some(&c) if c == q => {
                     self.pos += 1;
@@ -340,19 +348,33 @@ impl Lexer<'_> {
             self.push(Tok::Number, start);
             return Ok(());
         }
-        // A duration: digits and unit letters.
-        self.pos = start;
-        while self.pos < self.b.len() && is_alnum(self.b[self.pos]) {
-            self.pos += 1;
+        // A duration: unit letters, then more digit+unit groups, as
+        // Prometheus' lexer accepts them (bad units are caught when the
+        // duration is parsed).
+        let accept = |l: &mut Self, set: &[u8]| {
+            let ok = set.contains(&l.peek(0)) && l.pos < l.b.len();
+            if ok {
+                l.pos += 1;
+            }
+            ok
+        };
+        let bad = |l: &Self, end: usize| {
+            let text = &l.src[start..end.min(l.src.len())];
+            Err((start, format!("bad number or duration syntax: {text:?}")))
+        };
+        if !accept(self, b"smhdwy") {
+            return bad(self, self.pos);
         }
-        let text = &self.src[start..self.pos];
-        let shape_ok = text.bytes().next().is_some_and(|c| c.is_ascii_digit())
-            && text
-                .bytes()
-                .all(|c| c.is_ascii_digit() || b"smhdwy".contains(&c))
-            && !text.bytes().last().is_some_and(|c| c.is_ascii_digit());
-        if !shape_ok {
-            return Err((start, format!("bad number or duration syntax: {text:?}")));
+        accept(self, b"s");
+        while accept(self, b"0123456789") {
+            while accept(self, b"0123456789") {}
+            if !accept(self, b"smhdw") {
+                return bad(self, self.pos + 1);
+            }
+            accept(self, b"s");
+        }
+        if is_alnum(self.peek(0)) {
+            return bad(self, self.pos + 1);
         }
         self.push(Tok::Duration, start);
         Ok(())

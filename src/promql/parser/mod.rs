@@ -1,7 +1,8 @@
 //! Our PromQL parser (Prometheus 3.x syntax): a hand-written lexer
-//! ([`lexer`]) and recursive-descent parser ([`parse`]) producing the
-//! syntax tree of [`ast`], type-checked as Prometheus does ([`check`]),
-//! printable as Prometheus prints it ([`printer`], [`pretty`]).
+//! (`lexer`) and recursive-descent parser (`parse`: expressions,
+//! selectors and durations) producing the syntax tree of [`ast`],
+//! type-checked as Prometheus does (`check`), printable as Prometheus
+//! prints it (`printer`, `pretty`).
 //! Duration expressions ([`duration`]) stay symbolic until a query's step
 //! and range are known.
 

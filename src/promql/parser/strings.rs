@@ -25,16 +25,19 @@ pub fn unquote(tok: &str) -> Result<Vec<u8>, String> {
             continue;
         }
         let Some((_, e)) = chars.next() else {
-            return Err("invalid syntax".into());
+            return Err("escape sequence not terminated".into());
         };
-        let mut hex = |n: usize| -> Result<u32, String> {
+        let mut digits = |n: usize, radix: u32| -> Result<u32, String> {
             let mut v = 0u32;
             for _ in 0..n {
-                let d = chars
-                    .next()
-                    .and_then(|(_, c)| c.to_digit(16))
-                    .ok_or("invalid syntax")?;
-                v = v * 16 + d;
+                let (_, c) = chars.next().ok_or("escape sequence not terminated")?;
+                let d = c.to_digit(radix).ok_or_else(|| {
+                    format!(
+                        "illegal character U+{:04X} {c:?} in escape sequence",
+                        c as u32
+                    )
+                })?;
+                v = v * radix + d;
             }
             Ok(v)
         };
@@ -49,28 +52,22 @@ pub fn unquote(tok: &str) -> Result<Vec<u8>, String> {
             '\\' => out.push(b'\\'),
             '\'' if q == b'\'' => out.push(b'\''),
             '"' if q == b'"' => out.push(b'"'),
-            'x' => out.push(hex(2)? as u8),
+            'x' => out.push(digits(2, 16)? as u8),
             'u' | 'U' => {
-                let v = hex(if e == 'u' { 4 } else { 8 })?;
-                let c = char::from_u32(v).ok_or("invalid syntax")?;
+                let v = digits(if e == 'u' { 4 } else { 8 }, 16)?;
+                let c =
+                    char::from_u32(v).ok_or("escape sequence is an invalid Unicode code point")?;
                 let mut buf = [0u8; 4];
                 out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
             }
             '0'..='7' => {
-                let mut v = e.to_digit(8).unwrap_or(0);
-                for _ in 0..2 {
-                    let d = chars
-                        .next()
-                        .and_then(|(_, c)| c.to_digit(8))
-                        .ok_or("invalid syntax")?;
-                    v = v * 8 + d;
-                }
+                let v = e.to_digit(8).unwrap_or(0) * 64 + digits(2, 8)?;
                 if v > 255 {
-                    return Err("invalid syntax".into());
+                    return Err(format!("octal escape value {v} > 255"));
                 }
                 out.push(v as u8);
             }
-            _ => return Err("invalid syntax".into()),
+            _ => return Err(format!("unknown escape sequence U+{:04X} {e:?}", e as u32)),
         }
     }
     Ok(out)

@@ -176,6 +176,11 @@ fn modifiers_and_printing() {
     assert_eq!(s(r#"x{b="1",a="2"}"#), r#"x{a="2",b="1"}"#);
     assert_eq!(s("'a\\'b'"), r#""a'b""#);
     assert_eq!(s("0x1F"), "31");
+    assert_eq!(s("0755"), "493");
+    assert_eq!(s("08"), "8");
+    assert_eq!(s(".5"), "0.5");
+    assert_eq!(s("5."), "5");
+    assert_eq!(s("-1^2"), "-1 ^ 2");
     assert_eq!(s("1e3"), "1000");
     assert_eq!(s("Inf"), "+Inf");
     assert_eq!(s("-Inf"), "-Inf");
@@ -292,7 +297,7 @@ fn error_messages() {
     );
     assert_eq!(
         e("x{a=1}"),
-        "1:5: parse error: unexpected number \"1\" in label matching, expected string"
+        "1:5: parse error: unexpected character inside braces: '1'"
     );
     assert_eq!(e("-x[1m]"), "1:1: parse error: unary expression only allowed on expressions of type scalar or instant vector, got \"range vector\"");
     assert_eq!(e("deriv(x[3m] smoothed)"), "1:7: parse error: smoothed modifier can only be used with: delta, increase, rate - not with deriv");
@@ -315,6 +320,80 @@ fn error_messages() {
         "1:3: parse error: unexpected character after '!': 'x'"
     );
     assert_eq!(e("a $ b"), "1:3: parse error: unexpected character: '$'");
+    assert_eq!(
+        e("0deadbeef"),
+        "1:1: parse error: bad number or duration syntax: \"0de\""
+    );
+    assert_eq!(
+        e("1a"),
+        "1:1: parse error: bad number or duration syntax: \"1\""
+    );
+    assert_eq!(e("100..4"), "1:5: parse error: unexpected number \".4\"");
+    assert_eq!(e("2.5."), "1:4: parse error: unexpected character: '.'");
+    assert_eq!(e("1 /"), "1:4: parse error: unexpected end of input");
+    assert_eq!(e("*1"), "1:1: parse error: unexpected <op:*>");
+    assert_eq!(
+        e("(1))"),
+        "1:4: parse error: unexpected right parenthesis ')'"
+    );
+    assert!(e(&"9".repeat(400)).contains("error parsing number"));
+    assert_eq!(
+        e("a - on(b) ignoring(c) d"),
+        "1:11: parse error: unexpected <ignoring>"
+    );
+    assert!(e("x[1.5h]").ends_with("not a valid duration string: \"1.5h\""));
+    // More of Prometheus' own parse-test cases.
+    for (q, want) in [
+        ("foo{gibberish}", r#"unexpected "}" in label matching, expected label matching operator"#),
+        (r#"{x=~".*"}"#, "vector selector must contain at least one non-empty matcher"),
+        (r#"{x!="a"}"#, "vector selector must contain at least one non-empty matcher"),
+        ("foo{__name__= =}", r#"1:15: parse error: unexpected "=" in label matching, expected string"#),
+        (r#"foo{__name__ == "bar"}"#, r#"1:15: parse error: unexpected "=" in label matching, expected string"#),
+        ("foo{,}", r#"unexpected "," in label matching, expected identifier or "}""#),
+        (r#"foo{__name__="bar" lol}"#, r#"unexpected identifier "lol" in label matching, expected "," or "}""#),
+        ("sum without(==)(some_metric)", "unexpected <op:==> in grouping opts, expected label"),
+        ("sum without(,)(some_metric)", r#"unexpected "," in grouping opts, expected label"#),
+        ("sum some_metric by (test)", r#"unexpected identifier "some_metric""#),
+        ("sum (some_metric) by test", r#"unexpected identifier "test" in grouping opts"#),
+        ("sum () by (test)", "no arguments for aggregate expression provided"),
+        ("MIN keep_common (some_metric)", r#"1:5: parse error: unexpected identifier "keep_common""#),
+        ("sum (some_metric) without (test) by (test)", "unexpected <by>"),
+        ("topk(some_metric, other_metric)", "1:6: parse error: expected type scalar in aggregation parameter, got instant vector"),
+        ("rate(some_metric[5m]) @ 1234", "1:1: parse error: @ modifier must be preceded by an instant vector selector or range vector selector or a subquery"),
+        ("some_metric OFFSET 1m[5m]", "1:22: parse error: no offset modifiers allowed before range"),
+        ("some_metric @ 1234 [5m]", "1:20: parse error: no @ modifiers allowed before range"),
+        ("(foo + bar)[5m]", "1:12: parse error: ranges only allowed for vector selectors"),
+        ("foo[5m1h]", r#"not a valid duration string: "5m1h""#),
+        ("foo[0m]", "duration must be greater than 0"),
+        ("1 offset 1d", "1:1: parse error: offset modifier must be preceded by an instant vector selector or range vector selector or a subquery"),
+        ("foo offset 1s offset 2s", "offset may not be set multiple times"),
+        ("(", "unclosed left parenthesis"),
+        ("((1)", "unclosed left parenthesis"),
+        (r#"-"string""#, r#"unary expression only allowed on expressions of type scalar or instant vector, got "string""#),
+        ("1 !~ 1", "unexpected character after '!': '~'"),
+        ("1 =~ 1", "unexpected character after '=': '~'"),
+        (r#""\c""#, "unknown escape sequence U+0063 'c'"),
+        (r#""\x.""#, "illegal character U+002E '.' in escape sequence"),
+        (r#""\"#, "escape sequence not terminated"),
+        ("`\\``", "unterminated raw string"),
+        ("-=", r#"unexpected "=""#),
+        ("++-++-+-+-<", "unexpected <op:<>"),
+        ("e-+=/(0)", r#"unexpected "=""#),
+        ("a>b()", "unknown function"),
+        ("rate(avg)", "expected type range vector"),
+        ("floor()", r#"expected 1 argument(s) in call to "floor", got 0"#),
+        ("floor(1)", r#"expected type instant vector in call to function "floor", got scalar"#),
+        ("hour(some_metric, some_metric, some_metric)", r#"expected at most 1 argument(s) in call to "hour", got 3"#),
+    ] {
+        let got = e(q);
+        assert!(got.contains(want), "{q}: got {got:?}, want {want:?}");
+    }
+    // Errors are reported left to right, and long inputs stay cheap.
+    let q = format!("({}){}", "-{}-1".repeat(10_000), "[1m:]".repeat(1000));
+    assert_eq!(
+        e(&q),
+        "1:3: parse error: vector selector must contain at least one non-empty matcher"
+    );
     assert_eq!(e("\"abc"), "1:1: parse error: unterminated quoted string");
     assert_eq!(
         e("sum by (a b) (x)"),
@@ -380,14 +459,16 @@ mod fuzz {
     use super::super::parse;
     use proptest::prelude::*;
 
-    /// Fragments of PromQL, glued together at random.
-    const PIECES: &[&str] = &[
-        "x", "up", "sum", "rate", "(", ")", "[", "]", "{", "}", ",", ":", "5m", "1", "0x1f", "Inf",
-        "NaN", "\"a\"", "'b'", "`c`", "=", "!=", "=~", "!~", "+", "-", "*", "/", "^", "%", "==",
-        ">", "<=", "and", "or", "unless", "atan2", "bool", "on", "ignoring", "group_left", "by",
-        "without", "offset", "@", "start()", "end()", "step()", "range()", "min_of", "anchored",
-        "smoothed", "fill", "topk", "info", "label_replace", "#", "\n", " ", "\\", "é", "</",
-    ];
+    /// Fragments of PromQL (space-separated), glued together at random.
+    const PIECES: &str = r#"x up sum rate ( ) [ ] { } , : 5m 1 0x1f Inf NaN "a" 'b' `c` = != =~ !~
+        + - * / ^ % == > <= and or unless atan2 bool on ignoring group_left by without offset @
+        start() end() step() range() min_of anchored smoothed fill topk info label_replace # \ é </"#;
+
+    fn pieces() -> Vec<&'static str> {
+        let mut v: Vec<&str> = PIECES.split_whitespace().collect();
+        v.push("\n");
+        v
+    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
@@ -395,8 +476,9 @@ mod fuzz {
         /// Any input parses or fails cleanly, and whatever parses prints to
         /// something that parses to the same tree.
         #[test]
-        fn never_panics_and_round_trips(idx in proptest::collection::vec(0..PIECES.len(), 0..24)) {
-            let q: String = idx.iter().map(|&i| PIECES[i]).collect::<Vec<_>>().join(" ");
+        fn never_panics_and_round_trips(idx in proptest::collection::vec(0..64usize, 0..24)) {
+            let p = pieces();
+            let q: String = idx.iter().map(|&i| p[i % p.len()]).collect::<Vec<_>>().join(" ");
             if let Ok(e) = parse(&q) {
                 let printed = e.to_string();
                 let again = parse(&printed);
