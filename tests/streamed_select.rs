@@ -38,7 +38,13 @@ fn matchers() -> Vec<Matcher> {
 #[test]
 fn batches_are_sorted_and_complete_across_head_and_blocks() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open("t", dir.path(), Default::default(), ManualClock::new(9 * HOUR)).unwrap();
+    let db = Db::open(
+        "t",
+        dir.path(),
+        Default::default(),
+        ManualClock::new(9 * HOUR),
+    )
+    .unwrap();
     write(&db, 25, 8);
     db.maintain().unwrap();
     assert!(!db.blocks().is_empty(), "some data sealed into blocks");
@@ -65,7 +71,13 @@ fn batches_are_sorted_and_complete_across_head_and_blocks() {
 #[test]
 fn a_seal_between_batches_loses_no_samples() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open("t", dir.path(), Default::default(), ManualClock::new(5 * HOUR)).unwrap();
+    let db = Db::open(
+        "t",
+        dir.path(),
+        Default::default(),
+        ManualClock::new(5 * HOUR),
+    )
+    .unwrap();
     // 4h in the head, nothing sealed yet.
     write(&db, 6, 4);
     assert!(db.blocks().is_empty());

@@ -274,8 +274,8 @@ impl Block {
                 histograms.extend(it.filter(|h| h.t >= mint && h.t <= maxt));
                 continue;
             }
-            let it = chunk::decode(&bytes)
-                .map_err(|e| bad(format!("{}: {e}", self.dir.display())))?;
+            let it =
+                chunk::decode(&bytes).map_err(|e| bad(format!("{}: {e}", self.dir.display())))?;
             samples.extend(
                 it.filter(|(t, _)| *t >= mint && *t <= maxt)
                     .map(|(t, v)| Sample::new(t, v)),

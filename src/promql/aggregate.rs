@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use super::parser::{self as ast, AggregateExpr, Expr};
 
-use crate::model::labels::METRIC_NAME;
 use crate::model::histogram::HistogramError;
+use crate::model::labels::METRIC_NAME;
 use crate::model::{FloatHistogram, HistogramSample, Labels, Sample};
 
 use super::eval::{unwrap_parens, Evaluator};
@@ -349,7 +349,10 @@ fn aggregate(
                             h.div(acc.count);
                         }
                         h.compact(0);
-                        out[g].hists.push(HistogramSample { t: ts, h: Box::new(h) });
+                        out[g].hists.push(HistogramSample {
+                            t: ts,
+                            h: Box::new(h),
+                        });
                     }
                 }
                 None => {

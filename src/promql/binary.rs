@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 
 use super::parser::{self as ast, BinModifier, BinaryExpr, Cardinality, Matching};
 
-use crate::model::labels::METRIC_NAME;
 use crate::model::histogram::{CounterResetHint, HistogramError};
+use crate::model::labels::METRIC_NAME;
 use crate::model::{FloatHistogram, HistogramSample, Labels, Sample};
 
 use super::eval::Evaluator;

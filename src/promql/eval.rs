@@ -250,7 +250,8 @@ impl<'a> Evaluator<'a> {
                     } else if let Some(p) = s.hists.first() {
                         let h = p.h.clone();
                         let w = super::step::hist_weight(p);
-                        self.limits.hold(steps.saturating_sub(1).saturating_mul(w))?;
+                        self.limits
+                            .hold(steps.saturating_sub(1).saturating_mul(w))?;
                         s.hists = grid
                             .timestamps()
                             .map(|t| crate::model::HistogramSample { t, h: h.clone() })

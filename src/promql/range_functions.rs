@@ -79,6 +79,29 @@ pub(crate) fn eval(
         }
     }
     let arg = unwrap_parens(args[matrix_arg]);
+    // A function over a matrix selector reduces each series on its own:
+    // stream the selection in batches so only one batch of raw samples is
+    // held (absent_over_time looks at all series at once).
+    if let (Expr::MatrixSelector(ms), false) = (arg, name == "absent_over_time") {
+        let f = lookup(name)
+            .ok_or_else(|| QueryError::exec(format!("function {name}() is not supported")))?;
+        quantile_warnings(ev, name, args, &scalars);
+        let mut out = Vec::new();
+        selector::for_each_matrix_batch(ev, grid, ms, MATRIX_BATCH, |ev, mut input| {
+            if let Some(ext) = &mut input.extension {
+                ext.counter = matches!(name, "rate" | "increase");
+            }
+            ev.note_pos = arg.span().start;
+            let part = apply(ev, grid, name, f, &input, &scalars)?;
+            ev.limits.hold(total_points(&part))?;
+            out.extend(part);
+            Ok(())
+        })?;
+        for s in &scalars {
+            ev.limits.release(s.len());
+        }
+        return Ok(Evaluated::Vector(out));
+    }
     let mut input = match arg {
         Expr::MatrixSelector(ms) => selector::load_matrix_selector(ev, grid, ms)?,
         Expr::Subquery(sq) => ev.eval_subquery(grid, sq)?,
@@ -99,17 +122,7 @@ pub(crate) fn eval(
     let out = if name == "absent_over_time" {
         absent_over_time(ev, grid, &input, absent_labels(arg))?
     } else {
-        if name == "quantile_over_time" {
-            ev.note_pos = args.first().map_or(0, |a| a.span().start);
-            for &q in scalars.first().map(Vec::as_slice).unwrap_or(&[]) {
-                if q.is_nan() || !(0.0..=1.0).contains(&q) {
-                    ev.warn(format!(
-                        "quantile value should be between 0 and 1, got {}",
-                        format_float_go(q)
-                    ));
-                }
-            }
-        }
+        quantile_warnings(ev, name, args, &scalars);
         let f = lookup(name)
             .ok_or_else(|| QueryError::exec(format!("function {name}() is not supported")))?;
         ev.note_pos = arg.span().start;
@@ -121,6 +134,25 @@ pub(crate) fn eval(
     }
     ev.limits.hold(total_points(&out))?;
     Ok(Evaluated::Vector(out))
+}
+
+/// Series per batch when a range function streams its matrix selector.
+const MATRIX_BATCH: usize = 256;
+
+/// `quantile_over_time`'s warnings about its quantile parameter.
+fn quantile_warnings(ev: &mut Evaluator<'_>, name: &str, args: &[&Expr], scalars: &[Vec<f64>]) {
+    if name != "quantile_over_time" {
+        return;
+    }
+    ev.note_pos = args.first().map_or(0, |a| a.span().start);
+    for &q in scalars.first().map(Vec::as_slice).unwrap_or(&[]) {
+        if q.is_nan() || !(0.0..=1.0).contains(&q) {
+            ev.warn(format!(
+                "quantile value should be between 0 and 1, got {}",
+                format_float_go(q)
+            ));
+        }
+    }
 }
 
 fn apply(

@@ -25,22 +25,6 @@ pub(crate) fn matchers(vs: &VectorSelector) -> Result<Vec<Matcher>, String> {
     vs.matchers.iter().map(|m| m.to_matcher()).collect()
 }
 
-/// Selects the series of a selector with samples in `[mint, maxt]`, sorted by
-/// labels.
-pub(crate) fn select(
-    ev: &mut Evaluator<'_>,
-    vs: &VectorSelector,
-    mint: i64,
-    maxt: i64,
-) -> Result<Vec<Series>, QueryError> {
-    ev.limits.check_deadline()?;
-    let ms = matchers(vs).map_err(QueryError::BadData)?;
-    let mut out: Vec<Series> = ev.src.select(&ms, mint, maxt)?;
-    out.sort_by(|a, b| a.labels.cmp(&b.labels));
-    ev.limits.check_deadline()?;
-    Ok(out)
-}
-
 /// Series per batch when selectors stream from storage: the raw samples of
 /// at most this many series are held at once.
 const SELECT_BATCH: usize = 256;
@@ -217,6 +201,17 @@ pub(crate) struct Window {
 }
 
 impl RangeInput {
+    /// The same window settings without series.
+    fn shallow_clone(&self) -> RangeInput {
+        RangeInput {
+            series: Vec::new(),
+            range: self.range,
+            offset: self.offset,
+            at: self.at,
+            extension: self.extension,
+        }
+    }
+
     /// Calls `f(step index, window, points)` for every step of `grid` whose
     /// left-open window `(end - range, end]` holds at least one point.
     pub fn for_each_window<F>(
@@ -320,6 +315,23 @@ pub(crate) fn load_matrix_selector(
     grid: Grid,
     ms: &MatrixSelector,
 ) -> Result<RangeInput, QueryError> {
+    let mut whole = None;
+    for_each_matrix_batch(ev, grid, ms, usize::MAX, |_, input| {
+        whole = Some(input);
+        Ok(())
+    })?;
+    // With an unbounded batch, `f` runs exactly once (also with no series).
+    whole.ok_or_else(|| QueryError::exec("matrix selector yielded no input"))
+}
+
+/// The range, offset, `@` and extension of a matrix selector, and the time
+/// range to load; calls `f(mint, maxt, empty input)`.
+fn matrix_input_parts(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    ms: &MatrixSelector,
+    f: impl FnOnce(i64, i64, RangeInput),
+) {
     let vs = &ms.vs;
     let offset = vs.offset_ms();
     let at = ev.at_time(&vs.at);
@@ -336,10 +348,40 @@ pub(crate) fn load_matrix_selector(
         Some(e) => e.load_range(first_ref.saturating_sub(range), last_ref),
         None => (first_ref.saturating_sub(range), last_ref),
     };
-    let series = select(ev, vs, mint.saturating_add(1), maxt)?;
-    let series = series
-        .into_iter()
-        .map(|s| StepSeries {
+    f(
+        mint.saturating_add(1),
+        maxt,
+        RangeInput {
+            series: Vec::new(),
+            range,
+            offset,
+            at,
+            extension,
+        },
+    )
+}
+
+/// Loads a matrix selector in batches of at most `batch` series (sorted by
+/// labels across batches) and hands each to `f` as a range input, so that
+/// a range function reducing each batch holds one batch of raw samples at
+/// a time instead of the whole selection.
+pub(crate) fn for_each_matrix_batch(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    ms: &MatrixSelector,
+    batch: usize,
+    mut f: impl FnMut(&mut Evaluator<'_>, RangeInput) -> Result<(), QueryError>,
+) -> Result<(), QueryError> {
+    let mut parts = None;
+    matrix_input_parts(ev, grid, ms, |mint, maxt, input| {
+        parts = Some((mint, maxt, input));
+    });
+    let Some((mint, maxt, template)) = parts else {
+        return Ok(());
+    };
+    let mut pending: Vec<StepSeries> = Vec::new();
+    select_each(ev, &ms.vs, mint, maxt, |ev, s| {
+        let s = StepSeries {
             labels: s.labels,
             drop_name: false,
             floats: s
@@ -352,16 +394,27 @@ pub(crate) fn load_matrix_selector(
                 .into_iter()
                 .filter(|p| !is_stale_nan(p.h.sum))
                 .collect(),
-        })
-        .filter(|s| !s.is_empty())
-        .collect();
-    Ok(RangeInput {
-        series,
-        range,
-        offset,
-        at,
-        extension,
-    })
+        };
+        if !s.is_empty() {
+            pending.push(s);
+        }
+        if pending.len() >= batch {
+            let input = RangeInput {
+                series: std::mem::take(&mut pending),
+                ..template.shallow_clone()
+            };
+            f(ev, input)?;
+        }
+        Ok(())
+    })?;
+    if !pending.is_empty() || batch == usize::MAX {
+        let input = RangeInput {
+            series: pending,
+            ..template.shallow_clone()
+        };
+        f(ev, input)?;
+    }
+    Ok(())
 }
 
 /// The points of a range input inside the window of the single step of an

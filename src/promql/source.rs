@@ -126,6 +126,25 @@ impl MemorySource {
 }
 
 impl SampleSource for MemorySource {
+    fn select_batched(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        batch: usize,
+        f: &mut dyn FnMut(Vec<Series>) -> bool,
+    ) -> Result<(), SourceError> {
+        let all = self.select(matchers, mint, maxt)?;
+        let mut it = all.into_iter().peekable();
+        while it.peek().is_some() {
+            let part: Vec<Series> = it.by_ref().take(batch.max(1)).collect();
+            if !f(part) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     fn select(
         &self,
         matchers: &[Matcher],

@@ -304,6 +304,70 @@ impl SampleSource for CountingSource {
     }
 }
 
+/// Records the batches a streamed select hands out.
+struct BatchRecorder {
+    inner: MemorySource,
+    batches: std::sync::Mutex<Vec<usize>>,
+}
+
+impl SampleSource for BatchRecorder {
+    fn select(&self, m: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>, SourceError> {
+        self.inner.select(m, mint, maxt)
+    }
+
+    fn select_batched(
+        &self,
+        m: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        batch: usize,
+        f: &mut dyn FnMut(Vec<Series>) -> bool,
+    ) -> Result<(), SourceError> {
+        let mut g = |b: Vec<Series>| {
+            if let Ok(mut v) = self.batches.lock() {
+                v.push(b.len());
+            }
+            f(b)
+        };
+        self.inner.select_batched(m, mint, maxt, batch, &mut g)
+    }
+}
+
+#[test]
+fn selectors_stream_series_in_bounded_batches() {
+    let mut inner = MemorySource::new();
+    for i in 0..1000 {
+        inner.add(
+            Labels::from_pairs([("__name__", "work_total".to_string()), ("i", i.to_string())]),
+            (0..=40).map(|k| Sample::new(k * 15_000, (k * i) as f64)),
+        );
+    }
+    let src = BatchRecorder {
+        inner,
+        batches: Default::default(),
+    };
+    // 1000 series reach the range function and the instant selector in
+    // batches of at most 256: never all raw samples at once.
+    let r = engine()
+        .range(&src, "sum(rate(work_total[5m]))", 5 * M, 10 * M, M)
+        .unwrap();
+    let Value::Matrix(m) = &r.value else {
+        panic!("{:?}", r.value)
+    };
+    // rate of k*i per 15 s = i/15 per second; summed over i = 0..999.
+    assert!((m[0].samples[0].v - 499_500.0 / 15.0).abs() < 1e-6, "{m:?}");
+    let b = src.batches.lock().unwrap().clone();
+    assert_eq!(b.iter().sum::<usize>(), 1000);
+    assert!(b.len() >= 4 && b.iter().all(|n| *n <= 256), "{b:?}");
+    src.batches.lock().unwrap().clear();
+    let r = engine()
+        .range(&src, "count(work_total)", 5 * M, 10 * M, M)
+        .unwrap();
+    assert!(matches!(&r.value, Value::Matrix(m) if m[0].samples[0].v == 1000.0));
+    let b = src.batches.lock().unwrap().clone();
+    assert!(b.len() >= 4 && b.iter().all(|n| *n <= 256), "{b:?}");
+}
+
 #[test]
 fn each_selector_is_selected_once_per_query() {
     let src = CountingSource {
