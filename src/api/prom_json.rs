@@ -28,6 +28,16 @@ pub fn write_timestamp(out: &mut String, ms: i64) {
     let frac = ms.rem_euclid(1000);
     if frac == 0 {
         let _ = write!(out, "{secs}");
+    } else if ms > 0 {
+        // 1435781451.781, 1435781451.78, 1435781451.7
+        let (d, digits) = if frac % 100 == 0 {
+            (frac / 100, 1)
+        } else if frac % 10 == 0 {
+            (frac / 10, 2)
+        } else {
+            (frac, 3)
+        };
+        let _ = write!(out, "{secs}.{d:0digits$}");
     } else if ms < 0 && secs != 0 {
         // e.g. -1.5 s: Prometheus writes the sign then |seconds|.|fraction|
         let abs = ms.unsigned_abs();
@@ -63,11 +73,20 @@ pub fn write_labels(out: &mut String, l: &Labels) {
     out.push('}');
 }
 
+/// Appends a float as [`format_value`] formats it, without allocating.
+pub fn write_value(out: &mut String, v: f64) {
+    if v.is_finite() {
+        let _ = write!(out, "{v}");
+    } else {
+        out.push_str(&format_value(v));
+    }
+}
+
 fn write_point(out: &mut String, t: i64, v: f64) {
     out.push('[');
     write_timestamp(out, t);
     out.push_str(",\"");
-    out.push_str(&format_value(v));
+    write_value(out, v);
     out.push_str("\"]");
 }
 
@@ -198,6 +217,16 @@ mod tests {
         write_timestamp(&mut s, 1_000);
         s.push(' ');
         write_timestamp(&mut s, -1_500);
-        assert_eq!(s, "1435781451.781 1435781451.78 1 -1.5");
+        for ms in [1_700, 1_005, 1_050, 999] {
+            s.push(' ');
+            write_timestamp(&mut s, ms);
+        }
+        assert_eq!(s, "1435781451.781 1435781451.78 1 -1.5 1.7 1.005 1.05 0.999");
+        let mut v = String::new();
+        for x in [1.0, -0.25, 1e21, f64::INFINITY, f64::NAN] {
+            write_value(&mut v, x);
+            v.push(' ');
+        }
+        assert_eq!(v, "1 -0.25 1000000000000000000000 +Inf NaN ");
     }
 }

@@ -136,19 +136,28 @@ pub(crate) fn quantile(q: f64, values: &mut [f64]) -> f64 {
     if q > 1.0 {
         return f64::INFINITY;
     }
-    // NaN sorts first, as in Prometheus' vectorByValueHeap.
-    values.sort_by(|a, b| match (a.is_nan(), b.is_nan()) {
+    // NaN sorts first, as in Prometheus' vectorByValueHeap. Only the two
+    // ranks needed are put in place (linear time, not a full sort).
+    let order = |a: &f64, b: &f64| match (a.is_nan(), b.is_nan()) {
         (true, true) => Ordering::Equal,
         (true, false) => Ordering::Less,
         (false, true) => Ordering::Greater,
         _ => a.partial_cmp(b).unwrap_or(Ordering::Equal),
-    });
+    };
     let n = values.len() as f64;
     let rank = q * (n - 1.0);
-    let lower = rank.floor().max(0.0);
-    let upper = (lower + 1.0).min(n - 1.0);
+    let lower = rank.floor().max(0.0) as usize;
+    let upper = (lower + 1).min(values.len() - 1);
     let weight = rank - rank.floor();
-    values[lower as usize] * (1.0 - weight) + values[upper as usize] * weight
+    let (_, lo, rest) = values.select_nth_unstable_by(lower, order);
+    let lo = *lo;
+    let hi = if upper == lower {
+        lo
+    } else {
+        // The next rank is the smallest of what lies above `lower`.
+        rest.iter().copied().min_by(order).unwrap_or(lo)
+    };
+    lo * (1.0 - weight) + hi * weight
 }
 
 /// Natural ("human") string order: runs of digits compare numerically.
