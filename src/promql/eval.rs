@@ -107,7 +107,12 @@ impl<'a> Evaluator<'a> {
             Expr::MatrixSelector(_) | Expr::Subquery(_) => self.eval_range_vector(grid, expr),
             Expr::Aggregate(a) => aggregate::eval(self, grid, a),
             Expr::Binary(b) => binary::eval(self, grid, b),
-            Expr::Call(c) => functions::eval_call(self, grid, c),
+            Expr::Call(c) => {
+                if let Some(msg) = super::parser::extended_selector_error(c) {
+                    return Err(QueryError::exec(msg));
+                }
+                functions::eval_call(self, grid, c)
+            }
         }
     }
 

@@ -10,8 +10,35 @@ use super::strings::quote;
 type PResult<T> = Result<T, ParseError>;
 
 /// Functions accepting `anchored` / `smoothed` range selectors.
-const ANCHORED_FUNCS: [&str; 5] = ["changes", "delta", "increase", "rate", "resets"];
-const SMOOTHED_FUNCS: [&str; 3] = ["delta", "increase", "rate"];
+/// Functions that accept `anchored` range selectors.
+pub const ANCHORED_FUNCS: [&str; 5] = ["changes", "delta", "increase", "rate", "resets"];
+/// Functions that accept `smoothed` range selectors.
+pub const SMOOTHED_FUNCS: [&str; 3] = ["delta", "increase", "rate"];
+
+/// Prometheus refuses `anchored` / `smoothed` range selectors in other
+/// functions when the query is executed (not as a parse error): the
+/// engine calls this before evaluating a call.
+pub fn extended_selector_error(c: &Call) -> Option<String> {
+    for a in &c.args {
+        if let Expr::MatrixSelector(ms) = unwrap_parens(a) {
+            if ms.vs.anchored && !ANCHORED_FUNCS.contains(&c.func.name) {
+                return Some(format!(
+                    "anchored modifier can only be used with: {} - not with {}",
+                    ANCHORED_FUNCS.join(", "),
+                    c.func.name
+                ));
+            }
+            if ms.vs.smoothed && !SMOOTHED_FUNCS.contains(&c.func.name) {
+                return Some(format!(
+                    "smoothed modifier can only be used with: {} - not with {}",
+                    SMOOTHED_FUNCS.join(", "),
+                    c.func.name
+                ));
+            }
+        }
+    }
+    None
+}
 
 fn err(q: &str, span: Span, msg: impl Into<String>) -> ParseError {
     ParseError::new(q, span.start, span.end, msg)
@@ -84,32 +111,6 @@ pub fn call(q: &str, c: Call) -> PResult<Expr> {
         };
         if let Some(&t) = f.arg_types.get(i) {
             expect_type(q, a, t, &context)?;
-        }
-    }
-    for a in &c.args {
-        if let Expr::MatrixSelector(ms) = unwrap_parens(a) {
-            if ms.vs.anchored && !ANCHORED_FUNCS.contains(&f.name) {
-                return Err(err(
-                    q,
-                    ms.span,
-                    format!(
-                        "anchored modifier can only be used with: {} - not with {}",
-                        ANCHORED_FUNCS.join(", "),
-                        f.name
-                    ),
-                ));
-            }
-            if ms.vs.smoothed && !SMOOTHED_FUNCS.contains(&f.name) {
-                return Err(err(
-                    q,
-                    ms.span,
-                    format!(
-                        "smoothed modifier can only be used with: {} - not with {}",
-                        SMOOTHED_FUNCS.join(", "),
-                        f.name
-                    ),
-                ));
-            }
         }
     }
     Ok(Expr::Call(c))

@@ -21,6 +21,7 @@ pub mod strings;
 mod tests;
 
 pub use ast::*;
+pub use check::extended_selector_error;
 pub use duration::{DurNode, DurationExpr};
 pub use error::{line_col, position_suffix, ParseError};
 pub use functions::Function;
