@@ -739,6 +739,8 @@ fn parse_eval(
                         .map(|(s, _)| s)
                         .ok_or_else(|| format!("bad expected string {t:?}"))?;
                     exp.string = Some(s);
+                    // A string cannot be the result of a range query.
+                    exp.exclude_from_range = true;
                 }
                 "range" => {
                     // expect range vector from <t0> to <t1> step <d>
