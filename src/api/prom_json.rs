@@ -221,7 +221,10 @@ mod tests {
             s.push(' ');
             write_timestamp(&mut s, ms);
         }
-        assert_eq!(s, "1435781451.781 1435781451.78 1 -1.5 1.7 1.005 1.05 0.999");
+        assert_eq!(
+            s,
+            "1435781451.781 1435781451.78 1 -1.5 1.7 1.005 1.05 0.999"
+        );
         let mut v = String::new();
         for x in [1.0, -0.25, 1e21, f64::INFINITY, f64::NAN] {
             write_value(&mut v, x);

@@ -306,8 +306,10 @@ pub(crate) fn eval(
             grid,
             op,
             v,
-            &s,
-            false,
+            Operand {
+                values: &s,
+                on_left: false,
+            },
             return_bool,
             e.span.start,
         )?),
@@ -316,8 +318,10 @@ pub(crate) fn eval(
             grid,
             op,
             v,
-            &s,
-            true,
+            Operand {
+                values: &s,
+                on_left: true,
+            },
             return_bool,
             e.span.start,
         )?),
@@ -340,16 +344,25 @@ pub(crate) fn eval(
     Ok(out)
 }
 
+/// The scalar operand of a vector/scalar operation and its side.
+struct Operand<'a> {
+    values: &'a [f64],
+    on_left: bool,
+}
+
 fn vector_scalar(
     ev: &mut Evaluator<'_>,
     grid: Grid,
     op: BinOp,
     vector: Vec<StepSeries>,
-    scalar: &[f64],
-    scalar_on_left: bool,
+    scalar: Operand<'_>,
     return_bool: bool,
     pos: usize,
 ) -> Result<Vec<StepSeries>, QueryError> {
+    let Operand {
+        values: scalar,
+        on_left: scalar_on_left,
+    } = scalar;
     let mut out = Vec::with_capacity(vector.len());
     let mut held = 0usize;
     for mut s in vector {
