@@ -253,7 +253,7 @@ mod tests {
     #[test]
     fn integer_histogram_deltas_become_absolute_counts() {
         let h = v1::Histogram {
-            count: Some(v1::histogram::Count::CountInt(9)),
+            count: Some(v1::histogram::Count::CountInt(8)),
             sum: 12.5,
             schema: 1,
             zero_threshold: 0.001,
@@ -270,7 +270,7 @@ mod tests {
         assert_eq!(s.t, 1234);
         assert_eq!(s.h.positive_buckets, vec![2.0, 3.0, 1.0]);
         assert_eq!(s.h.negative_buckets, vec![1.0]);
-        assert_eq!(s.h.count, 9.0);
+        assert_eq!(s.h.count, 8.0);
         assert_eq!(s.h.zero_count, 1.0);
         assert_eq!(s.h.counter_reset_hint, CounterResetHint::NotCounterReset);
     }

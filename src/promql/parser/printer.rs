@@ -13,12 +13,8 @@ use super::strings::{is_legacy_label_name, quote, quote_bytes};
 pub(crate) fn duration_str(d: &DurationExpr) -> String {
     match d.node {
         DurNode::Literal { secs, .. } => {
-            let ms = (secs * 1000.0).round() as i64;
-            if ms < 0 {
-                format!("-{}", format_duration_ms(-ms))
-            } else {
-                format_duration_ms(ms)
-            }
+            // (Negative values, i64::MIN included, print with a sign.)
+            format_duration_ms((secs * 1000.0).round() as i64)
         }
         _ => d.node.to_string(),
     }

@@ -27,6 +27,16 @@ impl Parser<'_> {
         if d.is_literal() && d.node_secs() <= 0.0 {
             return Err(self.err_span(d.span, "duration must be greater than 0"));
         }
+        self.representable(d)
+    }
+
+    /// A literal range, step or offset must fit a millisecond duration
+    /// (Inf, NaN or 1e300 seconds have no representation).
+    fn representable(&self, d: DurationExpr) -> PResult<DurationExpr> {
+        let ms = d.node_secs() * 1000.0;
+        if d.is_literal() && !(ms.is_finite() && ms.abs() < 9.2e18) {
+            return Err(self.err_span(d.span, "duration out of range"));
+        }
         Ok(d)
     }
 
@@ -43,6 +53,7 @@ impl Parser<'_> {
             _ => false,
         };
         let inner = self.duration_primary()?;
+        let inner = self.representable(inner)?;
         if !neg {
             return Ok(inner);
         }
