@@ -541,7 +541,7 @@ fn load(st: &mut ScriptState, line: &str, block: &[String], nhcb: bool) -> Resul
         }
     }
     if nhcb {
-        for (labels, hists) in classic_to_nhcb(&classic) {
+        for (labels, hists) in classic_to_nhcb(&classic, interval) {
             st.hist_metrics
                 .insert(labels.metric_name().unwrap_or("").to_string());
             st.src.add_histograms(labels, hists);
@@ -553,7 +553,10 @@ fn load(st: &mut ScriptState, line: &str, block: &[String], nhcb: bool) -> Resul
 /// `load_with_nhcb`: the classic `_bucket`/`_count`/`_sum` series, grouped by
 /// their labels without `le` and by timestamp, also stored as native
 /// histograms with custom buckets under the base name.
-fn classic_to_nhcb(series: &[(Labels, Vec<Option<Val>>)]) -> Vec<(Labels, Vec<HistogramSample>)> {
+fn classic_to_nhcb(
+    series: &[(Labels, Vec<Option<Val>>)],
+    interval: i64,
+) -> Vec<(Labels, Vec<HistogramSample>)> {
     use std::collections::BTreeMap;
     #[derive(Default)]
     struct Temp {
@@ -620,7 +623,7 @@ fn classic_to_nhcb(series: &[(Labels, Vec<Option<Val>>)]) -> Vec<(Labels, Vec<Hi
             h.count = t.count.unwrap_or(prev);
             h.sum = t.sum.unwrap_or(0.0);
             hs.push(HistogramSample {
-                t: k as i64,
+                t: k as i64 * interval,
                 h: Box::new(h),
             });
         }
