@@ -5,12 +5,16 @@
 
 use super::parser::Expr;
 
-use crate::model::{Labels, Sample};
+use crate::model::{HistogramSample, Labels, Sample};
 
 use super::eval::{unwrap_parens, Evaluator};
 use super::functions::absent_labels;
+use super::range_hist::{
+    self, avg_hists, changes_or_resets, extrapolated_histogram_rate, instant_value_mixed,
+    last_or_first, sum_hists, Notes, WinOut,
+};
 use super::selector::{self, RangeInput, Window};
-use super::step::{total_points, Evaluated, Grid, StepSeries};
+use super::step::{hist_weight, total_points, Evaluated, Grid, StepSeries};
 use super::util::{format_float_go, go_quote, kahan_inc, quantile};
 use super::value::QueryError;
 
@@ -139,30 +143,67 @@ fn apply(
     for s in &input.series {
         ev.limits.tick()?;
         let mut pts: Vec<Sample> = Vec::new();
+        let mut hpts: Vec<HistogramSample> = Vec::new();
+        let mut notes = Notes::default();
+        let metric = s.labels.metric_name().unwrap_or("");
         let mut touched = 0usize;
         let limits = &mut ev.limits;
-        input.for_each_window(s, grid, |step, w, window| {
-            limits.tick()?;
-            limits.check_extra(window.len())?;
-            touched += window.len();
-            for (a, vals) in args.iter_mut().zip(scalars) {
-                *a = vals.get(step).copied().unwrap_or(f64::NAN);
-            }
-            let ctx = Ctx {
-                w,
-                range: input.range,
-                args: &args,
-            };
-            if let Some(v) = f(window, &ctx)? {
-                pts.push(Sample::new(w.ts, v));
-            }
-            Ok(())
-        })?;
+        if input.extension.is_some() || s.hists.is_empty() {
+            input.for_each_window(s, grid, |step, w, window| {
+                limits.tick()?;
+                limits.check_extra(window.len())?;
+                touched += window.len();
+                for (a, vals) in args.iter_mut().zip(scalars) {
+                    *a = vals.get(step).copied().unwrap_or(f64::NAN);
+                }
+                let ctx = Ctx {
+                    w,
+                    range: input.range,
+                    args: &args,
+                };
+                if let Some(v) = f(window, &ctx)? {
+                    pts.push(Sample::new(w.ts, v));
+                }
+                Ok(())
+            })?;
+        } else {
+            input.for_each_window_mixed(s, grid, |step, w, fl, hs| {
+                limits.tick()?;
+                let n = fl.len() + hs.iter().map(hist_weight).sum::<usize>();
+                limits.check_extra(n)?;
+                touched += n;
+                for (a, vals) in args.iter_mut().zip(scalars) {
+                    *a = vals.get(step).copied().unwrap_or(f64::NAN);
+                }
+                let ctx = Ctx {
+                    w,
+                    range: input.range,
+                    args: &args,
+                };
+                let r = if hs.is_empty() {
+                    f(fl, &ctx)?.map(WinOut::F)
+                } else {
+                    hist_window(name, f, fl, hs, &ctx, metric, &mut notes)?
+                };
+                match r {
+                    Some(WinOut::F(v)) => pts.push(Sample::new(w.ts, v)),
+                    Some(WinOut::H(h)) => hpts.push(HistogramSample { t: w.ts, h }),
+                    None => {}
+                }
+                Ok(())
+            })?;
+        }
         ev.limits.touched(touched);
-        if pts.is_empty() {
+        for w in notes.warns {
+            ev.warn(w);
+        }
+        for i in notes.infos {
+            ev.info(i);
+        }
+        if pts.is_empty() && hpts.is_empty() {
             continue;
         }
-        if counter_fn {
+        if counter_fn && !s.floats.is_empty() {
             if let Some(metric) = s.labels.metric_name() {
                 if !["_total", "_sum", "_count", "_bucket"]
                     .iter()
@@ -179,10 +220,88 @@ fn apply(
             labels: s.labels.clone(),
             drop_name: !keeps_name || s.drop_name,
             floats: pts,
-            hists: Vec::new(),
+            hists: hpts,
         });
     }
     Ok(out)
+}
+
+/// One window holding at least one histogram (and maybe floats).
+fn hist_window(
+    name: &str,
+    f: RangeFn,
+    fl: &[Sample],
+    hs: &[HistogramSample],
+    c: &Ctx<'_>,
+    metric: &str,
+    notes: &mut Notes,
+) -> Result<Option<WinOut>, QueryError> {
+    Ok(match name {
+        "rate" | "increase" | "delta" => {
+            if !fl.is_empty() {
+                notes.warn(range_hist::mixed_floats_hists(metric));
+                return Ok(None);
+            }
+            extrapolated_histogram_rate(
+                hs,
+                c.w.start,
+                c.w.end,
+                c.range,
+                name != "delta",
+                name == "rate",
+                metric,
+                notes,
+            )
+            .map(|h| WinOut::H(Box::new(h)))
+        }
+        "irate" | "idelta" => instant_value_mixed(fl, hs, name == "irate", metric, notes),
+        "changes" | "resets" => Some(WinOut::F(changes_or_resets(fl, hs, name == "resets"))),
+        "sum_over_time" | "avg_over_time" => {
+            if !fl.is_empty() {
+                notes.warn(range_hist::mixed_floats_hists(metric));
+                return Ok(None);
+            }
+            let h = if name == "sum_over_time" {
+                sum_hists(hs, metric, notes)
+            } else {
+                avg_hists(hs, metric, notes)
+            };
+            h.map(|h| WinOut::H(Box::new(h)))
+        }
+        "count_over_time" => Some(WinOut::F((fl.len() + hs.len()) as f64)),
+        "present_over_time" => Some(WinOut::F(1.0)),
+        "last_over_time" => last_or_first(fl, hs, true),
+        "first_over_time" => last_or_first(fl, hs, false),
+        "ts_of_last_over_time" => {
+            let t = fl
+                .last()
+                .map_or(0, |p| p.t)
+                .max(hs.last().map_or(0, |p| p.t));
+            Some(WinOut::F(t as f64 / 1000.0))
+        }
+        "ts_of_first_over_time" => {
+            let t = fl
+                .first()
+                .map_or(i64::MAX, |p| p.t)
+                .min(hs.first().map_or(i64::MAX, |p| p.t));
+            Some(WinOut::F(t as f64 / 1000.0))
+        }
+        "deriv" | "predict_linear" | "double_exponential_smoothing" => {
+            let r = f(fl, c)?;
+            if !fl.is_empty() {
+                notes.info(range_hist::ignored_in_mixed_range(metric));
+            }
+            r.map(WinOut::F)
+        }
+        _ => {
+            // Float-only functions ignore histograms.
+            if fl.is_empty() {
+                return Ok(None);
+            }
+            notes.info(range_hist::ignored_in_mixed_range(metric));
+            f(fl, c)?.map(WinOut::F)
+        }
+    })
 }
 
 /// `absent_over_time`: 1 at the steps where no series has a point in its window.
@@ -195,10 +314,17 @@ fn absent_over_time(
     let mut found = vec![false; grid.steps()];
     for s in &input.series {
         ev.limits.tick()?;
-        input.for_each_window(s, grid, |step, _, _| {
-            found[step] = true;
-            Ok(())
-        })?;
+        if input.extension.is_some() {
+            input.for_each_window(s, grid, |step, _, _| {
+                found[step] = true;
+                Ok(())
+            })?;
+        } else {
+            input.for_each_window_mixed(s, grid, |step, _, _, _| {
+                found[step] = true;
+                Ok(())
+            })?;
+        }
     }
     let floats: Vec<Sample> = grid
         .timestamps()

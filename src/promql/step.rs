@@ -218,8 +218,7 @@ impl OutputBuilder {
         v: f64,
     ) -> Result<(), QueryError> {
         let s = &mut self.series[slot];
-        if s.floats.last().is_some_and(|p| p.t == t) || s.hists.last().is_some_and(|p| p.t == t)
-        {
+        if s.floats.last().is_some_and(|p| p.t == t) || s.hists.last().is_some_and(|p| p.t == t) {
             return Err(QueryError::exec(DUPLICATE_LABELSET));
         }
         s.drop_name |= drop_name;
@@ -236,8 +235,7 @@ impl OutputBuilder {
         h: Box<crate::model::FloatHistogram>,
     ) -> Result<(), QueryError> {
         let s = &mut self.series[slot];
-        if s.hists.last().is_some_and(|p| p.t == t) || s.floats.last().is_some_and(|p| p.t == t)
-        {
+        if s.hists.last().is_some_and(|p| p.t == t) || s.floats.last().is_some_and(|p| p.t == t) {
             return Err(QueryError::exec(DUPLICATE_LABELSET));
         }
         s.drop_name |= drop_name;
@@ -282,8 +280,7 @@ pub(crate) fn merge_same_labelset(series: Vec<StepSeries>) -> Result<Vec<StepSer
             let float_dup = s.floats.windows(2).any(|w| w[0].t == w[1].t);
             let hist_dup = s.hists.windows(2).any(|w| w[0].t == w[1].t);
             let cross = !s.hists.is_empty()
-                && s
-                    .floats
+                && s.floats
                     .iter()
                     .any(|f| s.hists.binary_search_by_key(&f.t, |h| h.t).is_ok());
             if float_dup || hist_dup || cross {

@@ -16,9 +16,7 @@ use std::collections::HashSet;
 
 use regex::Regex;
 
-use crate::model::histogram::literal::{
-    expand_histogram_token_with_hint, split_series_values,
-};
+use crate::model::histogram::literal::{expand_histogram_token_with_hint, split_series_values};
 use crate::model::histogram::{FloatHistogram, HistogramSample, Span, CUSTOM_BUCKETS_SCHEMA};
 use crate::model::{Labels, Sample, STALE_NAN_BITS};
 
@@ -156,7 +154,9 @@ fn expand_float_token(tok: &str) -> Option<Vec<Option<Val>>> {
         return Some(vec![Some(stale())]);
     }
     let (body, times) = match tok.rfind('x') {
-        Some(i) if i > 0 && i + 1 < tok.len() && tok[i + 1..].bytes().all(|c| c.is_ascii_digit()) => {
+        Some(i)
+            if i > 0 && i + 1 < tok.len() && tok[i + 1..].bytes().all(|c| c.is_ascii_digit()) =>
+        {
             (&tok[..i], Some(tok[i + 1..].parse::<usize>().ok()?))
         }
         _ => (tok, None),
@@ -165,9 +165,8 @@ fn expand_float_token(tok: &str) -> Option<Vec<Option<Val>>> {
         return Some(vec![None; times.unwrap_or(1)]);
     }
     let bytes = body.as_bytes();
-    let op = (1..bytes.len()).find(|&i| {
-        (bytes[i] == b'+' || bytes[i] == b'-') && !matches!(bytes[i - 1], b'e' | b'E')
-    });
+    let op = (1..bytes.len())
+        .find(|&i| (bytes[i] == b'+' || bytes[i] == b'-') && !matches!(bytes[i - 1], b'e' | b'E'));
     match (op, times) {
         (Some(i), Some(n)) => {
             let a = parse_float(&body[..i])?;
@@ -643,7 +642,13 @@ fn parse_expect_match(tail: &str) -> Option<Expect> {
 }
 
 /// Parses an `eval` line and its block; runs and checks it.
-fn run_eval(st: &ScriptState, line_no: usize, cmd: &str, line: &str, block: &[String]) -> EvalOutcome {
+fn run_eval(
+    st: &ScriptState,
+    line_no: usize,
+    cmd: &str,
+    line: &str,
+    block: &[String],
+) -> EvalOutcome {
     let mut exp = Expectations::default();
     let result = parse_eval(cmd, line, block, &mut exp);
     let (kind, query) = match result {
@@ -783,7 +788,12 @@ fn run_query(st: &ScriptState, kind: EvalKind, query: &str) -> Result<QueryResul
     .map_err(|e| e.to_string())
 }
 
-fn check_eval(st: &ScriptState, kind: EvalKind, query: &str, exp: &Expectations) -> Result<(), String> {
+fn check_eval(
+    st: &ScriptState,
+    kind: EvalKind,
+    query: &str,
+    exp: &Expectations,
+) -> Result<(), String> {
     match kind {
         EvalKind::Range(..) => check_one(st, kind, query, exp).map(|_| ()),
         EvalKind::Instant(t) => {
@@ -827,8 +837,22 @@ fn check_one(
         Ok(_) if exp.fail => return Err(format!("{query}: expected an error, got none")),
         Ok(r) => r,
     };
-    check_annotations(query, "warn", &res.warnings, exp.warn, &exp.warn_matches, exp.no_warn)?;
-    check_annotations(query, "info", &res.infos, exp.info, &exp.info_matches, exp.no_info)?;
+    check_annotations(
+        query,
+        "warn",
+        &res.warnings,
+        exp.warn,
+        &exp.warn_matches,
+        exp.no_warn,
+    )?;
+    check_annotations(
+        query,
+        "info",
+        &res.infos,
+        exp.info,
+        &exp.info_matches,
+        exp.no_info,
+    )?;
     // Range results put point i at start + i·step; so do the raw points of
     // `expect range vector from a to b step c`.
     let grid = match (kind, exp.range_vector) {
@@ -842,7 +866,12 @@ fn check_one(
 
 /// Like Prometheus' harness: the instant query run as a range query from
 /// `t-1m` to `t+1m` must give the same result at its middle step.
-fn check_range_mode(st: &ScriptState, query: &str, t: i64, exp: &Expectations) -> Result<(), String> {
+fn check_range_mode(
+    st: &ScriptState,
+    query: &str,
+    t: i64,
+    exp: &Expectations,
+) -> Result<(), String> {
     let r = st
         .engine
         .range(&st.src, query, t - 60_000, t + 60_000, 60_000)
@@ -913,7 +942,9 @@ fn check_annotations(
     }
     for m in matches {
         if !got.iter().any(|g| m.matches(g)) {
-            return Err(format!("{query}: expected {kind} annotation {m:?}, got {got:?}"));
+            return Err(format!(
+                "{query}: expected {kind} annotation {m:?}, got {got:?}"
+            ));
         }
     }
     for g in got {
@@ -937,12 +968,17 @@ fn compare(v: &Value, exp: &Expectations, grid: (i64, i64)) -> Result<(), String
         Value::Scalar { v, .. } => match exp.scalar {
             Some(x) if almost_equal(x, *v) => Ok(()),
             Some(x) => Err(format!("expected scalar {x} but got {v}")),
-            None => Err(format!("expected vector or matrix result, but got scalar {v}")),
+            None => Err(format!(
+                "expected vector or matrix result, but got scalar {v}"
+            )),
         },
         Value::String { v, .. } => Err(format!("unexpected string {v:?}")),
         Value::Vector(samples) => {
             if exp.scalar.is_some() {
-                return Err(format!("expected scalar result, but got vector {}", short(v)));
+                return Err(format!(
+                    "expected scalar result, but got vector {}",
+                    short(v)
+                ));
             }
             let mut seen = vec![false; exp.series.len()];
             for (pos, s) in samples.iter().enumerate() {
@@ -985,7 +1021,10 @@ fn compare(v: &Value, exp: &Expectations, grid: (i64, i64)) -> Result<(), String
                 return Err("expected ordered result, but query returned a matrix".into());
             }
             if exp.scalar.is_some() {
-                return Err(format!("expected scalar result, but got matrix {}", short(v)));
+                return Err(format!(
+                    "expected scalar result, but got matrix {}",
+                    short(v)
+                ));
             }
             check_sorted(series)?;
             let (start, step) = grid;
@@ -1211,7 +1250,8 @@ mod tests {
 
     #[test]
     fn a_small_script_runs_and_counts() {
-        let script = "load 1m\n  m{a=\"1\"} 0+1x10\n  h {{schema:0 count:1 sum:1 buckets:[1]}}x10\n\n\
+        let script =
+            "load 1m\n  m{a=\"1\"} 0+1x10\n  h {{schema:0 count:1 sum:1 buckets:[1]}}x10\n\n\
                       eval instant at 5m m\n  m{a=\"1\"} 5\n\n\
                       eval instant at 5m m\n  m{a=\"1\"} 6\n\n\
                       eval instant at 5m h\n  h {{schema:0 count:1 sum:1 buckets:[1]}}\n\n\
