@@ -286,6 +286,10 @@ fn clamp(
             if hi < lo {
                 return None;
             }
+            // Go's math.Max/Min propagate NaN.
+            if lo.is_nan() || hi.is_nan() || x.is_nan() {
+                return Some(f64::NAN);
+            }
             Some(lo.max(hi.min(x)))
         },
         grid,

@@ -120,6 +120,15 @@ fn fetch_info_series(
     let maxt = first.max(last);
     ev.limits.check_deadline()?;
     let series = ev.src.select(&matchers, mint, maxt)?;
+    if let Some(s) = series
+        .iter()
+        .find(|s| s.histograms.iter().any(|p| p.t >= mint && p.t <= maxt))
+    {
+        return Err(QueryError::exec(format!(
+            "this should be an info metric, with float samples: {}",
+            prom_labels_string(&s.labels)
+        )));
+    }
     Ok(series
         .into_iter()
         .map(|s| {
