@@ -24,6 +24,7 @@ mod datetime;
 mod engine;
 mod eval;
 mod extended;
+mod extended_hist;
 mod functions;
 mod histogram;
 mod info;

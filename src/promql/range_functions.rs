@@ -8,6 +8,8 @@ use super::parser::Expr;
 use crate::model::{HistogramSample, Labels, Sample};
 
 use super::eval::{unwrap_parens, Evaluator};
+use super::extended::extend_window;
+use super::extended_hist::{anchored_changes_or_resets, extended_histogram_rate};
 use super::functions::absent_labels;
 use super::range_hist::{
     self, avg_hists, changes_or_resets, extrapolated_histogram_rate, instant_value_mixed,
@@ -148,7 +150,70 @@ fn apply(
         let metric = s.labels.metric_name().unwrap_or("");
         let mut touched = 0usize;
         let limits = &mut ev.limits;
-        if input.extension.is_some() || s.hists.is_empty() {
+        if let (Some(ext), false) = (input.extension, s.hists.is_empty()) {
+            for step in 0..grid.steps() {
+                limits.tick()?;
+                let ts = grid.ts(step);
+                let end = input.at.unwrap_or(ts).saturating_sub(input.offset);
+                let start = end.saturating_sub(input.range);
+                let (lo_t, hi_t) = ext.load_range(start, end);
+                let fl = &s.floats[s.floats.partition_point(|p| p.t <= lo_t)
+                    ..s.floats.partition_point(|p| p.t <= hi_t)];
+                let hs = &s.hists[s.hists.partition_point(|p| p.t <= lo_t)
+                    ..s.hists.partition_point(|p| p.t <= hi_t)];
+                if fl.is_empty() && hs.is_empty() {
+                    continue;
+                }
+                let n = fl.len() + hs.iter().map(hist_weight).sum::<usize>();
+                limits.check_extra(n)?;
+                touched += n;
+                for (a, vals) in args.iter_mut().zip(scalars) {
+                    *a = vals.get(step).copied().unwrap_or(f64::NAN);
+                }
+                let ctx = Ctx {
+                    w: Window { ts, start, end },
+                    range: input.range,
+                    args: &args,
+                };
+                let r = match name {
+                    "rate" | "increase" | "delta" if !hs.is_empty() => {
+                        if fl.is_empty() {
+                            extended_histogram_rate(
+                                hs,
+                                start,
+                                end,
+                                input.range,
+                                name != "delta",
+                                name == "rate",
+                                ext.smoothed,
+                                metric,
+                                &mut notes,
+                            )
+                            .map(|h| WinOut::H(Box::new(h)))
+                        } else {
+                            notes.warn(range_hist::mixed_floats_hists(metric));
+                            None
+                        }
+                    }
+                    "changes" | "resets" => {
+                        anchored_changes_or_resets(fl, hs, start, name == "resets").map(WinOut::F)
+                    }
+                    _ => {
+                        let window = extend_window(fl, start, end, ext);
+                        if window.is_empty() {
+                            None
+                        } else {
+                            f(&window, &ctx)?.map(WinOut::F)
+                        }
+                    }
+                };
+                match r {
+                    Some(WinOut::F(v)) => pts.push(Sample::new(ts, v)),
+                    Some(WinOut::H(h)) => hpts.push(HistogramSample { t: ts, h }),
+                    None => {}
+                }
+            }
+        } else if input.extension.is_some() || s.hists.is_empty() {
             input.for_each_window(s, grid, |step, w, window| {
                 limits.tick()?;
                 limits.check_extra(window.len())?;

@@ -31,6 +31,15 @@ impl Notes {
             self.warns.push(msg);
         }
     }
+    /// Emits the collected annotations at the evaluator's `note_pos`.
+    pub fn emit(self, ev: &mut super::eval::Evaluator<'_>) {
+        for w in self.warns {
+            ev.warn(w);
+        }
+        for i in self.infos {
+            ev.info(i);
+        }
+    }
     pub fn info(&mut self, msg: String) {
         if !self.infos.contains(&msg) {
             self.infos.push(msg);
@@ -189,6 +198,7 @@ pub(crate) fn histogram_rate(
 
 /// `rate`/`increase`/`delta` of a histogram window: [`histogram_rate`]
 /// extrapolated like the float version (using the count for the zero point).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn extrapolated_histogram_rate(
     points: &[HistogramSample],
     range_start: i64,

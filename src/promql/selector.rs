@@ -7,7 +7,9 @@ use crate::model::{is_stale_nan, HistogramSample, Matcher, Sample};
 
 use super::eval::Evaluator;
 use super::extended::{extend_window, smoothed_value, Extension};
+use super::extended_hist;
 use super::parser::{self, MatrixSelector, VectorSelector};
+use super::range_hist::Notes;
 use super::source::Series;
 use super::step::{total_points, Grid, StepSeries};
 use super::value::QueryError;
@@ -78,6 +80,10 @@ pub(crate) fn eval_vector_selector(
     let mut out = Vec::with_capacity(series.len());
     for s in series {
         ev.limits.tick()?;
+        if vs.smoothed && mode == InstantMode::Values && !s.histograms.is_empty() {
+            smoothed_with_histograms(ev, grid, vs, &ref_of, s, &mut out)?;
+            continue;
+        }
         if vs.smoothed && mode == InstantMode::Values {
             let pts: Vec<Sample> = s
                 .samples
@@ -159,6 +165,48 @@ pub(crate) fn eval_vector_selector(
         out.push(out_series);
     }
     Ok(out)
+}
+
+/// A `smoothed` selector's series that holds histograms (see
+/// [`extended_hist::smoothed_series`]).
+fn smoothed_with_histograms(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    vs: &VectorSelector,
+    ref_of: &dyn Fn(i64) -> i64,
+    s: Series,
+    out: &mut Vec<StepSeries>,
+) -> Result<(), QueryError> {
+    let floats: Vec<Sample> = s
+        .samples
+        .into_iter()
+        .filter(|p| !is_stale_nan(p.v))
+        .collect();
+    let hists: Vec<HistogramSample> = s
+        .histograms
+        .into_iter()
+        .filter(|p| !is_stale_nan(p.h.sum))
+        .collect();
+    let steps: Vec<(i64, i64)> = grid.timestamps().map(|t| (t, ref_of(t))).collect();
+    let mut notes = Notes::default();
+    let name = s.labels.metric_name().unwrap_or("").to_string();
+    let (floats, hists) =
+        extended_hist::smoothed_series(&floats, &hists, &steps, ev.lookback, &name, &mut notes);
+    ev.note_pos = vs.span.start;
+    notes.emit(ev);
+    let series = StepSeries {
+        labels: s.labels,
+        drop_name: false,
+        floats,
+        hists,
+    };
+    if !series.is_empty() {
+        let n = total_points(std::slice::from_ref(&series));
+        ev.limits.touched(n);
+        ev.limits.hold(n)?;
+        out.push(series);
+    }
+    Ok(())
 }
 
 /// A range-vector argument ready to be windowed per step: raw samples of a
