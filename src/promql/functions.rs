@@ -54,7 +54,7 @@ pub(crate) fn eval_call(
         // Native-histogram-only functions ignore float samples.
         "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
         | "histogram_stdvar" => {
-            let v = ev.eval_vector(grid, arg(&args, 0)?)?;
+            let v = stats_input(ev, grid, arg(&args, 0)?)?;
             let f = native_fns::stat_fn(name)
                 .ok_or_else(|| QueryError::exec(format!("function {name}() is not supported")))?;
             ev.release_series(&v);
@@ -69,6 +69,31 @@ pub(crate) fn eval_call(
         "info" => info::eval(ev, grid, &args),
         _ => math(ev, grid, name, &args),
     }
+}
+
+/// The argument of `histogram_count`/`histogram_sum`/`histogram_avg`: a
+/// range function over a plain matrix selector sees the histograms as
+/// Prometheus' stats iterator yields them (hints computed on the fly).
+fn stats_input(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    a: &Expr,
+) -> Result<Vec<StepSeries>, QueryError> {
+    if let Expr::Call(c) = unwrap_parens(a) {
+        let cargs: Vec<&Expr> = c.args.iter().collect();
+        let matrix = cargs
+            .iter()
+            .position(|x| matches!(unwrap_parens(x), Expr::MatrixSelector(_)));
+        if let Some(i) = matrix {
+            ev.limits.check_deadline()?;
+            if let Evaluated::Vector(v) =
+                range_functions::eval_with(ev, grid, c.func.name, &cargs, i, true)?
+            {
+                return Ok(v);
+            }
+        }
+    }
+    ev.eval_vector(grid, a)
 }
 
 /// `time()`, `pi()` and the query-parameter functions `start()`, `end()`,

@@ -78,6 +78,20 @@ pub(crate) fn eval(
     args: &[&Expr],
     matrix_arg: usize,
 ) -> Result<Evaluated, QueryError> {
+    eval_with(ev, grid, name, args, matrix_arg, false)
+}
+
+/// [`eval`]; with `stats_hints`, histogram samples of a matrix selector get
+/// the counter-reset hints Prometheus' `HistogramStatsIterator` computes on
+/// the fly (used under `histogram_count`/`histogram_sum`/`histogram_avg`).
+pub(crate) fn eval_with(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    name: &str,
+    args: &[&Expr],
+    matrix_arg: usize,
+    stats_hints: bool,
+) -> Result<Evaluated, QueryError> {
     let mut scalars: Vec<Vec<f64>> = Vec::new();
     for (i, a) in args.iter().enumerate() {
         if i != matrix_arg {
@@ -94,6 +108,12 @@ pub(crate) fn eval(
             )))
         }
     };
+    if stats_hints && matches!(arg, Expr::MatrixSelector(_)) {
+        input
+            .series
+            .iter_mut()
+            .for_each(|s| range_hist::compute_stats_hints(&mut s.hists));
+    }
     if let Some(ext) = &mut input.extension {
         ext.counter = matches!(name, "rate" | "increase");
     }
@@ -268,7 +288,7 @@ fn apply(
         if pts.is_empty() && hpts.is_empty() {
             continue;
         }
-        if counter_fn && !s.floats.is_empty() {
+        if counter_fn && !pts.is_empty() {
             if let Some(metric) = s.labels.metric_name() {
                 if !["_total", "_sum", "_count", "_bucket"]
                     .iter()

@@ -530,6 +530,26 @@ pub(crate) fn avg_hists(
     }
 }
 
+/// The hints Prometheus' `HistogramStatsIterator` gives the samples of a
+/// series: an explicit hint is kept; otherwise the first sample stays
+/// unknown and every later one is `CounterReset` or `NotCounterReset` by
+/// comparison with its predecessor.
+pub(crate) fn compute_stats_hints(hists: &mut [HistogramSample]) {
+    for i in 1..hists.len() {
+        if hists[i].h.counter_reset_hint != CounterResetHint::Unknown {
+            continue;
+        }
+        let (before, rest) = hists.split_at_mut(i);
+        let cur = &mut rest[0].h;
+        let reset = cur.detect_reset(&before[i - 1].h);
+        cur.counter_reset_hint = if reset {
+            CounterResetHint::CounterReset
+        } else {
+            CounterResetHint::NotCounterReset
+        };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     /// Runs the test script named by `CAIRN_SCRIPT` and prints its failures
