@@ -326,3 +326,66 @@ pub(crate) fn smoothed_series(
     }
     (fo, ho)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::histogram::parse_histogram_literal;
+
+    fn hs(points: &[(i64, &str)]) -> Vec<HistogramSample> {
+        points
+            .iter()
+            .map(|(t, s)| HistogramSample {
+                t: *t,
+                h: Box::new(parse_histogram_literal(s).unwrap().0),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn anchored_increase_with_reset_at_end() {
+        let p = hs(&[
+            (0, "{{schema:0 sum:5 count:5 buckets:[5]}}"),
+            (30_000, "{{schema:0 sum:10 count:10 buckets:[10]}}"),
+            (
+                60_000,
+                "{{schema:0 sum:3 count:3 buckets:[3] counter_reset_hint:reset}}",
+            ),
+        ]);
+        let mut notes = Notes::default();
+        let h = extended_histogram_rate(&p, 0, 70_000, 70_000, true, false, false, "m", &mut notes)
+            .unwrap();
+        assert_eq!(h.count, 8.0);
+        assert_eq!(h.counter_reset_hint, CounterResetHint::Gauge);
+    }
+
+    #[test]
+    fn smoothed_interpolates_and_carries_forward() {
+        let p = hs(&[
+            (0, "{{schema:0 sum:1 count:1 buckets:[1]}}"),
+            (15_000, "{{schema:0 sum:2 count:2 buckets:[2]}}"),
+        ]);
+        let mut notes = Notes::default();
+        let (f, h) = smoothed_series(
+            &[],
+            &p,
+            &[(5_000, 5_000), (20_000, 20_000)],
+            300_000,
+            "m",
+            &mut notes,
+        );
+        assert!(f.is_empty());
+        assert_eq!(h.len(), 2);
+        assert!((h[0].h.count - 4.0 / 3.0).abs() < 1e-12);
+        assert_eq!(h[1].h.count, 2.0);
+        assert_eq!(h[1].h.counter_reset_hint, CounterResetHint::Unknown);
+    }
+
+    #[test]
+    fn anchored_changes_use_the_anchor() {
+        let f = [Sample::new(120_000, 5.0), Sample::new(180_000, 2.0)];
+        let h = hs(&[(0, "{{count:1 sum:1}}"), (60_000, "{{count:2 sum:2}}")]);
+        assert_eq!(anchored_changes_or_resets(&f, &h, 120_000, true), Some(1.0));
+        assert_eq!(anchored_changes_or_resets(&f, &h, 180_000, true), None);
+    }
+}

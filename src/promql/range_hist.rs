@@ -552,6 +552,100 @@ pub(crate) fn compute_stats_hints(hists: &mut [HistogramSample]) {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::model::histogram::parse_histogram_literal;
+
+    fn hs(points: &[(i64, &str)]) -> Vec<HistogramSample> {
+        points
+            .iter()
+            .map(|(t, s)| HistogramSample {
+                t: *t,
+                h: Box::new(parse_histogram_literal(s).unwrap().0),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rate_corrects_resets_and_marks_gauge() {
+        let p = hs(&[
+            (0, "{{schema:0 count:4 sum:4 buckets:[4]}}"),
+            (60_000, "{{schema:0 count:8 sum:8 buckets:[8]}}"),
+            (120_000, "{{schema:0 count:2 sum:2 buckets:[2]}}"),
+        ]);
+        let mut notes = Notes::default();
+        let h = histogram_rate(&p, true, "m", &mut notes).unwrap();
+        // 8 - 4 + 2 (after the reset, from zero) = 6.
+        assert_eq!(h.count, 6.0);
+        assert_eq!(h.counter_reset_hint, CounterResetHint::Gauge);
+        assert!(notes.warns.is_empty());
+        // delta of non-gauge histograms warns.
+        let h = histogram_rate(&p, false, "m", &mut notes).unwrap();
+        assert_eq!(h.count, -2.0);
+        assert_eq!(notes.warns, vec![not_gauge("m")]);
+    }
+
+    #[test]
+    fn rate_refuses_mixed_schemas() {
+        let p = hs(&[
+            (0, "{{schema:0 count:1 sum:1 buckets:[1]}}"),
+            (
+                60_000,
+                "{{schema:-53 count:2 sum:2 custom_values:[1] buckets:[2]}}",
+            ),
+            (120_000, "{{schema:0 count:3 sum:3 buckets:[3]}}"),
+        ]);
+        let mut notes = Notes::default();
+        assert!(histogram_rate(&p, true, "m", &mut notes).is_none());
+        assert_eq!(notes.warns, vec![mixed_exp_custom("m")]);
+    }
+
+    #[test]
+    fn irate_and_changes_over_mixed_points() {
+        let h = hs(&[(60_000, "{{count:3 sum:3 buckets:[3]}}")]);
+        let f = [Sample::new(0, 1.0)];
+        let mut notes = Notes::default();
+        assert!(instant_value_mixed(&f, &h, true, "m", &mut notes).is_none());
+        assert_eq!(notes.warns, vec![mixed_floats_hists("m")]);
+        // float -> histogram counts as a change and as a reset.
+        assert_eq!(changes_or_resets(&f, &h, false), 1.0);
+        assert_eq!(changes_or_resets(&f, &h, true), 1.0);
+        assert!(matches!(last_or_first(&f, &h, true), Some(WinOut::H(_))));
+        assert!(matches!(last_or_first(&f, &h, false), Some(WinOut::F(v)) if v == 1.0));
+    }
+
+    #[test]
+    fn sum_and_avg_over_time() {
+        let p = hs(&[
+            (0, "{{count:2 sum:2 buckets:[2]}}"),
+            (60_000, "{{count:4 sum:6 buckets:[4]}}"),
+        ]);
+        let mut notes = Notes::default();
+        let s = sum_hists(&p, "m", &mut notes).unwrap();
+        assert_eq!((s.count, s.sum), (6.0, 8.0));
+        let a = avg_hists(&p, "m", &mut notes).unwrap();
+        assert_eq!((a.count, a.sum), (3.0, 4.0));
+        assert!(notes.warns.is_empty());
+    }
+
+    #[test]
+    fn stats_hints_detect_resets() {
+        let mut p = hs(&[
+            (0, "{{count:2 sum:2 buckets:[2]}}"),
+            (1, "{{count:4 sum:4 buckets:[4]}}"),
+            (2, "{{count:1 sum:1 buckets:[1]}}"),
+        ]);
+        compute_stats_hints(&mut p);
+        let hints: Vec<_> = p.iter().map(|x| x.h.counter_reset_hint).collect();
+        assert_eq!(
+            hints,
+            vec![
+                CounterResetHint::Unknown,
+                CounterResetHint::NotCounterReset,
+                CounterResetHint::CounterReset
+            ]
+        );
+    }
+
     /// Runs the test script named by `CAIRN_SCRIPT` and prints its failures
     /// (a debugging aid: `CAIRN_SCRIPT=x.test cargo test --lib run_one_script -- --ignored --nocapture`).
     #[test]

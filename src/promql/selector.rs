@@ -108,6 +108,7 @@ pub(crate) fn eval_vector_selector(
         let mut floats: Vec<Sample> = Vec::new();
         let mut hists: Vec<HistogramSample> = Vec::new();
         let (mut idx, mut hidx) = (0usize, 0usize);
+        let mut last_hist_t: Option<i64> = None;
         for i in 0..steps {
             ev.limits.tick()?;
             let ts = grid.ts(i);
@@ -138,10 +139,16 @@ pub(crate) fn eval_vector_selector(
                         continue;
                     }
                     match mode {
-                        InstantMode::Values => hists.push(HistogramSample {
-                            t: ts,
-                            h: h.h.clone(),
-                        }),
+                        InstantMode::Values => {
+                            let mut hv = h.h.clone();
+                            // A sample seen again at a later step carries no
+                            // reset relative to itself.
+                            if last_hist_t == Some(h.t) {
+                                clear_reset_hint(&mut hv);
+                            }
+                            last_hist_t = Some(h.t);
+                            hists.push(HistogramSample { t: ts, h: hv });
+                        }
                         InstantMode::Timestamps => {
                             floats.push(Sample::new(ts, h.t as f64 / 1000.0))
                         }
@@ -165,6 +172,14 @@ pub(crate) fn eval_vector_selector(
         out.push(out_series);
     }
     Ok(out)
+}
+
+/// An explicit counter-reset hint is dropped (becomes unknown).
+fn clear_reset_hint(h: &mut crate::model::FloatHistogram) {
+    use crate::model::histogram::CounterResetHint;
+    if h.counter_reset_hint == CounterResetHint::CounterReset {
+        h.counter_reset_hint = CounterResetHint::Unknown;
+    }
 }
 
 /// A `smoothed` selector's series that holds histograms (see
