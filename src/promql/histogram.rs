@@ -326,7 +326,12 @@ fn native_point(
     builder: &mut OutputBuilder,
 ) -> Result<(), QueryError> {
     let name = labels.metric_name().unwrap_or("");
-    let nan_obs = h.sum.is_nan() && h.count > 0.0;
+    // A NaN sum with fewer bucketed observations than the count means NaN
+    // observations (a NaN sum alone may come from ±Inf observations).
+    let bucketed: f64 = h.zero_count
+        + h.positive_buckets.iter().sum::<f64>()
+        + h.negative_buckets.iter().sum::<f64>();
+    let nan_obs = h.sum.is_nan() && h.count > 0.0 && bucketed < h.count;
     let quantile = |ev: &mut Evaluator<'_>, q: f64| -> f64 {
         let v = h.quantile(q);
         if nan_obs && (0.0..=1.0).contains(&q) {
@@ -360,7 +365,7 @@ fn native_point(
         HistFn::Fraction(lo, hi) => {
             let lo = lo.get(step).copied().unwrap_or(f64::NAN);
             let hi = hi.get(step).copied().unwrap_or(f64::NAN);
-            if h.sum.is_nan() {
+            if nan_obs {
                 ev.info(format!(
                     "input to histogram_fraction has NaN observations, which are excluded from all fractions{}",
                     metric_suffix(name)

@@ -8,7 +8,7 @@ use super::parser::Expr;
 use crate::model::{HistogramSample, Labels, Sample};
 
 use super::eval::{unwrap_parens, Evaluator};
-use super::extended::extend_window;
+use super::extended::{extend_window, Extension};
 use super::extended_hist::{anchored_changes_or_resets, extended_histogram_rate};
 use super::functions::absent_labels;
 use super::range_hist::{
@@ -195,38 +195,7 @@ fn apply(
                     range: input.range,
                     args: &args,
                 };
-                let r = match name {
-                    "rate" | "increase" | "delta" if !hs.is_empty() => {
-                        if fl.is_empty() {
-                            extended_histogram_rate(
-                                hs,
-                                start,
-                                end,
-                                input.range,
-                                name != "delta",
-                                name == "rate",
-                                ext.smoothed,
-                                metric,
-                                &mut notes,
-                            )
-                            .map(|h| WinOut::H(Box::new(h)))
-                        } else {
-                            notes.warn(range_hist::mixed_floats_hists(metric));
-                            None
-                        }
-                    }
-                    "changes" | "resets" => {
-                        anchored_changes_or_resets(fl, hs, start, name == "resets").map(WinOut::F)
-                    }
-                    _ => {
-                        let window = extend_window(fl, start, end, ext);
-                        if window.is_empty() {
-                            None
-                        } else {
-                            f(&window, &ctx)?.map(WinOut::F)
-                        }
-                    }
-                };
+                let r = extended_mixed_window(name, f, fl, hs, &ctx, ext, metric, &mut notes)?;
                 match r {
                     Some(WinOut::F(v)) => pts.push(Sample::new(ts, v)),
                     Some(WinOut::H(h)) => hpts.push(HistogramSample { t: ts, h }),
@@ -279,12 +248,7 @@ fn apply(
             })?;
         }
         ev.limits.touched(touched);
-        for w in notes.warns {
-            ev.warn(w);
-        }
-        for i in notes.infos {
-            ev.info(i);
-        }
+        notes.emit(ev);
         if pts.is_empty() && hpts.is_empty() {
             continue;
         }
@@ -309,6 +273,53 @@ fn apply(
         });
     }
     Ok(out)
+}
+
+/// One `anchored`/`smoothed` window of a series holding histograms: `fl` and
+/// `hs` are the raw samples loaded around the window.
+#[allow(clippy::too_many_arguments)]
+fn extended_mixed_window(
+    name: &str,
+    f: RangeFn,
+    fl: &[Sample],
+    hs: &[HistogramSample],
+    c: &Ctx<'_>,
+    ext: Extension,
+    metric: &str,
+    notes: &mut Notes,
+) -> Result<Option<WinOut>, QueryError> {
+    let (start, end) = (c.w.start, c.w.end);
+    Ok(match name {
+        "rate" | "increase" | "delta" if !hs.is_empty() => {
+            if !fl.is_empty() {
+                notes.warn(range_hist::mixed_floats_hists(metric));
+                return Ok(None);
+            }
+            extended_histogram_rate(
+                hs,
+                start,
+                end,
+                c.range,
+                name != "delta",
+                name == "rate",
+                ext.smoothed,
+                metric,
+                notes,
+            )
+            .map(|h| WinOut::H(Box::new(h)))
+        }
+        "changes" | "resets" => {
+            anchored_changes_or_resets(fl, hs, start, name == "resets").map(WinOut::F)
+        }
+        _ => {
+            let window = extend_window(fl, start, end, ext);
+            if window.is_empty() {
+                None
+            } else {
+                f(&window, c)?.map(WinOut::F)
+            }
+        }
+    })
 }
 
 /// One window holding at least one histogram (and maybe floats).
