@@ -1,8 +1,10 @@
 //! Function calls: dispatch, and the functions over instant vectors and
 //! scalars (math, clamping, rounding, dates, `time`, `timestamp`, `vector`,
-//! `scalar`, sorting, `absent`, `label_replace`, `label_join`, classic
-//! histogram functions). Range-vector functions live in
-//! `range_functions`.
+//! `scalar`, sorting, `absent`, `label_replace`, `label_join`, the
+//! `histogram_*` functions). As in Prometheus, element-wise float functions
+//! drop native histogram samples, `sort`/`sort_desc` ignore them, and label
+//! functions, `sort_by_label*`, `timestamp`, `absent` and `info` see them.
+//! Range-vector functions live in `range_functions`.
 
 use regex::Regex;
 

@@ -1,7 +1,9 @@
-//! Classic (`le`-bucket) histograms: `histogram_quantile()` and
-//! `histogram_fraction()` over bucket series, with Prometheus' handling of
-//! unsorted and duplicate bounds, float-precision noise and non-monotonic
-//! counts.
+//! `histogram_quantile()`, `histogram_quantiles()` and `histogram_fraction()`:
+//! over classic (`le`-bucket) series, with Prometheus' handling of unsorted
+//! and duplicate bounds, float-precision noise and non-monotonic counts, and
+//! over native histograms (with the NaN-observation infos); a native
+//! histogram sharing its labels with a classic bucket group at a step is a
+//! conflict (warning, neither is used).
 
 use std::collections::HashMap;
 

@@ -1,7 +1,9 @@
 //! Functions over range vectors (`rate`, `increase`, `delta`, `irate`,
 //! `idelta`, `deriv`, `predict_linear`, `changes`, `resets`, the
 //! `*_over_time` family, ...): each series' points are windowed per step
-//! (left-open `(t - range, t]`) and reduced to one value.
+//! (left-open `(t - range, t]`) and reduced to one value. Windows holding
+//! native histograms go to `range_hist` (and `extended_hist` for
+//! `anchored`/`smoothed`); float-only windows take the float path unchanged.
 
 use super::parser::Expr;
 
