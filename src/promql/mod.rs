@@ -27,6 +27,8 @@ mod eval;
 mod extended;
 mod extended_hist;
 mod functions;
+#[cfg(test)]
+mod hist_fn_robustness;
 mod histogram;
 mod info;
 mod limits;
