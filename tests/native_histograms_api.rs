@@ -51,13 +51,19 @@ async fn remote_written_histograms_come_back_in_prometheus_shapes() {
     let t0 = (now_ms() / 60_000 - 20) * 60_000;
     // RW 1.0: 10 minutes of an integer counter histogram, one per minute.
     let mut ts = series("rpc_duration_seconds", &[("job", "api")], &[]);
-    ts.histograms = (1..=10).map(|k| int_hist(t0 + (k as i64 - 1) * 60_000, k)).collect();
+    ts.histograms = (1..=10)
+        .map(|k| int_hist(t0 + (k as i64 - 1) * 60_000, k))
+        .collect();
     let (code, body) = write_v1(&s.client, &s.url("/api/v1/write"), vec![ts], None).await;
     assert_eq!(code, 204, "{body}");
 
     let t = t0 / 1000 + 9 * 60;
     // Instant: the newest histogram, k = 10.
-    let v = query(&s, &format!("/api/v1/query?query=rpc_duration_seconds&time={t}")).await;
+    let v = query(
+        &s,
+        &format!("/api/v1/query?query=rpc_duration_seconds&time={t}"),
+    )
+    .await;
     let r = &v["data"]["result"][0];
     assert_eq!(r["metric"]["__name__"], "rpc_duration_seconds");
     assert!(r.get("value").is_none(), "{r}");
@@ -156,7 +162,11 @@ async fn remote_write_2_float_histograms_with_custom_buckets() {
         resp.headers()["X-Prometheus-Remote-Write-Samples-Written"],
         "0"
     );
-    let v = query(&s, &format!("/api/v1/query?query=latency&time={}", t / 1000)).await;
+    let v = query(
+        &s,
+        &format!("/api/v1/query?query=latency&time={}", t / 1000),
+    )
+    .await;
     assert_eq!(
         v["data"]["result"][0]["histogram"][1],
         json!({"count": "4.5", "sum": "2.25", "buckets": [

@@ -1,8 +1,10 @@
 //! Function calls: dispatch, and the functions over instant vectors and
 //! scalars (math, clamping, rounding, dates, `time`, `timestamp`, `vector`,
-//! `scalar`, sorting, `absent`, `label_replace`, `label_join`, classic
-//! histogram functions). Range-vector functions live in
-//! `range_functions`.
+//! `scalar`, sorting, `absent`, `label_replace`, `label_join`, the
+//! `histogram_*` functions). As in Prometheus, element-wise float functions
+//! drop native histogram samples, `sort`/`sort_desc` ignore them, and label
+//! functions, `sort_by_label*`, `timestamp`, `absent` and `info` see them.
+//! Range-vector functions live in `range_functions`.
 
 use regex::Regex;
 
@@ -14,6 +16,7 @@ use super::datetime::{civil_from_unix, days_in_month, Civil};
 use super::eval::{unwrap_parens, Evaluator};
 use super::histogram::{self, HistFn};
 use super::info;
+use super::native_fns;
 use super::parser::{strings::quote_bytes, Call, Expr, ValueType};
 use super::range_functions;
 use super::selector::{self, InstantMode};
@@ -53,9 +56,13 @@ pub(crate) fn eval_call(
         // Native-histogram-only functions ignore float samples.
         "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
         | "histogram_stdvar" => {
-            let v = ev.eval_vector(grid, arg(&args, 0)?)?;
+            let v = stats_input(ev, grid, arg(&args, 0)?)?;
+            let f = native_fns::stat_fn(name)
+                .ok_or_else(|| QueryError::exec(format!("function {name}() is not supported")))?;
             ev.release_series(&v);
-            Ok(Evaluated::Vector(Vec::new()))
+            let out = native_fns::map_histograms(v, f);
+            ev.limits.hold(total_points(&out))?;
+            Ok(Evaluated::Vector(out))
         }
         "round" => round(ev, grid, &args),
         "clamp" | "clamp_min" | "clamp_max" => clamp(ev, grid, name, &args),
@@ -64,6 +71,31 @@ pub(crate) fn eval_call(
         "info" => info::eval(ev, grid, &args),
         _ => math(ev, grid, name, &args),
     }
+}
+
+/// The argument of `histogram_count`/`histogram_sum`/`histogram_avg`: a
+/// range function over a plain matrix selector sees the histograms as
+/// Prometheus' stats iterator yields them (hints computed on the fly).
+fn stats_input(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    a: &Expr,
+) -> Result<Vec<StepSeries>, QueryError> {
+    if let Expr::Call(c) = unwrap_parens(a) {
+        let cargs: Vec<&Expr> = c.args.iter().collect();
+        let matrix = cargs
+            .iter()
+            .position(|x| matches!(unwrap_parens(x), Expr::MatrixSelector(_)));
+        if let Some(i) = matrix {
+            ev.limits.check_deadline()?;
+            if let Evaluated::Vector(v) =
+                range_functions::eval_with(ev, grid, c.func.name, &cargs, i, true)?
+            {
+                return Ok(v);
+            }
+        }
+    }
+    ev.eval_vector(grid, a)
 }
 
 /// `time()`, `pi()` and the query-parameter functions `start()`, `end()`,
@@ -132,6 +164,12 @@ fn timestamp(ev: &mut Evaluator<'_>, grid: Grid, args: &[&Expr]) -> Result<Evalu
     for s in &mut v {
         s.drop_name = true;
         s.floats.iter_mut().for_each(|p| p.v = p.t as f64 / 1000.0);
+        if !s.hists.is_empty() {
+            let hists = std::mem::take(&mut s.hists);
+            s.floats
+                .extend(hists.iter().map(|p| Sample::new(p.t, p.t as f64 / 1000.0)));
+            s.floats.sort_by_key(|p| p.t);
+        }
     }
     Ok(Evaluated::Vector(v))
 }
@@ -142,8 +180,13 @@ fn absent(ev: &mut Evaluator<'_>, grid: Grid, args: &[&Expr]) -> Result<Evaluate
     let v = ev.eval_vector(grid, a)?;
     let mut present = vec![false; grid.steps()];
     for s in &v {
-        for p in &s.floats {
-            if let Some(x) = present.get_mut(grid.index_of(p.t)) {
+        for t in s
+            .floats
+            .iter()
+            .map(|p| p.t)
+            .chain(s.hists.iter().map(|p| p.t))
+        {
+            if let Some(x) = present.get_mut(grid.index_of(t)) {
                 *x = true;
             }
         }
@@ -270,6 +313,10 @@ fn clamp(
             if hi < lo {
                 return None;
             }
+            // Go's math.Max/Min propagate NaN.
+            if lo.is_nan() || hi.is_nan() || x.is_nan() {
+                return Some(f64::NAN);
+            }
             Some(lo.max(hi.min(x)))
         },
         grid,
@@ -377,6 +424,7 @@ fn map_values(
 ) -> Vec<StepSeries> {
     let mut out = Vec::with_capacity(series.len());
     for mut s in series {
+        s.hists.clear();
         s.floats = s
             .floats
             .iter()
@@ -553,7 +601,13 @@ fn sort(
     for i in 1..args.len() {
         label_names.push(string_arg(args, i)?);
     }
-    let v = ev.eval_vector(grid, arg(args, 0)?)?;
+    let mut v = ev.eval_vector(grid, arg(args, 0)?)?;
+    let by_value = matches!(name, "sort" | "sort_desc");
+    if by_value {
+        // Sorting by value ignores (drops) histogram samples.
+        v.iter_mut().for_each(|s| s.hists.clear());
+        v.retain(|s| !s.is_empty());
+    }
     ev.note_pos = pos;
     if grid.steps() != 1 {
         ev.warn(
@@ -565,6 +619,14 @@ fn sort(
     let mut cursor = StepCursor::new(&v);
     let mut present = Vec::new();
     cursor.at(grid.start, &mut present);
+    if !by_value {
+        // Histogram samples are ordered by label like floats.
+        for (i, s) in v.iter().enumerate() {
+            if s.hists.iter().any(|p| p.t == grid.start) {
+                present.push((i, f64::NAN));
+            }
+        }
+    }
     let mut order: Vec<(usize, f64)> = present.clone();
     match name {
         "sort" => go_sort(&mut order, |a, b| asc_nan_last(a.1, b.1)),

@@ -1,12 +1,14 @@
-//! Classic (`le`-bucket) histograms: `histogram_quantile()` and
-//! `histogram_fraction()` over bucket series, with Prometheus' handling of
-//! unsorted and duplicate bounds, float-precision noise and non-monotonic
-//! counts.
+//! `histogram_quantile()`, `histogram_quantiles()` and `histogram_fraction()`:
+//! over classic (`le`-bucket) series, with Prometheus' handling of unsorted
+//! and duplicate bounds, float-precision noise and non-monotonic counts, and
+//! over native histograms (with the NaN-observation infos); a native
+//! histogram sharing its labels with a classic bucket group at a step is a
+//! conflict (warning, neither is used).
 
 use std::collections::HashMap;
 
 use crate::model::labels::METRIC_NAME;
-use crate::model::Labels;
+use crate::model::{FloatHistogram, Labels};
 
 use super::eval::Evaluator;
 use super::step::{Grid, OutputBuilder, StepCursor, StepSeries};
@@ -241,6 +243,7 @@ pub(crate) fn eval_classic(
     };
     let mut cursor = StepCursor::new(input);
     let mut present = Vec::new();
+    let mut hpos = vec![0usize; input.len()];
     for (step, ts) in grid.timestamps().enumerate() {
         ev.limits.tick()?;
         cursor.at(ts, &mut present);
@@ -257,6 +260,29 @@ pub(crate) fn eval_classic(
                     go_quote(input[i].labels.metric_name().unwrap_or(""))
                 )),
             }
+        }
+        // Native histograms at this step; one sharing its labels with a
+        // classic group that has buckets here conflicts: neither is used.
+        for (i, s) in input.iter().enumerate() {
+            let p = &mut hpos[i];
+            while *p < s.hists.len() && s.hists[*p].t < ts {
+                *p += 1;
+            }
+            let Some(hp) = s.hists.get(*p).filter(|hp| hp.t == ts) else {
+                continue;
+            };
+            *p += 1;
+            if let Some(&g) = groups.get(&s.labels) {
+                if !buckets[g].is_empty() {
+                    ev.warn(format!(
+                        "vector contains a mix of classic and native histograms for metric name {}",
+                        go_quote(s.labels.metric_name().unwrap_or(""))
+                    ));
+                    buckets[g].clear();
+                    continue;
+                }
+            }
+            native_point(ev, &func, step, ts, &s.labels, &hp.h, &mut builder)?;
         }
         for (g, b) in buckets.iter_mut().enumerate() {
             if b.is_empty() {
@@ -288,6 +314,78 @@ pub(crate) fn eval_classic(
         }
     }
     Ok(builder.finish())
+}
+
+/// `histogram_quantile(s)` / `histogram_fraction` of one native histogram
+/// (labels kept, name dropped), with the NaN-observation infos.
+fn native_point(
+    ev: &mut Evaluator<'_>,
+    func: &HistFn,
+    step: usize,
+    ts: i64,
+    labels: &Labels,
+    h: &FloatHistogram,
+    builder: &mut OutputBuilder,
+) -> Result<(), QueryError> {
+    let name = labels.metric_name().unwrap_or("");
+    // A NaN sum with fewer bucketed observations than the count means NaN
+    // observations (a NaN sum alone may come from ±Inf observations).
+    let bucketed: f64 = h.zero_count
+        + h.positive_buckets.iter().sum::<f64>()
+        + h.negative_buckets.iter().sum::<f64>();
+    let nan_obs = h.sum.is_nan() && h.count > 0.0 && bucketed < h.count;
+    let quantile = |ev: &mut Evaluator<'_>, q: f64| -> f64 {
+        let v = h.quantile(q);
+        if nan_obs && (0.0..=1.0).contains(&q) {
+            let what = if v.is_nan() {
+                "result is NaN"
+            } else {
+                "result is skewed higher"
+            };
+            ev.info(format!(
+                "input to histogram_quantile has NaN observations, {what}{}",
+                metric_suffix(name)
+            ));
+        }
+        v
+    };
+    match func {
+        HistFn::Quantile(qs) => {
+            let q = qs.get(step).copied().unwrap_or(f64::NAN);
+            let v = quantile(ev, q);
+            builder.push(labels, true, ts, v)?;
+        }
+        HistFn::Quantiles(label, qss) => {
+            for qs in qss {
+                let q = qs.get(step).copied().unwrap_or(f64::NAN);
+                let v = quantile(ev, q);
+                let mut l = labels.clone();
+                l.set(label, &format_openmetrics_float(q));
+                builder.push(&l, true, ts, v)?;
+            }
+        }
+        HistFn::Fraction(lo, hi) => {
+            let lo = lo.get(step).copied().unwrap_or(f64::NAN);
+            let hi = hi.get(step).copied().unwrap_or(f64::NAN);
+            if nan_obs {
+                ev.info(format!(
+                    "input to histogram_fraction has NaN observations, which are excluded from all fractions{}",
+                    metric_suffix(name)
+                ));
+            }
+            builder.push(labels, true, ts, h.fraction(lo, hi))?;
+        }
+    }
+    Ok(())
+}
+
+/// Prometheus' `maybeAddMetricName`.
+fn metric_suffix(name: &str) -> String {
+    if name.is_empty() {
+        String::new()
+    } else {
+        format!(" for metric name {}", go_quote(name))
+    }
 }
 
 fn quantile_noting(ev: &mut Evaluator<'_>, q: f64, b: &mut Vec<Bucket>, name: &str) -> f64 {

@@ -120,6 +120,15 @@ fn fetch_info_series(
     let maxt = first.max(last);
     ev.limits.check_deadline()?;
     let series = ev.src.select(&matchers, mint, maxt)?;
+    if let Some(s) = series
+        .iter()
+        .find(|s| s.histograms.iter().any(|p| p.t >= mint && p.t <= maxt))
+    {
+        return Err(QueryError::exec(format!(
+            "this should be an info metric, with float samples: {}",
+            prom_labels_string(&s.labels)
+        )));
+    }
     Ok(series
         .into_iter()
         .map(|s| {
@@ -217,6 +226,7 @@ fn combine(
     let mut out: Vec<StepSeries> = Vec::new();
     let mut index: HashMap<Labels, usize> = HashMap::new();
     let mut cursors = vec![0usize; base.len()];
+    let mut hcursors = vec![0usize; base.len()];
     for ts in grid.timestamps() {
         ev.limits.tick()?;
         // The newest info sample per signature at this step.
@@ -246,9 +256,15 @@ fn combine(
             while *c < s.floats.len() && s.floats[*c].t < ts {
                 *c += 1;
             }
-            let Some(p) = s.floats.get(*c).filter(|p| p.t == ts) else {
+            let hc = &mut hcursors[i];
+            while *hc < s.hists.len() && s.hists[*hc].t < ts {
+                *hc += 1;
+            }
+            let fp = s.floats.get(*c).filter(|p| p.t == ts);
+            let hp = s.hists.get(*hc).filter(|p| p.t == ts);
+            if fp.is_none() && hp.is_none() {
                 continue;
-            };
+            }
             let labels = if ignored[i] {
                 Some(s.labels.clone())
             } else {
@@ -264,12 +280,18 @@ fn combine(
                 }
             };
             let o = &mut out[slot];
-            if o.floats.last().is_some_and(|q| q.t == ts) {
+            if o.floats.last().is_some_and(|q| q.t == ts)
+                || o.hists.last().is_some_and(|q| q.t == ts)
+            {
                 return Err(QueryError::exec(
                     "vector cannot contain metrics with the same labelset",
                 ));
             }
-            o.floats.push(Sample::new(ts, p.v));
+            match (fp, hp) {
+                (Some(p), _) => o.floats.push(Sample::new(ts, p.v)),
+                (None, Some(h)) => o.hists.push(h.clone()),
+                (None, None) => {}
+            }
         }
     }
     Ok(out)

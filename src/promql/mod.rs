@@ -11,7 +11,8 @@
 //! points, duration resolution, result assembly) drives `eval` (the AST walk
 //! over a step grid, see `step`), which uses `selector` (storage access and
 //! per-step slicing, with `extended` for `anchored`/`smoothed`),
-//! `functions` and `range_functions`, `aggregate`, `binary`, `histogram`
+//! `functions` and `range_functions` (native histograms: `native_fns`,
+//! `range_hist`, `extended_hist`), `aggregate`, `binary`, `histogram`
 //! and `info`; `limits` accounts samples, deadline and annotations; `value`
 //! holds the public result types.
 
@@ -24,11 +25,16 @@ mod datetime;
 mod engine;
 mod eval;
 mod extended;
+mod extended_hist;
 mod functions;
+#[cfg(test)]
+mod hist_fn_robustness;
 mod histogram;
 mod info;
 mod limits;
+mod native_fns;
 mod range_functions;
+mod range_hist;
 mod selector;
 mod step;
 mod util;

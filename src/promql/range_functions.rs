@@ -1,16 +1,24 @@
 //! Functions over range vectors (`rate`, `increase`, `delta`, `irate`,
 //! `idelta`, `deriv`, `predict_linear`, `changes`, `resets`, the
 //! `*_over_time` family, ...): each series' points are windowed per step
-//! (left-open `(t - range, t]`) and reduced to one value.
+//! (left-open `(t - range, t]`) and reduced to one value. Windows holding
+//! native histograms go to `range_hist` (and `extended_hist` for
+//! `anchored`/`smoothed`); float-only windows take the float path unchanged.
 
 use super::parser::Expr;
 
-use crate::model::{Labels, Sample};
+use crate::model::{HistogramSample, Labels, Sample};
 
 use super::eval::{unwrap_parens, Evaluator};
+use super::extended::{extend_window, Extension};
+use super::extended_hist::{anchored_changes_or_resets, extended_histogram_rate};
 use super::functions::absent_labels;
+use super::range_hist::{
+    self, avg_hists, changes_or_resets, extrapolated_histogram_rate, instant_value_mixed,
+    last_or_first, sum_hists, Notes, WinOut,
+};
 use super::selector::{self, RangeInput, Window};
-use super::step::{total_points, Evaluated, Grid, StepSeries};
+use super::step::{hist_weight, total_points, Evaluated, Grid, StepSeries};
 use super::util::{format_float_go, go_quote, kahan_inc, quantile};
 use super::value::QueryError;
 
@@ -72,6 +80,20 @@ pub(crate) fn eval(
     args: &[&Expr],
     matrix_arg: usize,
 ) -> Result<Evaluated, QueryError> {
+    eval_with(ev, grid, name, args, matrix_arg, false)
+}
+
+/// [`eval`]; with `stats_hints`, histogram samples of a matrix selector get
+/// the counter-reset hints Prometheus' `HistogramStatsIterator` computes on
+/// the fly (used under `histogram_count`/`histogram_sum`/`histogram_avg`).
+pub(crate) fn eval_with(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    name: &str,
+    args: &[&Expr],
+    matrix_arg: usize,
+    stats_hints: bool,
+) -> Result<Evaluated, QueryError> {
     let mut scalars: Vec<Vec<f64>> = Vec::new();
     for (i, a) in args.iter().enumerate() {
         if i != matrix_arg {
@@ -111,6 +133,12 @@ pub(crate) fn eval(
             )))
         }
     };
+    if stats_hints && matches!(arg, Expr::MatrixSelector(_)) {
+        input
+            .series
+            .iter_mut()
+            .for_each(|s| range_hist::compute_stats_hints(&mut s.hists));
+    }
     if let Some(ext) = &mut input.extension {
         ext.counter = matches!(name, "rate" | "increase");
     }
@@ -171,30 +199,94 @@ fn apply(
     for s in &input.series {
         ev.limits.tick()?;
         let mut pts: Vec<Sample> = Vec::new();
+        let mut hpts: Vec<HistogramSample> = Vec::new();
+        let mut notes = Notes::default();
+        let metric = s.labels.metric_name().unwrap_or("");
         let mut touched = 0usize;
         let limits = &mut ev.limits;
-        input.for_each_window(s, grid, |step, w, window| {
-            limits.tick()?;
-            limits.check_extra(window.len())?;
-            touched += window.len();
-            for (a, vals) in args.iter_mut().zip(scalars) {
-                *a = vals.get(step).copied().unwrap_or(f64::NAN);
+        if let (Some(ext), false) = (input.extension, s.hists.is_empty()) {
+            for step in 0..grid.steps() {
+                limits.tick()?;
+                let ts = grid.ts(step);
+                let end = input.at.unwrap_or(ts).saturating_sub(input.offset);
+                let start = end.saturating_sub(input.range);
+                let (lo_t, hi_t) = ext.load_range(start, end);
+                let fl = &s.floats[s.floats.partition_point(|p| p.t <= lo_t)
+                    ..s.floats.partition_point(|p| p.t <= hi_t)];
+                let hs = &s.hists[s.hists.partition_point(|p| p.t <= lo_t)
+                    ..s.hists.partition_point(|p| p.t <= hi_t)];
+                if fl.is_empty() && hs.is_empty() {
+                    continue;
+                }
+                let n = fl.len() + hs.iter().map(hist_weight).sum::<usize>();
+                limits.check_extra(n)?;
+                touched += n;
+                for (a, vals) in args.iter_mut().zip(scalars) {
+                    *a = vals.get(step).copied().unwrap_or(f64::NAN);
+                }
+                let ctx = Ctx {
+                    w: Window { ts, start, end },
+                    range: input.range,
+                    args: &args,
+                };
+                let r = extended_mixed_window(name, f, fl, hs, &ctx, ext, metric, &mut notes)?;
+                match r {
+                    Some(WinOut::F(v)) => pts.push(Sample::new(ts, v)),
+                    Some(WinOut::H(h)) => hpts.push(HistogramSample { t: ts, h }),
+                    None => {}
+                }
             }
-            let ctx = Ctx {
-                w,
-                range: input.range,
-                args: &args,
-            };
-            if let Some(v) = f(window, &ctx)? {
-                pts.push(Sample::new(w.ts, v));
-            }
-            Ok(())
-        })?;
+        } else if input.extension.is_some() || s.hists.is_empty() {
+            input.for_each_window(s, grid, |step, w, window| {
+                limits.tick()?;
+                limits.check_extra(window.len())?;
+                touched += window.len();
+                for (a, vals) in args.iter_mut().zip(scalars) {
+                    *a = vals.get(step).copied().unwrap_or(f64::NAN);
+                }
+                let ctx = Ctx {
+                    w,
+                    range: input.range,
+                    args: &args,
+                };
+                if let Some(v) = f(window, &ctx)? {
+                    pts.push(Sample::new(w.ts, v));
+                }
+                Ok(())
+            })?;
+        } else {
+            input.for_each_window_mixed(s, grid, |step, w, fl, hs| {
+                limits.tick()?;
+                let n = fl.len() + hs.iter().map(hist_weight).sum::<usize>();
+                limits.check_extra(n)?;
+                touched += n;
+                for (a, vals) in args.iter_mut().zip(scalars) {
+                    *a = vals.get(step).copied().unwrap_or(f64::NAN);
+                }
+                let ctx = Ctx {
+                    w,
+                    range: input.range,
+                    args: &args,
+                };
+                let r = if hs.is_empty() {
+                    f(fl, &ctx)?.map(WinOut::F)
+                } else {
+                    hist_window(name, f, fl, hs, &ctx, metric, &mut notes)?
+                };
+                match r {
+                    Some(WinOut::F(v)) => pts.push(Sample::new(w.ts, v)),
+                    Some(WinOut::H(h)) => hpts.push(HistogramSample { t: w.ts, h }),
+                    None => {}
+                }
+                Ok(())
+            })?;
+        }
         ev.limits.touched(touched);
-        if pts.is_empty() {
+        notes.emit(ev);
+        if pts.is_empty() && hpts.is_empty() {
             continue;
         }
-        if counter_fn {
+        if counter_fn && !pts.is_empty() {
             if let Some(metric) = s.labels.metric_name() {
                 if !["_total", "_sum", "_count", "_bucket"]
                     .iter()
@@ -211,10 +303,135 @@ fn apply(
             labels: s.labels.clone(),
             drop_name: !keeps_name || s.drop_name,
             floats: pts,
-            hists: Vec::new(),
+            hists: hpts,
         });
     }
     Ok(out)
+}
+
+/// One `anchored`/`smoothed` window of a series holding histograms: `fl` and
+/// `hs` are the raw samples loaded around the window.
+#[allow(clippy::too_many_arguments)]
+fn extended_mixed_window(
+    name: &str,
+    f: RangeFn,
+    fl: &[Sample],
+    hs: &[HistogramSample],
+    c: &Ctx<'_>,
+    ext: Extension,
+    metric: &str,
+    notes: &mut Notes,
+) -> Result<Option<WinOut>, QueryError> {
+    let (start, end) = (c.w.start, c.w.end);
+    Ok(match name {
+        "rate" | "increase" | "delta" if !hs.is_empty() => {
+            if !fl.is_empty() {
+                notes.warn(range_hist::mixed_floats_hists(metric));
+                return Ok(None);
+            }
+            extended_histogram_rate(
+                hs,
+                start,
+                end,
+                c.range,
+                name != "delta",
+                name == "rate",
+                ext.smoothed,
+                metric,
+                notes,
+            )
+            .map(|h| WinOut::H(Box::new(h)))
+        }
+        "changes" | "resets" => {
+            anchored_changes_or_resets(fl, hs, start, name == "resets").map(WinOut::F)
+        }
+        _ => {
+            let window = extend_window(fl, start, end, ext);
+            if window.is_empty() {
+                None
+            } else {
+                f(&window, c)?.map(WinOut::F)
+            }
+        }
+    })
+}
+
+/// One window holding at least one histogram (and maybe floats).
+fn hist_window(
+    name: &str,
+    f: RangeFn,
+    fl: &[Sample],
+    hs: &[HistogramSample],
+    c: &Ctx<'_>,
+    metric: &str,
+    notes: &mut Notes,
+) -> Result<Option<WinOut>, QueryError> {
+    Ok(match name {
+        "rate" | "increase" | "delta" => {
+            if !fl.is_empty() {
+                notes.warn(range_hist::mixed_floats_hists(metric));
+                return Ok(None);
+            }
+            extrapolated_histogram_rate(
+                hs,
+                c.w.start,
+                c.w.end,
+                c.range,
+                name != "delta",
+                name == "rate",
+                metric,
+                notes,
+            )
+            .map(|h| WinOut::H(Box::new(h)))
+        }
+        "irate" | "idelta" => instant_value_mixed(fl, hs, name == "irate", metric, notes),
+        "changes" | "resets" => Some(WinOut::F(changes_or_resets(fl, hs, name == "resets"))),
+        "sum_over_time" | "avg_over_time" => {
+            if !fl.is_empty() {
+                notes.warn(range_hist::mixed_floats_hists(metric));
+                return Ok(None);
+            }
+            let h = if name == "sum_over_time" {
+                sum_hists(hs, metric, notes)
+            } else {
+                avg_hists(hs, metric, notes)
+            };
+            h.map(|h| WinOut::H(Box::new(h)))
+        }
+        "count_over_time" => Some(WinOut::F((fl.len() + hs.len()) as f64)),
+        "present_over_time" => Some(WinOut::F(1.0)),
+        "last_over_time" => last_or_first(fl, hs, true),
+        "first_over_time" => last_or_first(fl, hs, false),
+        "ts_of_last_over_time" => {
+            let t = fl
+                .last()
+                .map_or(0, |p| p.t)
+                .max(hs.last().map_or(0, |p| p.t));
+            Some(WinOut::F(t as f64 / 1000.0))
+        }
+        "ts_of_first_over_time" => {
+            let t = fl
+                .first()
+                .map_or(i64::MAX, |p| p.t)
+                .min(hs.first().map_or(i64::MAX, |p| p.t));
+            Some(WinOut::F(t as f64 / 1000.0))
+        }
+        "deriv" | "predict_linear" | "double_exponential_smoothing" => {
+            let r = f(fl, c)?;
+            if !fl.is_empty() {
+                notes.info(range_hist::ignored_in_mixed_range(metric));
+            }
+            r.map(WinOut::F)
+        }
+        _ => {
+            // Float-only functions ignore histograms.
+            if fl.is_empty() {
+                return Ok(None);
+            }
+            notes.info(range_hist::ignored_in_mixed_range(metric));
+            f(fl, c)?.map(WinOut::F)
+        }
+    })
 }
 
 /// `absent_over_time`: 1 at the steps where no series has a point in its window.
@@ -227,10 +444,17 @@ fn absent_over_time(
     let mut found = vec![false; grid.steps()];
     for s in &input.series {
         ev.limits.tick()?;
-        input.for_each_window(s, grid, |step, _, _| {
-            found[step] = true;
-            Ok(())
-        })?;
+        if input.extension.is_some() {
+            input.for_each_window(s, grid, |step, _, _| {
+                found[step] = true;
+                Ok(())
+            })?;
+        } else {
+            input.for_each_window_mixed(s, grid, |step, _, _, _| {
+                found[step] = true;
+                Ok(())
+            })?;
+        }
     }
     let floats: Vec<Sample> = grid
         .timestamps()

@@ -7,7 +7,9 @@ use crate::model::{is_stale_nan, HistogramSample, Matcher, Sample};
 
 use super::eval::Evaluator;
 use super::extended::{extend_window, smoothed_value, Extension};
+use super::extended_hist;
 use super::parser::{self, MatrixSelector, VectorSelector};
+use super::range_hist::Notes;
 use super::source::Series;
 use super::step::{total_points, Grid, StepSeries};
 use super::value::QueryError;
@@ -92,6 +94,9 @@ pub(crate) fn eval_vector_selector(
         last_ref.saturating_add(after),
     );
     select_each(ev, vs, mint, maxt, |ev, s| {
+        if vs.smoothed && mode == InstantMode::Values && !s.histograms.is_empty() {
+            return smoothed_with_histograms(ev, grid, vs, &ref_of, s, &mut out);
+        }
         if vs.smoothed && mode == InstantMode::Values {
             let pts: Vec<Sample> = s
                 .samples
@@ -116,6 +121,7 @@ pub(crate) fn eval_vector_selector(
         let mut floats: Vec<Sample> = Vec::new();
         let mut hists: Vec<HistogramSample> = Vec::new();
         let (mut idx, mut hidx) = (0usize, 0usize);
+        let mut last_hist_t: Option<i64> = None;
         for i in 0..steps {
             ev.limits.tick()?;
             let ts = grid.ts(i);
@@ -146,10 +152,16 @@ pub(crate) fn eval_vector_selector(
                         continue;
                     }
                     match mode {
-                        InstantMode::Values => hists.push(HistogramSample {
-                            t: ts,
-                            h: h.h.clone(),
-                        }),
+                        InstantMode::Values => {
+                            let mut hv = h.h.clone();
+                            // A sample seen again at a later step carries no
+                            // reset relative to itself.
+                            if last_hist_t == Some(h.t) {
+                                clear_reset_hint(&mut hv);
+                            }
+                            last_hist_t = Some(h.t);
+                            hists.push(HistogramSample { t: ts, h: hv });
+                        }
                         InstantMode::Timestamps => {
                             floats.push(Sample::new(ts, h.t as f64 / 1000.0))
                         }
@@ -174,6 +186,56 @@ pub(crate) fn eval_vector_selector(
         Ok(())
     })?;
     Ok(out)
+}
+
+/// An explicit counter-reset hint is dropped (becomes unknown).
+fn clear_reset_hint(h: &mut crate::model::FloatHistogram) {
+    use crate::model::histogram::CounterResetHint;
+    if h.counter_reset_hint == CounterResetHint::CounterReset {
+        h.counter_reset_hint = CounterResetHint::Unknown;
+    }
+}
+
+/// A `smoothed` selector's series that holds histograms (see
+/// [`extended_hist::smoothed_series`]).
+fn smoothed_with_histograms(
+    ev: &mut Evaluator<'_>,
+    grid: Grid,
+    vs: &VectorSelector,
+    ref_of: &dyn Fn(i64) -> i64,
+    s: Series,
+    out: &mut Vec<StepSeries>,
+) -> Result<(), QueryError> {
+    let floats: Vec<Sample> = s
+        .samples
+        .into_iter()
+        .filter(|p| !is_stale_nan(p.v))
+        .collect();
+    let hists: Vec<HistogramSample> = s
+        .histograms
+        .into_iter()
+        .filter(|p| !is_stale_nan(p.h.sum))
+        .collect();
+    let steps: Vec<(i64, i64)> = grid.timestamps().map(|t| (t, ref_of(t))).collect();
+    let mut notes = Notes::default();
+    let name = s.labels.metric_name().unwrap_or("").to_string();
+    let (floats, hists) =
+        extended_hist::smoothed_series(&floats, &hists, &steps, ev.lookback, &name, &mut notes);
+    ev.note_pos = vs.span.start;
+    notes.emit(ev);
+    let series = StepSeries {
+        labels: s.labels,
+        drop_name: false,
+        floats,
+        hists,
+    };
+    if !series.is_empty() {
+        let n = total_points(std::slice::from_ref(&series));
+        ev.limits.touched(n);
+        ev.limits.hold(n)?;
+        out.push(series);
+    }
+    Ok(())
 }
 
 /// A range-vector argument ready to be windowed per step: raw samples of a
