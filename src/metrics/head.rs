@@ -855,17 +855,7 @@ impl Head {
             hi = hi.max(smp.t);
             n += 1;
         }
-        if s.reserved
-            .is_some_and(|(rt, _)| s.last().is_some_and(|(lt, _)| lt >= rt))
-        {
-            s.reserved = None;
-        }
-        drop(s);
-        if n > 0 {
-            self.min_t.fetch_min(lo, Ordering::Relaxed);
-            self.max_t.fetch_max(hi, Ordering::Relaxed);
-        }
-        n
+        self.applied(s, n, lo, hi)
     }
 
     /// Calls `f(index, verdict)` for each histogram sample in order, as
@@ -933,17 +923,7 @@ impl Head {
             hi = hi.max(smp.t);
             n += 1;
         }
-        if s.reserved
-            .is_some_and(|(rt, _)| s.last().is_some_and(|(lt, _)| lt >= rt))
-        {
-            s.reserved = None;
-        }
-        drop(s);
-        if n > 0 {
-            self.min_t.fetch_min(lo, Ordering::Relaxed);
-            self.max_t.fetch_max(hi, Ordering::Relaxed);
-        }
-        n
+        self.applied(s, n, lo, hi)
     }
 
     /// Matching series as (labels, handle), for reading their samples
@@ -961,6 +941,28 @@ impl Head {
     /// series references compares it to know whether data moved to blocks.
     pub fn truncations(&self) -> u64 {
         self.truncations.load(Ordering::Acquire)
+    }
+
+    /// Bookkeeping after `n` samples in `[lo, hi]` were applied to a series:
+    /// its reservation is released once applied, the head's bounds grow.
+    fn applied(
+        &self,
+        mut s: parking_lot::MutexGuard<'_, MemSeries>,
+        n: usize,
+        lo: i64,
+        hi: i64,
+    ) -> usize {
+        if s.reserved
+            .is_some_and(|(rt, _)| s.last().is_some_and(|(lt, _)| lt >= rt))
+        {
+            s.reserved = None;
+        }
+        drop(s);
+        if n > 0 {
+            self.min_t.fetch_min(lo, Ordering::Relaxed);
+            self.max_t.fetch_max(hi, Ordering::Relaxed);
+        }
+        n
     }
 
     /// Series matching the matchers with their samples in `[mint, maxt]`.

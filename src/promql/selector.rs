@@ -289,22 +289,13 @@ impl RangeInput {
         if let Some(ext) = self.extension {
             return self.for_each_extended_window(pts, grid, ext, f);
         }
-        let (mut lo, mut hi) = (0usize, 0usize);
-        for i in 0..grid.steps() {
-            let ts = grid.ts(i);
-            let end = self.at.unwrap_or(ts).saturating_sub(self.offset);
-            let start = end.saturating_sub(self.range);
-            while hi < pts.len() && pts[hi].t <= end {
-                hi += 1;
+        self.walk_windows(pts, &[], grid, |i, w, floats, _| {
+            if floats.is_empty() {
+                Ok(())
+            } else {
+                f(i, w, floats)
             }
-            while lo < hi && pts[lo].t <= start {
-                lo += 1;
-            }
-            if lo < hi {
-                f(i, Window { ts, start, end }, &pts[lo..hi])?;
-            }
-        }
-        Ok(())
+        })
     }
 
     /// Like [`RangeInput::for_each_window`], with the float and the
@@ -313,12 +304,27 @@ impl RangeInput {
         &self,
         series: &StepSeries,
         grid: Grid,
+        f: F,
+    ) -> Result<(), QueryError>
+    where
+        F: FnMut(usize, Window, &[Sample], &[HistogramSample]) -> Result<(), QueryError>,
+    {
+        self.walk_windows(&series.floats, &series.hists, grid, f)
+    }
+
+    /// Walks the left-open window `(end - range, end]` of every step over
+    /// sorted float and histogram points, calling `f` where either kind has
+    /// points in the window.
+    fn walk_windows<F>(
+        &self,
+        pts: &[Sample],
+        hs: &[HistogramSample],
+        grid: Grid,
         mut f: F,
     ) -> Result<(), QueryError>
     where
         F: FnMut(usize, Window, &[Sample], &[HistogramSample]) -> Result<(), QueryError>,
     {
-        let (pts, hs) = (&series.floats, &series.hists);
         let (mut lo, mut hi, mut hlo, mut hhi) = (0usize, 0usize, 0usize, 0usize);
         for i in 0..grid.steps() {
             let ts = grid.ts(i);

@@ -109,19 +109,8 @@ pub(crate) fn format_float_go(f: f64) -> String {
     format!("{f}")
 }
 
-/// One step of Kahan-Babuška-Neumaier summation: returns the new sum and
-/// compensation.
-pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
-    let t = sum + inc;
-    let c = if t.is_infinite() {
-        0.0
-    } else if sum.abs() >= inc.abs() {
-        c + ((sum - t) + inc)
-    } else {
-        c + ((inc - t) + sum)
-    };
-    (t, c)
-}
+/// One step of Kahan-Babuška-Neumaier summation (shared with histograms).
+pub(crate) use crate::model::histogram::stats::kahan_inc;
 
 /// The φ-quantile of `values` (sorted in place), interpolating linearly
 /// between neighbours as Prometheus does. NaN for no values or NaN `q`;
