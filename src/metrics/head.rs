@@ -365,6 +365,9 @@ impl MemSeries {
             self.closed.extend(ClosedChunk::from_open(full));
         }
         let open = self.hist_open.get_or_insert_with(Default::default);
+        // Stored with the hint Prometheus' TSDB would give it on reading.
+        let mut h = h.clone();
+        h.counter_reset_hint = h.stored_hint(open.last());
         if let Some(first) = open.first_t() {
             if open.num_samples() >= SAMPLES_PER_CHUNK
                 || first.div_euclid(block_ms) != t.div_euclid(block_ms)
@@ -373,7 +376,7 @@ impl MemSeries {
                 self.closed.extend(ClosedChunk::from_open_hist(full));
             }
         }
-        open.append(t, h);
+        open.append(t, &h);
     }
 
     /// The histogram stored at exactly `t`, if the newest sample is one.

@@ -212,7 +212,22 @@ impl<'a> Evaluator<'a> {
             return Err(QueryError::TooManySamples);
         }
         let series = match self.eval(inner, &sq.expr)? {
-            Evaluated::Vector(v) => v,
+            // Points of a subquery are not consecutive raw samples: a
+            // "no counter reset" hint read from storage says nothing about
+            // the previous subquery step, so functions detect resets again.
+            Evaluated::Vector(mut v) => {
+                for s in &mut v {
+                    for p in &mut s.hists {
+                        if p.h.counter_reset_hint
+                            == crate::model::histogram::CounterResetHint::NotCounterReset
+                        {
+                            p.h.counter_reset_hint =
+                                crate::model::histogram::CounterResetHint::Unknown;
+                        }
+                    }
+                }
+                v
+            }
             Evaluated::Scalar(v) => vec![StepSeries::with_floats(
                 Default::default(),
                 false,

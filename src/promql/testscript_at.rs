@@ -42,7 +42,10 @@ fn pin(e: &mut Expr, at: AtModifier, time_dependent: &mut bool) {
             }
         }
         Expr::Call(c) => {
-            *time_dependent |= TIME_DEPENDENT_FUNCTIONS.contains(&c.func.name);
+            // `start()` / `end()` are the query's own times: pinning the
+            // selectors does not pin them.
+            *time_dependent |= TIME_DEPENDENT_FUNCTIONS.contains(&c.func.name)
+                || matches!(c.func.name, "start" | "end");
             for a in c.args.iter_mut() {
                 pin(a, at, time_dependent);
             }

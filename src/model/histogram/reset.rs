@@ -18,6 +18,23 @@ impl FloatHistogram {
     /// A lower schema / wider zero bucket in `self` is handled by merging
     /// `previous` accordingly; NHCBs with different bounds are compared on
     /// the bounds they share.
+    /// The hint this sample carries when read back from storage, as
+    /// Prometheus' TSDB produces it: gauges and stated hints stay; an
+    /// `Unknown` sample that continues the previous counter histogram of
+    /// the series (no reset) reads back as `NotCounterReset`. After a reset
+    /// Prometheus starts a new chunk and the hint stays `Unknown` for the
+    /// reader to decide, as it does for the first sample of a series.
+    pub fn stored_hint(&self, previous: Option<&FloatHistogram>) -> CounterResetHint {
+        match (self.counter_reset_hint, previous) {
+            (CounterResetHint::Unknown, Some(p))
+                if p.counter_reset_hint != CounterResetHint::Gauge && !self.detect_reset(p) =>
+            {
+                CounterResetHint::NotCounterReset
+            }
+            (h, _) => h,
+        }
+    }
+
     pub fn detect_reset(&self, previous: &FloatHistogram) -> bool {
         match self.counter_reset_hint {
             CounterResetHint::CounterReset => return true,
