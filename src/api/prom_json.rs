@@ -18,7 +18,9 @@ pub fn format_value(v: f64) -> String {
     } else if v == f64::NEG_INFINITY {
         "-Inf".into()
     } else {
-        format!("{v}")
+        let mut s = String::new();
+        write_value(&mut s, v);
+        s
     }
 }
 
@@ -27,17 +29,22 @@ pub fn write_timestamp(out: &mut String, ms: i64) {
     let secs = ms.div_euclid(1000);
     let frac = ms.rem_euclid(1000);
     if frac == 0 {
-        let _ = write!(out, "{secs}");
+        out.push_str(itoa::Buffer::new().format(secs));
     } else if ms > 0 {
         // 1435781451.781, 1435781451.78, 1435781451.7
-        let (d, digits) = if frac % 100 == 0 {
-            (frac / 100, 1)
+        out.push_str(itoa::Buffer::new().format(secs));
+        out.push('.');
+        let digits = [frac / 100, frac / 10 % 10, frac % 10];
+        let n = if frac % 100 == 0 {
+            1
         } else if frac % 10 == 0 {
-            (frac / 10, 2)
+            2
         } else {
-            (frac, 3)
+            3
         };
-        let _ = write!(out, "{secs}.{d:0digits$}");
+        for d in &digits[..n] {
+            out.push(char::from(b'0' + *d as u8));
+        }
     } else if ms < 0 && secs != 0 {
         // e.g. -1.5 s: Prometheus writes the sign then |seconds|.|fraction|
         let abs = ms.unsigned_abs();
@@ -73,12 +80,27 @@ pub fn write_labels(out: &mut String, l: &Labels) {
     out.push('}');
 }
 
-/// Appends a float as [`format_value`] formats it, without allocating.
+/// Appends a float as [`format_value`] formats it, without allocating:
+/// the shortest round-trip digits (ryu), written without an exponent and
+/// without a trailing `.0`, as Go's `FormatFloat(v, 'f', -1, 64)` does.
 pub fn write_value(out: &mut String, v: f64) {
-    if v.is_finite() {
+    if !v.is_finite() {
+        out.push_str(if v.is_nan() {
+            "NaN"
+        } else if v > 0.0 {
+            "+Inf"
+        } else {
+            "-Inf"
+        });
+        return;
+    }
+    let mut buf = ryu::Buffer::new();
+    let s = buf.format_finite(v);
+    if s.contains('e') {
+        // Very large or small magnitudes: spell out the digits.
         let _ = write!(out, "{v}");
     } else {
-        out.push_str(&format_value(v));
+        out.push_str(s.strip_suffix(".0").unwrap_or(s));
     }
 }
 
@@ -231,5 +253,31 @@ mod tests {
             v.push(' ');
         }
         assert_eq!(v, "1 -0.25 1000000000000000000000 +Inf NaN ");
+        let mut t = String::new();
+        write_value(&mut t, 233_115_890_514_796.125);
+        assert_eq!(t, "233115890514796.12");
+        // Shortest digits, never an exponent or a trailing ".0", and the
+        // text reads back as the same float. (On exact ties ryu rounds half
+        // to even like Go: 233115890514796.125 → "…796.12", where Rust's
+        // `Display` writes "…796.13".)
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for i in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let f = match i % 4 {
+                0 => f64::from_bits(x),
+                1 => (x % 1_000_000) as f64 / 1000.0,
+                2 => (x % 100_000) as f64,
+                _ => (x as f64) * 1e-9,
+            };
+            if !f.is_finite() {
+                continue;
+            }
+            let mut got = String::new();
+            write_value(&mut got, f);
+            assert!(!got.contains('e') && !got.ends_with(".0"), "{got}");
+            assert_eq!(got.parse::<f64>().ok(), Some(f), "{got}");
+        }
     }
 }
