@@ -208,8 +208,17 @@ pub fn write_query_data(out: &mut String, v: &Value) {
 /// A full success response around pre-rendered `data`, with annotations.
 pub fn success_with(data: &str, warnings: &[String], infos: &[String]) -> String {
     let mut out = String::with_capacity(data.len() + 64);
-    out.push_str("{\"status\":\"success\",\"data\":");
+    out.push_str(SUCCESS_PREFIX);
     out.push_str(data);
+    finish_success(out, warnings, infos)
+}
+
+/// The start of a success response; the `data` value follows.
+pub const SUCCESS_PREFIX: &str = "{\"status\":\"success\",\"data\":";
+
+/// Closes a success response whose `data` was written after
+/// [`SUCCESS_PREFIX`] (no copy of a large body), adding annotations.
+pub fn finish_success(mut out: String, warnings: &[String], infos: &[String]) -> String {
     for (key, list) in [("warnings", warnings), ("infos", infos)] {
         if !list.is_empty() {
             let _ = write!(out, ",\"{key}\":");

@@ -160,9 +160,10 @@ where
 }
 
 fn render_result(r: &QueryResult) -> Response {
-    let mut data = String::with_capacity(1024);
-    prom_json::write_query_data(&mut data, &r.value);
-    json_response(success_with(&data, &r.warnings, &r.infos))
+    let mut out = String::with_capacity(1024);
+    out.push_str(prom_json::SUCCESS_PREFIX);
+    prom_json::write_query_data(&mut out, &r.value);
+    json_response(prom_json::finish_success(out, &r.warnings, &r.infos))
 }
 
 /// Rejections of the query itself (syntax, types) name the parameter, as
