@@ -263,7 +263,8 @@ mod tests {
         }
         assert_eq!(v, "1 -0.25 1000000000000000000000 +Inf NaN ");
         let mut t = String::new();
-        write_value(&mut t, 233_115_890_514_796.125);
+        // 233115890514796.125 exactly (a tie between …796.12 and …796.13).
+        write_value(&mut t, f64::from_bits(0x42ea8090bb0f6d84));
         assert_eq!(t, "233115890514796.12");
         // Shortest digits, never an exponent or a trailing ".0", and the
         // text reads back as the same float. (On exact ties ryu rounds half
