@@ -645,21 +645,4 @@ mod tests {
             ]
         );
     }
-
-    /// Runs the test script named by `CAIRN_SCRIPT` and prints its failures
-    /// (a debugging aid: `CAIRN_SCRIPT=x.test cargo test --lib run_one_script -- --ignored --nocapture`).
-    #[test]
-    #[ignore]
-    fn run_one_script() {
-        let Ok(path) = std::env::var("CAIRN_SCRIPT") else {
-            return;
-        };
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        for o in super::super::testscript::run_script(&text) {
-            match &o.failure {
-                Some(e) => println!("FAIL {}: {e}", o.line),
-                None => println!("ok {}", o.line),
-            }
-        }
-    }
 }
