@@ -1013,7 +1013,12 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(512))]
+        #![proptest_config(ProptestConfig {
+            cases: 512,
+            // A fixed seed: the same cases every run, so CI cannot flake.
+            rng_seed: proptest::test_runner::RngSeed::Fixed(24813),
+            ..ProptestConfig::default()
+        })]
 
         #[test]
         fn round_trip_monotonic(

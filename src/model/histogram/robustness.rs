@@ -64,7 +64,13 @@ fn histogram() -> impl Strategy<Value = FloatHistogram> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 500, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 500,
+        // A fixed seed: the same cases every run, so CI cannot flake.
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x5EED),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn nothing_panics(a in histogram(), b in histogram(), x in float(), y in float()) {

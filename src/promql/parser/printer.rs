@@ -213,12 +213,8 @@ impl Display for Expr {
         match self {
             Expr::NumberLiteral(n) => {
                 if n.duration {
-                    let ms = (n.val * 1000.0).round() as i64;
-                    if ms < 0 {
-                        write!(f, "-{}", format_duration_ms(-ms))
-                    } else {
-                        write!(f, "{}", format_duration_ms(ms))
-                    }
+                    // (Negative values, i64::MIN included, print with a sign.)
+                    write!(f, "{}", format_duration_ms((n.val * 1000.0).round() as i64))
                 } else {
                     write!(f, "{}", format_float(n.val))
                 }
@@ -235,7 +231,16 @@ impl Display for Expr {
                 let op = if u.op == UnaryOp::Neg { "-" } else { "+" };
                 write!(f, "{op}{}", u.expr)
             }
-            Expr::Binary(b) => write!(f, "{} {} {}", b.lhs, b.op_string(), b.rhs),
+            // `+Inf ^ x` would read back as `+(Inf ^ x)` (unary plus binds
+            // looser than `^`): an infinite base is written without its sign.
+            Expr::Binary(b) => match &*b.lhs {
+                Expr::NumberLiteral(n)
+                    if b.op == BinOp::Pow && !n.duration && n.val == f64::INFINITY =>
+                {
+                    write!(f, "Inf {} {}", b.op_string(), b.rhs)
+                }
+                _ => write!(f, "{} {} {}", b.lhs, b.op_string(), b.rhs),
+            },
             Expr::Aggregate(a) => {
                 write!(f, "{}(", a.op_string())?;
                 if let Some(p) = &a.param {

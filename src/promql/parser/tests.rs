@@ -526,7 +526,12 @@ mod fuzz {
     ];
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #![proptest_config(ProptestConfig {
+            cases: 2000,
+            // A fixed seed: the same cases every run, so CI cannot flake.
+            rng_seed: proptest::test_runner::RngSeed::Fixed(26301),
+            ..ProptestConfig::default()
+        })]
 
         /// Any input parses or fails cleanly, and whatever parses prints to
         /// something that parses to the same tree.
