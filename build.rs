@@ -2,7 +2,11 @@
 //! system `protoc` is needed) and generates prost types.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = ["proto/remote_write_v1.proto", "proto/remote_write_v2.proto"];
+    let files = [
+        "proto/remote_write_v1.proto",
+        "proto/remote_write_v2.proto",
+        "proto/loki_push.proto",
+    ];
     for f in files {
         println!("cargo:rerun-if-changed={f}");
     }

@@ -3,6 +3,7 @@
 
 pub mod histogram_wire;
 pub mod limiter;
+pub mod loki_push;
 pub mod protowire;
 pub mod remote_write;
 
@@ -13,5 +14,8 @@ pub mod proto {
     }
     pub mod write_v2 {
         include!(concat!(env!("OUT_DIR"), "/io.prometheus.write.v2.rs"));
+    }
+    pub mod logproto {
+        include!(concat!(env!("OUT_DIR"), "/logproto.rs"));
     }
 }
