@@ -5,6 +5,8 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod ingest;
+pub mod logql;
+pub mod logs;
 pub mod metrics;
 pub mod model;
 pub mod promql;
