@@ -14,7 +14,10 @@ use crate::promql::parser::strings::unquote;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Tok {
     /// A word: identifier, keyword or function name.
-    Word { text: String, is_func: bool },
+    Word {
+        text: String,
+        is_func: bool,
+    },
     /// A string literal, unquoted.
     Str(String),
     /// A number literal, as written.
@@ -270,8 +273,7 @@ impl Lexer<'_> {
         let Some(c) = self.peek_at(0) else {
             return Tok::Eof;
         };
-        if c.is_ascii_digit() || (c == '.' && self.peek_at(1).is_some_and(|d| d.is_ascii_digit()))
-        {
+        if c.is_ascii_digit() || (c == '.' && self.peek_at(1).is_some_and(|d| d.is_ascii_digit())) {
             return self.number();
         }
         if c.is_alphabetic() || c == '_' {
@@ -290,7 +292,8 @@ impl Lexer<'_> {
                         return Tok::Flag(flag);
                     }
                 }
-                let run = self.run_from(1, |c| c.is_ascii_digit() || c == '.' || is_duration_rune(c));
+                let run =
+                    self.run_from(1, |c| c.is_ascii_digit() || c == '.' || is_duration_rune(c));
                 if !run.is_empty() {
                     if let Some(ns) = parse_go_duration(&format!("-{run}")) {
                         for _ in 0..=run.chars().count() {
@@ -376,10 +379,7 @@ impl Lexer<'_> {
 
     fn word(&mut self) -> Tok {
         let mut text = String::new();
-        while let Some(c) = self
-            .peek_at(0)
-            .filter(|c| c.is_alphanumeric() || *c == '_')
-        {
+        while let Some(c) = self.peek_at(0).filter(|c| c.is_alphanumeric() || *c == '_') {
             text.push(c);
             self.bump();
         }

@@ -57,8 +57,15 @@ impl Parser {
                 out.push(Stage::LineFilter(self.line_filter(op)?));
                 continue;
             }
-            if !self.peek().is_op("|") || self.peek2().is_kw("unwrap") {
+            if !self.peek().is_op("|") {
                 return Ok(out);
+            }
+            if self.peek2().is_kw("unwrap") {
+                if self.in_range {
+                    return Ok(out);
+                }
+                self.advance();
+                return Err(self.unexpected(&[]));
             }
             self.advance();
             out.push(self.stage()?);
@@ -189,6 +196,10 @@ impl Parser {
             Some("keep") => {
                 self.advance();
                 Ok(Stage::Keep(self.label_selections()?))
+            }
+            _ if self.peek().ident().is_none() && !self.peek().is_op("(") => {
+                // Any stage could follow `|`: too many to list.
+                Err(self.unexpected(&[]))
             }
             _ => Ok(Stage::LabelFilter(self.label_filter(0)?)),
         }

@@ -137,14 +137,20 @@ impl Parser {
     pub(super) fn expr(&mut self, min_prec: u8) -> Result<Node, ParseError> {
         let mut lhs = self.primary()?;
         while let Some((op, prec)) = binary_op(self.peek()) {
-            // `^` is right-associative, everything else left-associative.
-            if prec < min_prec || (prec == min_prec && op != BinaryOp::Pow) {
+            if prec < min_prec {
                 break;
             }
             self.advance();
             let (return_bool, matching) = self.bin_modifiers()?;
+            // `^` is right-associative, everything else left-associative.
             let rhs = self.expr(if op == BinaryOp::Pow { prec } else { prec + 1 })?;
-            lhs = Node::Sample(build_binary(op, return_bool, matching, lhs, rhs)?);
+            lhs = match build_binary(op, return_bool, matching, lhs, rhs) {
+                Ok(b) => Node::Sample(b),
+                Err(e) => {
+                    self.defer(e.msg);
+                    Node::Sample(SampleExpr::Literal(0.0))
+                }
+            };
         }
         Ok(lhs)
     }
@@ -279,24 +285,27 @@ impl Parser {
             self.expect_op(",", &[","])?;
             param_text = Some(n);
         }
-        let range = self.log_range()?;
+        let outer = std::mem::replace(&mut self.in_range, true);
+        let range = self.log_range();
+        self.in_range = outer;
+        let range = range?;
         self.expect_op(")", &[")"])?;
         let grouping = self.grouping()?;
         let param = match param_text {
-            Some(p) => {
-                if op != RangeOp::QuantileOverTime {
-                    return Err(ParseError::plain(format!(
-                        "parameter {p} not supported for operation {name}"
-                    )));
-                }
-                Some(p.parse::<f64>().map_err(|_| {
-                    ParseError::plain(format!("invalid parameter for operation {name}: {p}"))
-                })?)
+            Some(p) if op != RangeOp::QuantileOverTime => {
+                self.defer(format!("parameter {p} not supported for operation {name}"));
+                None
             }
+            Some(p) => match p.parse::<f64>() {
+                Ok(v) => Some(v),
+                Err(_) => {
+                    self.defer(format!("invalid parameter for operation {name}: {p}"));
+                    None
+                }
+            },
             None if op == RangeOp::QuantileOverTime => {
-                return Err(ParseError::plain(format!(
-                    "parameter required for operation {name}"
-                )))
+                self.defer(format!("parameter required for operation {name}"));
+                None
             }
             None => None,
         };
@@ -306,7 +315,9 @@ impl Parser {
             param,
             grouping,
         };
-        super::check::range_agg(&agg, name)?;
+        if let Err(e) = super::check::range_agg(&agg, name) {
+            self.defer(e.msg);
+        }
         Ok(agg)
     }
 
@@ -415,34 +426,32 @@ impl Parser {
         }
         let param = match (op, param_text) {
             (VectorOp::Topk | VectorOp::Bottomk, None) => {
-                return Err(ParseError::plain(format!(
-                    "parameter required for operation {name}"
-                )))
+                self.defer(format!("parameter required for operation {name}"));
+                None
             }
-            (VectorOp::Topk | VectorOp::Bottomk, Some(p)) => {
-                let k: i64 = p
-                    .parse()
-                    .map_err(|_| ParseError::plain(format!("invalid parameter {name}({p},")))?;
-                if k <= 0 {
-                    return Err(ParseError::plain(format!(
-                        "invalid parameter (must be greater than 0) {name}({p}"
-                    )));
+            (VectorOp::Topk | VectorOp::Bottomk, Some(p)) => match p.parse::<i64>() {
+                Err(_) => {
+                    self.defer(format!("invalid parameter {name}({p},"));
+                    None
                 }
-                Some(k as f64)
-            }
+                Ok(k) if k <= 0 => {
+                    self.defer(format!(
+                        "invalid parameter (must be greater than 0) {name}({p}"
+                    ));
+                    None
+                }
+                Ok(k) => Some(k as f64),
+            },
             (_, Some(p)) => {
-                return Err(ParseError::plain(format!(
-                    "unsupported parameter for operation {name}({p},"
-                )))
+                self.defer(format!("unsupported parameter for operation {name}({p},"));
+                None
             }
             (_, None) => None,
         };
         if matches!(op, VectorOp::Sort | VectorOp::SortDesc)
             && grouping.as_ref().is_some_and(|g| !g.labels.is_empty())
         {
-            return Err(ParseError::plain(
-                "sort and sort_desc doesn't allow grouping by ",
-            ));
+            self.defer("sort and sort_desc doesn't allow grouping by ".to_string());
         }
         Ok(VectorAggregation {
             op,
@@ -470,14 +479,12 @@ impl Parser {
             it.next().unwrap_or_default(),
         );
         if let Err(e) = regex::Regex::new(&format!("^(?s:{regex})$")) {
-            return Err(ParseError::plain(format!(
-                "invalid regex in label_replace: {e}"
-            )));
+            self.defer(format!("invalid regex in label_replace: {e}"));
         }
         if !crate::model::labels::is_valid_label_name(&dst) {
-            return Err(ParseError::plain(format!(
+            self.defer(format!(
                 "invalid destination label name in label_replace: {dst}"
-            )));
+            ));
         }
         Ok(SampleExpr::LabelReplace(Box::new(LabelReplace {
             expr,

@@ -18,6 +18,7 @@ use super::ast::{Expr, LogExpr};
 use super::ParseError;
 use crate::model::Matcher;
 use lexer::{Tok, Token};
+pub use metric::{binary_op_str, precedence};
 
 /// Loki refuses queries of this many bytes or more.
 const MAX_INPUT_SIZE: usize = 5120;
@@ -61,13 +62,22 @@ fn parse_unchecked(query: &str) -> Result<Expr, ParseError> {
     if !matches!(p.peek(), Tok::Eof) {
         return Err(p.unexpected(&[]));
     }
-    Ok(e.into_expr())
+    match p.deferred {
+        Some(err) => Err(err),
+        None => Ok(e.into_expr()),
+    }
 }
 
 /// The parser state: the token list and a cursor.
 pub(super) struct Parser {
     toks: Vec<Token>,
     pos: usize,
+    /// Inside the log range of a range aggregation, where `| unwrap` may
+    /// end a pipeline.
+    in_range: bool,
+    /// The first semantic error met; like Loki, reported only when the
+    /// query has no syntax error.
+    deferred: Option<ParseError>,
 }
 
 impl ParseError {
@@ -86,12 +96,21 @@ impl Parser {
         Parser {
             toks: lexer::lex(src),
             pos: 0,
+            in_range: false,
+            deferred: None,
         }
     }
 
     fn tok(&self, off: usize) -> &Token {
         let i = (self.pos + off).min(self.toks.len().saturating_sub(1));
         &self.toks[i]
+    }
+
+    /// Records a semantic error (the first one wins).
+    pub(super) fn defer(&mut self, msg: String) {
+        if self.deferred.is_none() {
+            self.deferred = Some(ParseError::plain(msg));
+        }
     }
 
     pub(super) fn peek(&self) -> &Tok {
