@@ -235,13 +235,25 @@ impl Lexer<'_> {
         while let Some(c) = self.peek_at(0) {
             if c.is_whitespace() {
                 self.bump();
-            } else if c == '#' {
+            } else if c == '#' || (c == '/' && self.peek_at(1) == Some('/')) {
+                // `#` is LogQL's comment; `//` and `/* */` are skipped by
+                // Go's scanner under Loki's lexer too.
                 while let Some(c) = self.peek_at(0) {
                     if c == '\n' {
                         break;
                     }
                     self.bump();
                 }
+            } else if c == '/' && self.peek_at(1) == Some('*') {
+                self.bump();
+                self.bump();
+                while self.peek_at(0).is_some()
+                    && !(self.peek_at(0) == Some('*') && self.peek_at(1) == Some('/'))
+                {
+                    self.bump();
+                }
+                self.bump();
+                self.bump();
             } else {
                 break;
             }

@@ -570,6 +570,18 @@ const VALID: &[(&str, &str)] = &[
         r#"label_replace(Rate({app="a"} [60s]), "dst", "$1", "src", "(.*)-x")"#,
     ),
     (
+        "rate({app=\"a\"}[1m]) // Go-style comment\n / /* inline */ 2",
+        r#"(Rate({app="a"} [60s]) Div 2)"#,
+    ),
+    (
+        r#"{app="a"} | a="1" (b="2" or c="3")"#,
+        r#"{app="a"} filter(and(str(a="1"), or(str(b="2"), str(c="3"))))"#,
+    ),
+    (
+        r#"{app="a"} | logfmt | rate > 5 | sum="x""#,
+        r#"{app="a"} logfmt() filter(num(rate>5)) filter(str(sum="x"))"#,
+    ),
+    (
         r#"(sum(rate({app="a"}[1m])))"#,
         r#"Sum(Rate({app="a"} [60s]))"#,
     ),
@@ -598,6 +610,8 @@ const INVALID: &[(&str, usize, usize, &str)] = &[
     (r#"{app="a"} foo"#, 1, 11, "syntax error: unexpected IDENTIFIER"),
     (r#"| json"#, 1, 1, "syntax error: unexpected |"),
     (r#"{app="a"} | unwrap x"#, 1, 13, "syntax error: unexpected unwrap"),
+    // `unwrap` is a keyword everywhere, as in Loki.
+    (r#"{app="a"} | json | unwrap="x""#, 1, 20, "syntax error: unexpected unwrap"),
     (r#"unknown({app="a"}[5m])"#, 1, 1, "syntax error: unexpected IDENTIFIER"),
     (r#"rate({app="a"}[5minutes])"#, 1, 15, "not a valid duration string: \"5minutes\""),
     (r#"rate({app="a"}[5)"#, 1, 15, "missing closing ']' in duration"),
