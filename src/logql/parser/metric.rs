@@ -532,6 +532,11 @@ fn build_binary(
             }
         }
     }
+    if let (SampleExpr::Literal(a), SampleExpr::Literal(b)) = (&lhs, &rhs) {
+        if let Some(v) = fold(op, *a, *b) {
+            return Ok(SampleExpr::Literal(v));
+        }
+    }
     Ok(SampleExpr::Binary(Box::new(BinaryExpr {
         op,
         lhs,
@@ -539,4 +544,28 @@ fn build_binary(
         return_bool,
         matching,
     })))
+}
+
+/// Loki reduces an operation on two literals to a literal while parsing;
+/// comparisons give 1 or 0 with or without `bool`. Results that are not
+/// finite (division by zero) stay operations, which print back as valid
+/// LogQL and are left to the engine.
+fn fold(op: BinaryOp, a: f64, b: f64) -> Option<f64> {
+    let bit = |c: bool| if c { 1.0 } else { 0.0 };
+    let v = match op {
+        BinaryOp::Add => a + b,
+        BinaryOp::Sub => a - b,
+        BinaryOp::Mul => a * b,
+        BinaryOp::Div => a / b,
+        BinaryOp::Mod => a % b,
+        BinaryOp::Pow => a.powf(b),
+        BinaryOp::Eq => bit(a == b),
+        BinaryOp::Ne => bit(a != b),
+        BinaryOp::Gt => bit(a > b),
+        BinaryOp::Ge => bit(a >= b),
+        BinaryOp::Lt => bit(a < b),
+        BinaryOp::Le => bit(a <= b),
+        BinaryOp::And | BinaryOp::Or | BinaryOp::Unless => return None,
+    };
+    v.is_finite().then_some(v)
 }
