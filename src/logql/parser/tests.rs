@@ -843,3 +843,98 @@ fn invalid_regexes_are_refused() {
         );
     }
 }
+
+#[test]
+fn lexer_reads_units_flags_and_ranges_like_loki() {
+    use super::lexer::{lex, Tok};
+    let toks: Vec<Tok> = lex("1.5s 250ms 1h2m -5m 1.5h 100us 2µs 10KB 1.5MiB 5M 5m 42 1e3 --strict --keep-empty [5m] 5minutes")
+        .into_iter()
+        .map(|t| t.tok)
+        .collect();
+    assert_eq!(
+        toks,
+        vec![
+            Tok::Duration(1_500_000_000),
+            Tok::Duration(250_000_000),
+            Tok::Duration(3_720_000_000_000),
+            Tok::Duration(-300_000_000_000),
+            Tok::Duration(5_400_000_000_000),
+            Tok::Duration(100_000),
+            Tok::Duration(2_000),
+            Tok::Bytes(10_000),
+            Tok::Bytes(1_572_864),
+            Tok::Bytes(5_000_000),
+            Tok::Duration(300_000_000_000),
+            Tok::Number("42".into()),
+            Tok::Number("1e3".into()),
+            Tok::Flag("--strict".into()),
+            Tok::Flag("--keep-empty".into()),
+            Tok::Range(300_000_000_000),
+            Tok::Duration(300_000_000_000),
+            Tok::Word {
+                text: "inutes".into(),
+                is_func: false
+            },
+            Tok::Eof,
+        ]
+    );
+}
+
+#[test]
+fn lexer_names_tokens_as_lokis_messages_do() {
+    use super::lexer::lex;
+    let names: Vec<String> =
+        lex(r#"sum (x) sum x By json RATE() bytes(x) bytes |= != "s" 1 5s 1KB [1m] --strict @"#)
+            .iter()
+            .map(|t| t.tok.name())
+            .collect();
+    assert_eq!(
+        names,
+        vec![
+            "SUM",
+            "(",
+            "IDENTIFIER",
+            ")",
+            "IDENTIFIER",
+            "IDENTIFIER",
+            "by",
+            "json",
+            "RATE",
+            "(",
+            ")",
+            "BYTES_CONV",
+            "(",
+            "IDENTIFIER",
+            ")",
+            "IDENTIFIER",
+            "|=",
+            "!=",
+            "STRING",
+            "NUMBER",
+            "DURATION",
+            "BYTES",
+            "RANGE",
+            "PARSER_FLAG",
+            "IDENTIFIER",
+            "$end",
+        ]
+    );
+    let positions: Vec<(usize, usize)> = lex("{a=\"b\"}\n  |= `x\ny` json")
+        .iter()
+        .map(|t| (t.line, t.col))
+        .collect();
+    assert_eq!(
+        positions,
+        vec![
+            (1, 1),
+            (1, 2),
+            (1, 3),
+            (1, 4),
+            (1, 7),
+            (2, 3),
+            (2, 6),
+            (3, 4),
+            (3, 8)
+        ]
+    );
+}
