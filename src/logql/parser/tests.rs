@@ -570,6 +570,17 @@ const VALID: &[(&str, &str)] = &[
     ),
     ("vector(1)", "vector(1)"),
     ("vector(0) * 2", "(vector(0) Mul 2)"),
+    // Grafana's data source health check.
+    ("vector(1)+vector(1)", "(vector(1) Add vector(1))"),
+    // Logs Drilldown's volume query.
+    (
+        r#"sum by (detected_level) (count_over_time({service_name="api"} | drop __error__, __error_details__ [1m]))"#,
+        r#"Sum by(detected_level)(CountOverTime({service_name="api"} drop(__error__,__error_details__) [60s]))"#,
+    ),
+    (
+        "{service_name=\"api\"} |= `` | json | logfmt | drop __error__, __error_details__ | detected_level=~\"error|warn\"",
+        r#"{service_name="api"} contains("") json() logfmt() drop(__error__,__error_details__) filter(str(detected_level=~"error|warn"))"#,
+    ),
     (
         r#"rate({app="a"}[1m]) > 10 and rate({app="a"}[1m]) < 20"#,
         r#"((Rate({app="a"} [60s]) Gt 10) And (Rate({app="a"} [60s]) Lt 20))"#,
