@@ -178,12 +178,11 @@ const ONE_CHAR_OPS: &[&str] = &[
     "|", "=", ">", "<", "+", "-", "*", "/", "%", "^", ",", ".", "{", "}", "(", ")",
 ];
 
-struct Lexer<'a> {
+struct Lexer {
     chars: Vec<char>,
     pos: usize,
     line: usize,
     col: usize,
-    _src: &'a str,
 }
 
 /// Lexes a whole query. The last token is [`Tok::Eof`] or [`Tok::Err`].
@@ -193,7 +192,6 @@ pub fn lex(src: &str) -> Vec<Token> {
         pos: 0,
         line: 1,
         col: 1,
-        _src: src,
     };
     let mut out = Vec::new();
     loop {
@@ -214,7 +212,7 @@ fn is_bytes_rune(c: char) -> bool {
     matches!(c, 'B' | 'i' | 'k' | 'K' | 'M' | 'G' | 'T' | 'P')
 }
 
-impl Lexer<'_> {
+impl Lexer {
     fn peek_at(&self, off: usize) -> Option<char> {
         self.chars.get(self.pos + off).copied()
     }

@@ -40,7 +40,7 @@ impl Parser {
         Matcher::new(op, name, value).map_err(ParseError::plain)
     }
 
-    /// `selector stage*`; with `allow_unwrap`, stops before `| unwrap`.
+    /// `selector stage*` (inside a log range, up to a `| unwrap`).
     pub(super) fn log_expr(&mut self) -> Result<LogExpr, ParseError> {
         let matchers = self.selector()?;
         let stages = self.stages()?;
