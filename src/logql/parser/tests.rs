@@ -949,3 +949,117 @@ fn lexer_names_tokens_as_lokis_messages_do() {
         ]
     );
 }
+
+/// A small deterministic generator (xorshift) for the random round trips.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+fn random_label_filter(r: &mut Rng, depth: u32) -> LabelFilterExpr {
+    if depth == 0 || r.below(3) == 0 {
+        let name = ["a", "b", "c"][r.below(3) as usize].to_string();
+        let op = [
+            CmpOp::Eq,
+            CmpOp::Ne,
+            CmpOp::Gt,
+            CmpOp::Ge,
+            CmpOp::Lt,
+            CmpOp::Le,
+        ][r.below(6) as usize];
+        return match r.below(4) {
+            0 => LabelFilterExpr::String(crate::model::Matcher::equal(name, "v")),
+            1 => LabelFilterExpr::Number {
+                name,
+                op,
+                value: r.below(2000) as f64 / 8.0 - 100.0,
+            },
+            2 => LabelFilterExpr::Duration {
+                name,
+                op,
+                value: r.below(100_000) as f64 / 1000.0,
+            },
+            _ => LabelFilterExpr::Bytes {
+                name,
+                op,
+                value: r.below(1 << 30) as f64,
+            },
+        };
+    }
+    let a = Box::new(random_label_filter(r, depth - 1));
+    let b = Box::new(random_label_filter(r, depth - 1));
+    if r.below(2) == 0 {
+        LabelFilterExpr::And(a, b)
+    } else {
+        LabelFilterExpr::Or(a, b)
+    }
+}
+
+fn random_sample(r: &mut Rng, depth: u32) -> SampleExpr {
+    if depth == 0 || r.below(4) == 0 {
+        return match r.below(3) {
+            0 => SampleExpr::Vector(r.below(10) as f64),
+            1 => match parse(r#"rate({app="a"}[1m])"#) {
+                Ok(Expr::Sample(s)) => s,
+                _ => SampleExpr::Vector(0.0),
+            },
+            _ => SampleExpr::VectorAgg(VectorAggregation {
+                op: VectorOp::Sum,
+                grouping: None,
+                param: None,
+                expr: Box::new(SampleExpr::Vector(1.0)),
+            }),
+        };
+    }
+    use BinaryOp::*;
+    let op = [
+        Add, Sub, Mul, Div, Mod, Pow, Eq, Ne, Gt, Ge, Lt, Le, And, Or, Unless,
+    ][r.below(15) as usize];
+    let is_cmp = matches!(op, Eq | Ne | Gt | Ge | Lt | Le);
+    let matching = match r.below(3) {
+        0 => None,
+        1 => Some(VectorMatching {
+            on: true,
+            labels: vec!["x".into()],
+            card: Cardinality::ManyToOne(vec!["y".into()]),
+        }),
+        _ => Some(VectorMatching {
+            on: false,
+            labels: vec![],
+            card: Cardinality::OneToOne,
+        }),
+    };
+    SampleExpr::Binary(Box::new(BinaryExpr {
+        op,
+        lhs: random_sample(r, depth - 1),
+        rhs: random_sample(r, depth - 1),
+        return_bool: is_cmp && r.below(2) == 0,
+        matching,
+    }))
+}
+
+#[test]
+fn random_trees_print_back_to_themselves() {
+    let mut r = Rng(0x9E37_79B9_7F4A_7C15);
+    for _ in 0..300 {
+        let e = Expr::Log(LogExpr {
+            matchers: vec![crate::model::Matcher::equal("app", "a")],
+            stages: vec![Stage::LabelFilter(random_label_filter(&mut r, 4))],
+        });
+        let printed = format_expr(&e);
+        let back = parse(&printed).unwrap_or_else(|err| panic!("{printed:?}: {err}"));
+        assert_eq!(dump(&back), dump(&e), "via {printed:?}");
+    }
+    for _ in 0..300 {
+        let e = Expr::Sample(random_sample(&mut r, 4));
+        let printed = format_expr(&e);
+        let back = parse(&printed).unwrap_or_else(|err| panic!("{printed:?}: {err}"));
+        assert_eq!(dump(&back), dump(&e), "via {printed:?}");
+    }
+}
