@@ -318,7 +318,7 @@ impl Parser<'_> {
     fn action(&mut self) -> PResult<Result<Node, End>> {
         let it = self.next_non_space();
         match it.tok {
-            Tok::Block => return self.block_control(it.pos).map(Ok),
+            Tok::Block => return self.block_control().map(Ok),
             Tok::Break | Tok::Continue => {
                 let is_break = it.tok == Tok::Break;
                 let word = if is_break { "break" } else { "continue" };
@@ -350,7 +350,7 @@ impl Parser<'_> {
             Tok::If => return self.control("if", it.pos).map(|b| Ok(Node::If(b))),
             Tok::Range => return self.control("range", it.pos).map(|b| Ok(Node::Range(b))),
             Tok::With => return self.control("with", it.pos).map(|b| Ok(Node::With(b))),
-            Tok::Template => return self.template_control(it.pos).map(Ok),
+            Tok::Template => return self.template_control().map(Ok),
             _ => {}
         }
         self.i -= 1;
@@ -389,25 +389,28 @@ impl Parser<'_> {
             }
         }
         self.vars.truncate(nvars);
+        let _ = pos;
         Ok(Box::new(Branch {
-            pos,
+            pos: pipe.pos,
             pipe,
             list,
             else_list,
         }))
     }
 
-    fn template_name(&mut self, context: &str) -> PResult<String> {
+    /// The quoted name of a `template`/`block`, and its position (which
+    /// is where Go places the node).
+    fn template_name(&mut self, context: &str) -> PResult<(String, usize)> {
         let it = self.next_non_space();
         match &it.tok {
-            Tok::Str(s) | Tok::RawStr(s) => unquote(s).map_err(|e| err(it.pos, e)),
+            Tok::Str(s) | Tok::RawStr(s) => unquote(s).map(|n| (n, it.pos)).map_err(|e| err(it.pos, e)),
             _ => Err(self.unexpected(&it, context)),
         }
     }
 
-    fn template_control(&mut self, pos: usize) -> PResult<Node> {
+    fn template_control(&mut self) -> PResult<Node> {
         let context = "template clause";
-        let name = self.template_name(context)?;
+        let (name, pos) = self.template_name(context)?;
         let pipe = if self.next_non_space().tok != Tok::Right {
             self.i -= 1;
             Some(self.pipeline(context, Tok::Right)?)
@@ -417,9 +420,9 @@ impl Parser<'_> {
         Ok(Node::Template { pos, name, pipe })
     }
 
-    fn block_control(&mut self, pos: usize) -> PResult<Node> {
+    fn block_control(&mut self) -> PResult<Node> {
         let context = "block clause";
-        let name = self.template_name(context)?;
+        let (name, pos) = self.template_name(context)?;
         let pipe = self.pipeline(context, Tok::Right)?;
         let saved = std::mem::replace(&mut self.vars, vec!["$".into()]);
         let saved_depth = std::mem::replace(&mut self.range_depth, 0);
