@@ -3,6 +3,7 @@
 
 pub mod ast;
 pub mod eval;
+pub mod format;
 pub mod pipeline;
 
 /// A syntax error with its 1-based line and column, printed as Loki does:

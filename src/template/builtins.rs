@@ -71,7 +71,9 @@ pub fn call<'a>(b: Builtin, args: &[Value<'a>]) -> Result<Value<'a>, String> {
         }
         Builtin::Ne => Ok(Value::Bool(!eq(&args[0], &args[1])?)),
         Builtin::Lt => Ok(Value::Bool(lt(&args[0], &args[1])?)),
-        Builtin::Le => Ok(Value::Bool(lt(&args[0], &args[1])? || eq(&args[0], &args[1])?)),
+        Builtin::Le => Ok(Value::Bool(
+            lt(&args[0], &args[1])? || eq(&args[0], &args[1])?,
+        )),
         Builtin::Gt => Ok(Value::Bool(
             !(lt(&args[0], &args[1])? || eq(&args[0], &args[1])?),
         )),
@@ -191,7 +193,8 @@ fn index<'a>(item: &Value<'a>, idx: &[Value<'a>]) -> Result<Value<'a>, String> {
                 Value::Int(
                     *s.as_bytes()
                         .get(x)
-                        .ok_or_else(|| format!("index out of range: {x}"))? as i64,
+                        .ok_or_else(|| format!("index out of range: {x}"))?
+                        as i64,
                 )
             }
             Value::Map(m) => match i {
@@ -232,10 +235,16 @@ fn slice<'a>(item: &Value<'a>, idx: &[Value<'a>]) -> Result<Value<'a>, String> {
         bounds[k] = index_arg(i, len)?;
     }
     if bounds[0] > bounds[1] {
-        return Err(format!("invalid slice index: {} > {}", bounds[0], bounds[1]));
+        return Err(format!(
+            "invalid slice index: {} > {}",
+            bounds[0], bounds[1]
+        ));
     }
     if idx.len() == 3 && bounds[1] > bounds[2] {
-        return Err(format!("invalid slice index: {} > {}", bounds[1], bounds[2]));
+        return Err(format!(
+            "invalid slice index: {} > {}",
+            bounds[1], bounds[2]
+        ));
     }
     Ok(match item {
         Value::Str(s) => {

@@ -30,16 +30,16 @@ pub(crate) struct Exec<'a, 'l> {
 }
 
 impl<'a> Exec<'a, '_> {
-    fn err(&self, pos: usize, ctx: &dyn std::fmt::Display, msg: impl std::fmt::Display) -> TemplateError {
+    fn err(
+        &self,
+        pos: usize,
+        ctx: &dyn std::fmt::Display,
+        msg: impl std::fmt::Display,
+    ) -> TemplateError {
         let (line, col) = self.tmpl.line_col(pos);
         TemplateError::new(format!(
             "template: {}:{}:{}: executing {:?} at <{}>: {}",
-            self.tmpl.name,
-            line,
-            col,
-            self.cur,
-            ctx.to_string().replace('%', "%%"),
-            msg
+            self.tmpl.name, line, col, self.cur, ctx, msg
         ))
     }
 
@@ -60,7 +60,11 @@ impl<'a> Exec<'a, '_> {
                 let v = self.eval_pipeline(dot, pipe)?;
                 if pipe.decl.is_empty() {
                     if let Value::Func(_) = v {
-                        return Err(self.err(*pos, &format!("{{{{{pipe}}}}}"), "can't print value of type func"));
+                        return Err(self.err(
+                            *pos,
+                            &format!("{{{{{pipe}}}}}"),
+                            "can't print value of type func",
+                        ));
                     }
                     match &v {
                         Value::Str(s) => out.push_str(s),
@@ -105,7 +109,13 @@ impl<'a> Exec<'a, '_> {
         Ok(Flow::Normal)
     }
 
-    fn walk_if_with(&mut self, dot: &Value<'a>, b: &'a Branch, with: bool, out: &mut String) -> R<Flow> {
+    fn walk_if_with(
+        &mut self,
+        dot: &Value<'a>,
+        b: &'a Branch,
+        with: bool,
+        out: &mut String,
+    ) -> R<Flow> {
         let mark = self.vars.len();
         let val = self.eval_pipeline(dot, &b.pipe)?;
         let r = if val.truthy() {
@@ -131,7 +141,13 @@ impl<'a> Exec<'a, '_> {
         r.map(|_| Flow::Normal)
     }
 
-    fn range_body(&mut self, dot: &Value<'a>, b: &'a Branch, val: Value<'a>, out: &mut String) -> R<()> {
+    fn range_body(
+        &mut self,
+        dot: &Value<'a>,
+        b: &'a Branch,
+        val: Value<'a>,
+        out: &mut String,
+    ) -> R<()> {
         let mut one = |this: &mut Self, key: Value<'a>, elem: Value<'a>| -> R<bool> {
             let mark = this.vars.len();
             if !b.pipe.decl.is_empty() {
@@ -246,14 +262,25 @@ impl<'a> Exec<'a, '_> {
         Ok(())
     }
 
-    fn eval_command(&mut self, dot: &Value<'a>, cmd: &'a Command, final_: Option<Value<'a>>) -> R<Value<'a>> {
+    fn eval_command(
+        &mut self,
+        dot: &Value<'a>,
+        cmd: &'a Command,
+        final_: Option<Value<'a>>,
+    ) -> R<Value<'a>> {
         let first = &cmd.args[0];
         let rest = &cmd.args[1..];
         match first {
-            Arg::Field { pos, names } => self.eval_field_chain(dot, dot.clone(), *pos, first, names, rest, final_),
+            Arg::Field { pos, names } => {
+                self.eval_field_chain(dot, dot.clone(), *pos, first, names, rest, final_)
+            }
             Arg::Chain { pos, node, fields } => {
                 if let Arg::Nil(_) = **node {
-                    return Err(self.err(*pos, first, format!("indirection through explicit nil in {first}")));
+                    return Err(self.err(
+                        *pos,
+                        first,
+                        format!("indirection through explicit nil in {first}"),
+                    ));
                 }
                 let recv = self.eval_arg(dot, node)?;
                 self.eval_field_chain(dot, recv, *pos, first, fields, rest, final_)
@@ -317,14 +344,20 @@ impl<'a> Exec<'a, '_> {
         match &recv {
             Value::Map(m) => {
                 if has_args {
-                    return Err(self.err(pos, node, format!("{name} is not a method but has arguments")));
+                    return Err(self.err(
+                        pos,
+                        node,
+                        format!("{name} is not a method but has arguments"),
+                    ));
                 }
                 match m.get(name) {
                     Some(v) => Ok(v.clone()),
                     None => match self.tmpl.options.missing_key {
                         MissingKey::Default => Ok(Value::Missing),
                         MissingKey::Zero => Ok(Value::Str(Cow::Borrowed(""))),
-                        MissingKey::Error => Err(self.err(pos, node, format!("map has no entry for key {name:?}"))),
+                        MissingKey::Error => {
+                            Err(self.err(pos, node, format!("map has no entry for key {name:?}")))
+                        }
                     },
                 }
             }
@@ -338,7 +371,11 @@ impl<'a> Exec<'a, '_> {
             }
             Value::Missing | Value::Nil => {
                 if self.tmpl.options.missing_key == MissingKey::Error {
-                    return Err(self.err(pos, node, format!("nil data; no entry for key {name:?}")));
+                    return Err(self.err(
+                        pos,
+                        node,
+                        format!("nil data; no entry for key {name:?}"),
+                    ));
                 }
                 Ok(Value::Missing)
             }
@@ -352,7 +389,9 @@ impl<'a> Exec<'a, '_> {
 
     fn eval_arg(&mut self, dot: &Value<'a>, arg: &'a Arg) -> R<Value<'a>> {
         match arg {
-            Arg::Field { pos, names } => self.eval_field_chain(dot, dot.clone(), *pos, arg, names, &[], None),
+            Arg::Field { pos, names } => {
+                self.eval_field_chain(dot, dot.clone(), *pos, arg, names, &[], None)
+            }
             Arg::Variable { pos, name, fields } => {
                 let v = self.var(name);
                 self.eval_field_chain(dot, v, *pos, arg, fields, &[], None)
@@ -372,7 +411,11 @@ impl<'a> Exec<'a, '_> {
             Arg::Pipe(p) => self.eval_pipeline(dot, p),
             Arg::Chain { pos, node, fields } => {
                 if let Arg::Nil(_) = **node {
-                    return Err(self.err(*pos, arg, format!("indirection through explicit nil in {arg}")));
+                    return Err(self.err(
+                        *pos,
+                        arg,
+                        format!("indirection through explicit nil in {arg}"),
+                    ));
                 }
                 let recv = self.eval_arg(dot, node)?;
                 self.eval_field_chain(dot, recv, *pos, arg, fields, &[], None)
@@ -380,8 +423,23 @@ impl<'a> Exec<'a, '_> {
         }
     }
 
-    fn eval_function(&mut self, dot: &Value<'a>, ident: &'a Arg, cmd: &'a Command, args: &'a [Arg], final_: Option<Value<'a>>) -> R<Value<'a>> {
-        self.call_function(dot, ident, cmd.pos, &cmd.to_string(), &cmd.args, args, final_)
+    fn eval_function(
+        &mut self,
+        dot: &Value<'a>,
+        ident: &'a Arg,
+        cmd: &'a Command,
+        args: &'a [Arg],
+        final_: Option<Value<'a>>,
+    ) -> R<Value<'a>> {
+        self.call_function(
+            dot,
+            ident,
+            cmd.pos,
+            &cmd.to_string(),
+            &cmd.args,
+            args,
+            final_,
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -405,9 +463,15 @@ impl<'a> Exec<'a, '_> {
             FuncRef::Late(_) => (0, None),
         };
         let arity_err = match max {
-            Some(m) if m == min && n != m => Some(format!("wrong number of args for {name}: want {m} got {n}")),
-            Some(m) if n > m => Some(format!("wrong number of args for {name}: want at most {m} got {n}")),
-            _ if n < min => Some(format!("wrong number of args for {name}: want at least {min} got {n}")),
+            Some(m) if m == min && n != m => {
+                Some(format!("wrong number of args for {name}: want {m} got {n}"))
+            }
+            Some(m) if n > m => Some(format!(
+                "wrong number of args for {name}: want at most {m} got {n}"
+            )),
+            _ if n < min => Some(format!(
+                "wrong number of args for {name}: want at least {min} got {n}"
+            )),
             _ => None,
         };
         if let Some(e) = arity_err {

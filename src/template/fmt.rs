@@ -38,7 +38,11 @@ fn float_text(x: f64, verb: char, prec: Option<usize>, sharp: bool) -> String {
         return "NaN".into();
     }
     if x.is_infinite() {
-        return if x > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if x > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let mut out = String::new();
     if x.is_sign_negative() {
@@ -306,7 +310,12 @@ fn take_num(chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>) -> Optio
     let mut n: Option<usize> = None;
     while let Some(&(_, d)) = chars.peek() {
         let Some(v) = d.to_digit(10) else { break };
-        n = Some(n.unwrap_or(0).saturating_mul(10).saturating_add(v as usize).min(1_000_000));
+        n = Some(
+            n.unwrap_or(0)
+                .saturating_mul(10)
+                .saturating_add(v as usize)
+                .min(1_000_000),
+        );
         chars.next();
     }
     n

@@ -122,9 +122,8 @@ pub fn lex(src: &str) -> Result<Vec<Item>, LexError> {
         if trim_next_text {
             text = text.trim_start_matches([' ', '\t', '\r', '\n']);
         }
-        let left_trim = next.is_some_and(|n| {
-            b.len() > n + 3 && b[n + 2] == b'-' && is_space(b[n + 3])
-        });
+        let left_trim =
+            next.is_some_and(|n| b.len() > n + 3 && b[n + 2] == b'-' && is_space(b[n + 3]));
         if left_trim {
             text = text.trim_end_matches([' ', '\t', '\r', '\n']);
         }
@@ -200,7 +199,10 @@ fn lex_action(src: &str, mut p: usize, items: &mut Vec<Item>) -> Result<(usize, 
             let trim = !rest.starts_with("}}");
             if trim {
                 let ws = rest.len() - rest.trim_start_matches([' ', '\t', '\r', '\n']).len();
-                items.push(Item { tok: Tok::Space, pos: p });
+                items.push(Item {
+                    tok: Tok::Space,
+                    pos: p,
+                });
                 p += ws;
             }
             if depth > 0 {
@@ -209,7 +211,10 @@ fn lex_action(src: &str, mut p: usize, items: &mut Vec<Item>) -> Result<(usize, 
                     pos: p,
                 });
             }
-            items.push(Item { tok: Tok::Right, pos: p });
+            items.push(Item {
+                tok: Tok::Right,
+                pos: p,
+            });
             return Ok((p + if trim { 3 } else { 2 }, trim));
         }
         let Some(c) = rest.chars().next() else {

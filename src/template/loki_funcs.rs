@@ -121,7 +121,12 @@ pub fn to_float64(v: &Value<'_>) -> f64 {
         Value::Int(i) => *i as f64,
         Value::Float(f) => *f,
         Value::Bool(b) => *b as i64 as f64,
-        Value::Str(x) => x.trim().parse::<f64>().ok().filter(|_| !x.is_empty()).unwrap_or(0.0),
+        Value::Str(x) => x
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|_| !x.is_empty())
+            .unwrap_or(0.0),
         _ => 0.0,
     }
 }
@@ -163,7 +168,14 @@ fn decimal_fold(vals: &[f64], op: char) -> f64 {
                 _ => {
                     let sc = acc.1.max(d.1);
                     let (a, b) = (rescale(acc, sc)?, rescale(d, sc)?);
-                    (if op == '+' { a.checked_add(b)? } else { a.checked_sub(b)? }, sc)
+                    (
+                        if op == '+' {
+                            a.checked_add(b)?
+                        } else {
+                            a.checked_sub(b)?
+                        },
+                        sc,
+                    )
                 }
             };
             if acc.1 > 30 {
@@ -250,7 +262,11 @@ fn align(count: i64, x: &str, left: bool) -> String {
     }
     if count > n {
         let pad = " ".repeat((count - n) as usize);
-        return if left { format!("{x}{pad}") } else { format!("{pad}{x}") };
+        return if left {
+            format!("{x}{pad}")
+        } else {
+            format!("{pad}{x}")
+        };
     }
     if left {
         x.chars().take(count as usize).collect()
@@ -329,10 +345,14 @@ pub fn b64decode(text: &str) -> Result<Vec<u8>, String> {
         .filter(|(_, c)| *c != b'\n' && *c != b'\r')
         .collect();
     let illegal = |i: usize| format!("illegal base64 data at input byte {i}");
+    if let Some(&(pos, _)) = bytes.iter().find(|(_, c)| *c != b'=' && !B64.contains(c)) {
+        return Err(illegal(pos));
+    }
     let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
-    for quad in bytes.chunks(4) {
+    let nquads = bytes.len().div_ceil(4);
+    for (qi, quad) in bytes.chunks(4).enumerate() {
         if quad.len() < 4 {
-            return Err(illegal(quad.last().map_or(text.len(), |q| q.0 + 1).min(text.len())));
+            return Err(illegal(quad[0].0));
         }
         let mut v = 0u32;
         let mut pad = 0;
@@ -347,7 +367,7 @@ pub fn b64decode(text: &str) -> Result<Vec<u8>, String> {
                 if pad > 0 {
                     return Err(illegal(pos));
                 }
-                B64.iter().position(|&x| x == c).ok_or_else(|| illegal(pos))? as u32
+                B64.iter().position(|&x| x == c).unwrap_or(0) as u32
             };
             v = v << 6 | d;
         }
@@ -358,7 +378,7 @@ pub fn b64decode(text: &str) -> Result<Vec<u8>, String> {
         if pad < 1 {
             out.push(v as u8);
         }
-        if pad > 0 && quad != bytes.chunks(4).last().unwrap_or(&[]) {
+        if pad > 0 && qi + 1 < nquads {
             return Err(illegal(quad[3].0 + 1));
         }
     }
@@ -446,7 +466,9 @@ pub fn parse_bytes(x: &str) -> Result<f64, String> {
 /// milliseconds, microseconds or nanoseconds.
 fn unix_to_time(epoch: &str) -> Result<Time, String> {
     let i: i64 = epoch.parse().map_err(|_| {
-        format!("unable to parse time '{epoch}': strconv.ParseInt: parsing {epoch:?}: invalid syntax")
+        format!(
+            "unable to parse time '{epoch}': strconv.ParseInt: parsing {epoch:?}: invalid syntax"
+        )
     })?;
     Ok(match epoch.len() {
         5 => Time::from_unix(i.saturating_mul(86_400), 0),
@@ -471,9 +493,10 @@ fn json_to_value(v: serde_json::Value) -> Value<'static> {
         serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or(0.0)),
         serde_json::Value::String(x) => Value::Str(Cow::Owned(x)),
         serde_json::Value::Array(a) => Value::list(a.into_iter().map(json_to_value)),
-        serde_json::Value::Object(o) => {
-            Value::map(o.into_iter().map(|(k, v)| (Cow::Owned(k), json_to_value(v))))
-        }
+        serde_json::Value::Object(o) => Value::map(
+            o.into_iter()
+                .map(|(k, v)| (Cow::Owned(k), json_to_value(v))),
+        ),
     }
 }
 
@@ -498,7 +521,12 @@ fn build() -> FuncMap {
     str_fn(&mut f, "ToUpper", str::to_uppercase);
     str_fn(&mut f, "TrimSpace", |x| x.trim().to_string());
     f.insert_arity("Replace", 4, Some(4), |a| {
-        let (x, old, new, n) = (arg_str(a, 0)?, arg_str(a, 1)?, arg_str(a, 2)?, arg_int(a, 3)?);
+        let (x, old, new, n) = (
+            arg_str(a, 0)?,
+            arg_str(a, 1)?,
+            arg_str(a, 2)?,
+            arg_int(a, 3)?,
+        );
         Ok(s(if n < 0 {
             x.replace(old, new)
         } else {
@@ -506,13 +534,19 @@ fn build() -> FuncMap {
         }))
     });
     f.insert_arity("Trim", 2, Some(2), |a| {
-        Ok(s(trim_set(arg_str(a, 0)?, arg_str(a, 1)?, true, true).to_string()))
+        Ok(s(
+            trim_set(arg_str(a, 0)?, arg_str(a, 1)?, true, true).to_string()
+        ))
     });
     f.insert_arity("TrimLeft", 2, Some(2), |a| {
-        Ok(s(trim_set(arg_str(a, 0)?, arg_str(a, 1)?, true, false).to_string()))
+        Ok(s(
+            trim_set(arg_str(a, 0)?, arg_str(a, 1)?, true, false).to_string()
+        ))
     });
     f.insert_arity("TrimRight", 2, Some(2), |a| {
-        Ok(s(trim_set(arg_str(a, 0)?, arg_str(a, 1)?, false, true).to_string()))
+        Ok(s(
+            trim_set(arg_str(a, 0)?, arg_str(a, 1)?, false, true).to_string()
+        ))
     });
     f.insert_arity("TrimPrefix", 2, Some(2), |a| {
         let (x, p) = (arg_str(a, 0)?, arg_str(a, 1)?);
@@ -526,7 +560,9 @@ fn build() -> FuncMap {
     // Loki's own.
     f.insert_arity("regexReplaceAll", 3, Some(3), |a| {
         let re = compile(arg_str(a, 0)?)?;
-        Ok(s(re.replace_all(arg_str(a, 1)?, arg_str(a, 2)?).into_owned()))
+        Ok(s(re
+            .replace_all(arg_str(a, 1)?, arg_str(a, 2)?)
+            .into_owned()))
     });
     f.insert_arity("regexReplaceAllLiteral", 3, Some(3), |a| {
         let re = compile(arg_str(a, 0)?)?;
@@ -538,9 +574,13 @@ fn build() -> FuncMap {
         let re = compile(arg_str(a, 0)?)?;
         Ok(Value::Int(re.find_iter(arg_str(a, 1)?).count() as i64))
     });
-    f.insert_arity("urldecode", 1, Some(1), |a| Ok(s(query_unescape(arg_str(a, 0)?)?)));
+    f.insert_arity("urldecode", 1, Some(1), |a| {
+        Ok(s(query_unescape(arg_str(a, 0)?)?))
+    });
     str_fn(&mut f, "urlencode", super::builtins::query_escape);
-    f.insert_arity("bytes", 1, Some(1), |a| Ok(Value::Float(parse_bytes(arg_str(a, 0)?)?)));
+    f.insert_arity("bytes", 1, Some(1), |a| {
+        Ok(Value::Float(parse_bytes(arg_str(a, 0)?)?))
+    });
     for name in ["duration", "duration_seconds"] {
         f.insert_arity(name, 1, Some(1), |a| {
             Ok(Value::Float(parse_duration_secs(arg_str(a, 0)?)?))
@@ -579,7 +619,9 @@ fn build() -> FuncMap {
     str_fn(&mut f, "upper", str::to_uppercase);
     str_fn(&mut f, "title", title);
     str_fn(&mut f, "trim", |x| x.trim().to_string());
-    f.insert_arity("trunc", 2, Some(2), |a| Ok(s(trunc(arg_int(a, 0)?, arg_str(a, 1)?))));
+    f.insert_arity("trunc", 2, Some(2), |a| {
+        Ok(s(trunc(arg_int(a, 0)?, arg_str(a, 1)?)))
+    });
     f.insert_arity("substr", 3, Some(3), |a| {
         Ok(s(substr(arg_int(a, 0)?, arg_int(a, 1)?, arg_str(a, 2)?)))
     });
@@ -594,11 +636,17 @@ fn build() -> FuncMap {
     });
     f.insert_arity("indent", 2, Some(2), |a| {
         let pad = " ".repeat(arg_int(a, 0)?.clamp(0, 1 << 16) as usize);
-        Ok(s(format!("{pad}{}", arg_str(a, 1)?.replace('\n', &format!("\n{pad}")))))
+        Ok(s(format!(
+            "{pad}{}",
+            arg_str(a, 1)?.replace('\n', &format!("\n{pad}"))
+        )))
     });
     f.insert_arity("nindent", 2, Some(2), |a| {
         let pad = " ".repeat(arg_int(a, 0)?.clamp(0, 1 << 16) as usize);
-        Ok(s(format!("\n{pad}{}", arg_str(a, 1)?.replace('\n', &format!("\n{pad}")))))
+        Ok(s(format!(
+            "\n{pad}{}",
+            arg_str(a, 1)?.replace('\n', &format!("\n{pad}"))
+        )))
     });
     f.insert_arity("replace", 3, Some(3), |a| {
         Ok(s(arg_str(a, 2)?.replace(arg_str(a, 0)?, arg_str(a, 1)?)))
@@ -615,7 +663,9 @@ fn build() -> FuncMap {
         Ok(s(x.repeat(n as usize)))
     });
     f.insert_arity("trimAll", 2, Some(2), |a| {
-        Ok(s(trim_set(arg_str(a, 1)?, arg_str(a, 0)?, true, true).to_string()))
+        Ok(s(
+            trim_set(arg_str(a, 1)?, arg_str(a, 0)?, true, true).to_string()
+        ))
     });
     f.insert_arity("trimPrefix", 2, Some(2), |a| {
         let (p, x) = (arg_str(a, 0)?, arg_str(a, 1)?);
@@ -626,13 +676,21 @@ fn build() -> FuncMap {
         Ok(s(x.strip_suffix(p).unwrap_or(x).to_string()))
     });
     f.insert_arity("int", 1, Some(1), |a| Ok(Value::Int(to_int64(&a[0]))));
-    f.insert_arity("float64", 1, Some(1), |a| Ok(Value::Float(to_float64(&a[0]))));
-    f.insert("add", |a| Ok(Value::Int(a.iter().map(to_int64).fold(0i64, i64::wrapping_add))));
+    f.insert_arity("float64", 1, Some(1), |a| {
+        Ok(Value::Float(to_float64(&a[0])))
+    });
+    f.insert("add", |a| {
+        Ok(Value::Int(
+            a.iter().map(to_int64).fold(0i64, i64::wrapping_add),
+        ))
+    });
     f.insert_arity("sub", 2, Some(2), |a| {
         Ok(Value::Int(to_int64(&a[0]).wrapping_sub(to_int64(&a[1]))))
     });
     f.insert_arity("mul", 1, None, |a| {
-        Ok(Value::Int(a.iter().map(to_int64).fold(1i64, i64::wrapping_mul)))
+        Ok(Value::Int(
+            a.iter().map(to_int64).fold(1i64, i64::wrapping_mul),
+        ))
     });
     f.insert_arity("div", 2, Some(2), |a| {
         let d = to_int64(&a[1]);
@@ -650,7 +708,11 @@ fn build() -> FuncMap {
     });
     f.insert("addf", |a| {
         let v: Vec<f64> = a.iter().map(to_float64).collect();
-        Ok(Value::Float(if v.is_empty() { 0.0 } else { decimal_fold(&v, '+') }))
+        Ok(Value::Float(if v.is_empty() {
+            0.0
+        } else {
+            decimal_fold(&v, '+')
+        }))
     });
     f.insert_arity("subf", 1, None, |a| {
         let v: Vec<f64> = a.iter().map(to_float64).collect();
@@ -671,20 +733,32 @@ fn build() -> FuncMap {
         Ok(Value::Int(a.iter().map(to_int64).min().unwrap_or(0)))
     });
     f.insert_arity("maxf", 1, None, |a| {
-        Ok(Value::Float(a.iter().map(to_float64).fold(f64::NEG_INFINITY, f64::max)))
+        Ok(Value::Float(
+            a.iter().map(to_float64).fold(f64::NEG_INFINITY, f64::max),
+        ))
     });
     f.insert_arity("minf", 1, None, |a| {
-        Ok(Value::Float(a.iter().map(to_float64).fold(f64::INFINITY, f64::min)))
+        Ok(Value::Float(
+            a.iter().map(to_float64).fold(f64::INFINITY, f64::min),
+        ))
     });
-    f.insert_arity("ceil", 1, Some(1), |a| Ok(Value::Float(to_float64(&a[0]).ceil())));
-    f.insert_arity("floor", 1, Some(1), |a| Ok(Value::Float(to_float64(&a[0]).floor())));
+    f.insert_arity("ceil", 1, Some(1), |a| {
+        Ok(Value::Float(to_float64(&a[0]).ceil()))
+    });
+    f.insert_arity("floor", 1, Some(1), |a| {
+        Ok(Value::Float(to_float64(&a[0]).floor()))
+    });
     f.insert_arity("round", 2, Some(3), |a| {
         let round_on = a.get(2).map_or(0.5, to_float64);
         let val = to_float64(&a[0]);
         let pow = 10f64.powf(arg_int(a, 1)? as f64);
         let digit = pow * val;
         let frac = digit.fract();
-        let r = if frac >= round_on { digit.ceil() } else { digit.floor() };
+        let r = if frac >= round_on {
+            digit.ceil()
+        } else {
+            digit.floor()
+        };
         Ok(Value::Float(r / pow))
     });
     f.insert_arity("fromJson", 1, Some(1), |a| {
@@ -709,7 +783,9 @@ fn build() -> FuncMap {
         ))
     });
     f.insert_arity("now", 0, Some(0), |_| Ok(Value::Time(Time::now())));
-    f.insert_arity("unixEpoch", 1, Some(1), |a| Ok(s(arg_time(a, 0)?.secs.to_string())));
+    f.insert_arity("unixEpoch", 1, Some(1), |a| {
+        Ok(s(arg_time(a, 0)?.secs.to_string()))
+    });
     f.insert_arity("default", 1, None, |a| {
         let given = &a[1..];
         if given.is_empty() || is_empty(&given[0]) {

@@ -24,6 +24,8 @@ mod time_methods;
 pub mod value;
 
 #[cfg(test)]
+mod loki_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;

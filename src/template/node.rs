@@ -9,7 +9,10 @@ use super::FuncDef;
 #[derive(Clone, Debug)]
 pub enum Node {
     Text(String),
-    Action { pos: usize, pipe: Pipe },
+    Action {
+        pos: usize,
+        pipe: Pipe,
+    },
     If(Box<Branch>),
     Range(Box<Branch>),
     With(Box<Branch>),

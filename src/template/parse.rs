@@ -248,7 +248,10 @@ impl Parser<'_> {
         if it.tok == Tok::Eof {
             return err(it.pos, format!("unexpected EOF in {context}"));
         }
-        err(it.pos, format!("unexpected {} in {context}", it.tok.describe()))
+        err(
+            it.pos,
+            format!("unexpected {} in {context}", it.tok.describe()),
+        )
     }
 
     fn expect(&mut self, want: Tok, context: &str) -> PResult<Item> {
@@ -403,7 +406,9 @@ impl Parser<'_> {
     fn template_name(&mut self, context: &str) -> PResult<(String, usize)> {
         let it = self.next_non_space();
         match &it.tok {
-            Tok::Str(s) | Tok::RawStr(s) => unquote(s).map(|n| (n, it.pos)).map_err(|e| err(it.pos, e)),
+            Tok::Str(s) | Tok::RawStr(s) => {
+                unquote(s).map(|n| (n, it.pos)).map_err(|e| err(it.pos, e))
+            }
             _ => Err(self.unexpected(&it, context)),
         }
     }
@@ -493,7 +498,11 @@ impl Parser<'_> {
                 for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
                     if matches!(
                         c.args[0],
-                        Arg::Bool(..) | Arg::Dot(_) | Arg::Nil(_) | Arg::Number { .. } | Arg::Str { .. }
+                        Arg::Bool(..)
+                            | Arg::Dot(_)
+                            | Arg::Nil(_)
+                            | Arg::Number { .. }
+                            | Arg::Str { .. }
                     ) {
                         return Err(err(
                             c.pos,
@@ -575,8 +584,15 @@ impl Parser<'_> {
                         fields: f0,
                     }
                 }
-                Arg::Bool(..) | Arg::Str { .. } | Arg::Number { .. } | Arg::Nil(_) | Arg::Dot(_) => {
-                    return Err(err(cpos, format!("unexpected . after term {:?}", node.to_string())));
+                Arg::Bool(..)
+                | Arg::Str { .. }
+                | Arg::Number { .. }
+                | Arg::Nil(_)
+                | Arg::Dot(_) => {
+                    return Err(err(
+                        cpos,
+                        format!("unexpected . after term {:?}", node.to_string()),
+                    ));
                 }
                 other => Arg::Chain {
                     pos: cpos,

@@ -17,7 +17,10 @@ fn data() -> Value<'static> {
             "list",
             Value::list([Value::from("a"), Value::from("b"), Value::from("c")]),
         ),
-        ("nums", Value::list([Value::Int(1), Value::Int(2), Value::Int(3)])),
+        (
+            "nums",
+            Value::list([Value::Int(1), Value::Int(2), Value::Int(3)]),
+        ),
         ("nolist", Value::list([])),
         (
             "m",
@@ -31,15 +34,16 @@ fn data() -> Value<'static> {
 }
 
 fn run(src: &str) -> String {
-    let t = Template::parse("t", src, &FuncMap::new())
-        .unwrap_or_else(|e| panic!("parse {src:?}: {e}"));
+    let t =
+        Template::parse("t", src, &FuncMap::new()).unwrap_or_else(|e| panic!("parse {src:?}: {e}"));
     let d = data();
-    t.execute(&d).unwrap_or_else(|e| panic!("exec {src:?}: {e}"))
+    t.execute(&d)
+        .unwrap_or_else(|e| panic!("exec {src:?}: {e}"))
 }
 
 fn exec_err(src: &str) -> String {
-    let t = Template::parse("t", src, &FuncMap::new())
-        .unwrap_or_else(|e| panic!("parse {src:?}: {e}"));
+    let t =
+        Template::parse("t", src, &FuncMap::new()).unwrap_or_else(|e| panic!("parse {src:?}: {e}"));
     let d = data();
     match t.execute(&d) {
         Ok(s) => panic!("{src:?} executed to {s:?}"),
@@ -65,7 +69,7 @@ fn text_and_fields() {
     assert_eq!(run("{{.list}}"), "[a b c]");
     assert_eq!(run("{{.m}}"), "map[a:1 inner:map[k:v] z:26]");
     assert_eq!(run("{{.f}} {{.n}} {{.t}}"), "2.5 3 true");
-    assert_eq!(run("{{$}}") , run("{{.}}"));
+    assert_eq!(run("{{$}}"), run("{{.}}"));
 }
 
 #[test]
@@ -83,9 +87,15 @@ fn literals() {
     assert_eq!(run(r#"{{"a\tb\x41\u00e9"}}"#), "a\tbAé");
     assert_eq!(run("{{`raw\\n`}}"), "raw\\n");
     assert_eq!(run("{{'a'}}"), "97");
-    assert_eq!(run("{{0x1F}} {{0o17}} {{017}} {{0b101}} {{1_000}}"), "31 15 15 5 1000");
+    assert_eq!(
+        run("{{0x1F}} {{0o17}} {{017}} {{0b101}} {{1_000}}"),
+        "31 15 15 5 1000"
+    );
     assert_eq!(run("{{1.5}} {{1e3}} {{1.0}} {{-2.25}}"), "1.5 1000 1 -2.25");
-    assert_eq!(run("{{1e6}} {{123456.0}} {{0.0001}} {{0.00001}}"), "1e+06 123456 0.0001 1e-05");
+    assert_eq!(
+        run("{{1e6}} {{123456.0}} {{0.0001}} {{0.00001}}"),
+        "1e+06 123456 0.0001 1e-05"
+    );
     assert_eq!(run("{{true}} {{false}}"), "true false");
     assert_eq!(run("{{print nil}}"), "<nil>");
 }
@@ -96,7 +106,10 @@ fn if_else_chains() {
     assert_eq!(run("{{if .empty}}yes{{else}}no{{end}}"), "no");
     assert_eq!(run("{{if .zero}}a{{else if .n}}b{{else}}c{{end}}"), "b");
     assert_eq!(run("{{if .zero}}a{{else if .empty}}b{{else}}c{{end}}"), "c");
-    assert_eq!(run("{{if .nolist}}a{{else}}empty list{{end}}"), "empty list");
+    assert_eq!(
+        run("{{if .nolist}}a{{else}}empty list{{end}}"),
+        "empty list"
+    );
     assert_eq!(run("{{if .missing}}a{{else}}missing{{end}}"), "missing");
     assert_eq!(run("{{if .m}}map{{end}}"), "map");
     assert_eq!(run("{{if 0.0}}a{{else}}zero float{{end}}"), "zero float");
@@ -107,13 +120,19 @@ fn with_else() {
     assert_eq!(run("{{with .m.inner}}{{.k}}{{end}}"), "v");
     assert_eq!(run("{{with .empty}}x{{else}}none{{end}}"), "none");
     assert_eq!(run("{{with $x := .name}}{{$x}}{{.}}{{end}}"), "worldworld");
-    assert_eq!(run("{{with .zero}}a{{else with .name}}{{.}}{{end}}"), "world");
+    assert_eq!(
+        run("{{with .zero}}a{{else with .name}}{{.}}{{end}}"),
+        "world"
+    );
 }
 
 #[test]
 fn range_forms() {
     assert_eq!(run("{{range .list}}[{{.}}]{{end}}"), "[a][b][c]");
-    assert_eq!(run("{{range $i, $v := .list}}{{$i}}={{$v}},{{end}}"), "0=a,1=b,2=c,");
+    assert_eq!(
+        run("{{range $i, $v := .list}}{{$i}}={{$v}},{{end}}"),
+        "0=a,1=b,2=c,"
+    );
     assert_eq!(run("{{range $v := .list}}{{$v}}{{end}}"), "abc");
     assert_eq!(run("{{range $k, $v := .m}}{{$k}};{{end}}"), "a;inner;z;");
     assert_eq!(run("{{range .nolist}}x{{else}}empty{{end}}"), "empty");
@@ -174,8 +193,14 @@ fn and_or_not() {
 
 #[test]
 fn comparisons() {
-    assert_eq!(run("{{eq 1 1}} {{eq 1 2}} {{eq \"a\" \"a\"}} {{eq 2 1 3 2}}"), "true false true true");
-    assert_eq!(run("{{ne 1 2}} {{lt 1 2}} {{le 2 2}} {{gt 1.5 0.5}} {{ge \"b\" \"a\"}}"), "true true true true true");
+    assert_eq!(
+        run("{{eq 1 1}} {{eq 1 2}} {{eq \"a\" \"a\"}} {{eq 2 1 3 2}}"),
+        "true false true true"
+    );
+    assert_eq!(
+        run("{{ne 1 2}} {{lt 1 2}} {{le 2 2}} {{gt 1.5 0.5}} {{ge \"b\" \"a\"}}"),
+        "true true true true true"
+    );
     assert_eq!(run("{{lt \"abc\" \"abd\"}}"), "true");
     assert_eq!(run("{{eq .missing \"x\"}}"), "false");
     assert_eq!(
@@ -195,9 +220,15 @@ fn comparisons() {
 #[test]
 fn len_index_slice() {
     assert_eq!(run("{{len .list}} {{len .name}} {{len .m}}"), "3 5 3");
-    assert_eq!(run("{{index .list 1}} {{index .m \"z\"}} {{index .m \"inner\" \"k\"}}"), "b 26 v");
+    assert_eq!(
+        run("{{index .list 1}} {{index .m \"z\"}} {{index .m \"inner\" \"k\"}}"),
+        "b 26 v"
+    );
     assert_eq!(run("{{index .name 0}}"), "119");
-    assert_eq!(run("{{slice .name 1 3}} {{slice .list 1}} {{slice .name}}"), "or [b c] world");
+    assert_eq!(
+        run("{{slice .name 1 3}} {{slice .list 1}} {{slice .name}}"),
+        "or [b c] world"
+    );
     assert_eq!(
         exec_err("{{index .list 5}}"),
         "template: t:1:2: executing \"t\" at <index .list 5>: error calling index: index out of range: 5"
@@ -216,22 +247,46 @@ fn len_index_slice() {
 fn print_family_and_escapers() {
     assert_eq!(run("{{print 1 2 \"a\" \"b\" 3}}"), "1 2ab3");
     assert_eq!(run("{{println 1 \"a\"}}"), "1 a\n");
-    assert_eq!(run("{{html \"<a href='x'>&\\\"\"}}"), "&lt;a href=&#39;x&#39;&gt;&amp;&#34;");
-    assert_eq!(run("{{js \"it's <b> \\\\ = \\n\"}}"), "it\\'s \\u003Cb\\u003E \\\\ \\u003D \\u000A");
+    assert_eq!(
+        run("{{html \"<a href='x'>&\\\"\"}}"),
+        "&lt;a href=&#39;x&#39;&gt;&amp;&#34;"
+    );
+    assert_eq!(
+        run("{{js \"it's <b> \\\\ = \\n\"}}"),
+        "it\\'s \\u003Cb\\u003E \\\\ \\u003D \\u000A"
+    );
     assert_eq!(run("{{urlquery \"a b&c=d/é\"}}"), "a+b%26c%3Dd%2F%C3%A9");
     assert_eq!(run("{{.name | html}}"), "world");
 }
 
 #[test]
 fn printf_verbs() {
-    assert_eq!(run(r#"{{printf "%s|%d|%v|%q" "a" 42 .list "q\"x"}}"#), r#"a|42|[a b c]|"q\"x""#);
-    assert_eq!(run(r#"{{printf "%f|%.2f|%e|%g|%.3g" 3.14159 3.14159 1234.5678 0.000012 3.14159}}"#), "3.141590|3.14|1.234568e+03|1.2e-05|3.14");
-    assert_eq!(run(r#"{{printf "%x|%X|%x|%o|%b" 255 255 "hi" 8 5}}"#), "ff|FF|6869|10|101");
+    assert_eq!(
+        run(r#"{{printf "%s|%d|%v|%q" "a" 42 .list "q\"x"}}"#),
+        r#"a|42|[a b c]|"q\"x""#
+    );
+    assert_eq!(
+        run(r#"{{printf "%f|%.2f|%e|%g|%.3g" 3.14159 3.14159 1234.5678 0.000012 3.14159}}"#),
+        "3.141590|3.14|1.234568e+03|1.2e-05|3.14"
+    );
+    assert_eq!(
+        run(r#"{{printf "%x|%X|%x|%o|%b" 255 255 "hi" 8 5}}"#),
+        "ff|FF|6869|10|101"
+    );
     assert_eq!(run(r#"{{printf "%t|%v" true false}}"#), "true|false");
-    assert_eq!(run(r#"{{printf "[%5s][%-5s][%05d][%+d][%.1s]" "ab" "ab" 42 7 "xyz"}}"#), "[   ab][ab   ][00042][+7][x]");
+    assert_eq!(
+        run(r#"{{printf "[%5s][%-5s][%05d][%+d][%.1s]" "ab" "ab" 42 7 "xyz"}}"#),
+        "[   ab][ab   ][00042][+7][x]"
+    );
     assert_eq!(run(r#"{{printf "%d%%" 50}}"#), "50%");
-    assert_eq!(run(r#"{{printf "%c|%U|%T|%T" 65 65 1.5 .list}}"#), "A|U+0041|float64|[]interface {}");
-    assert_eq!(run(r#"{{printf "%8.3f|%-8.2f|" 3.14159 2.5}}"#), "   3.142|2.50    |");
+    assert_eq!(
+        run(r#"{{printf "%c|%U|%T|%T" 65 65 1.5 .list}}"#),
+        "A|U+0041|float64|[]interface {}"
+    );
+    assert_eq!(
+        run(r#"{{printf "%8.3f|%-8.2f|" 3.14159 2.5}}"#),
+        "   3.142|2.50    |"
+    );
     assert_eq!(run(r#"{{printf "%6.2f%%" 12.345}}"#), " 12.35%");
     assert_eq!(run(r#"{{printf "%v %v" 1e21 100000000.0}}"#), "1e+21 1e+08");
     assert_eq!(run(r#"{{printf "%g" 100000.0}}"#), "100000");
@@ -242,7 +297,10 @@ fn printf_errors_inline() {
     assert_eq!(run(r#"{{printf "%d" "x"}}"#), "%!d(string=x)");
     assert_eq!(run(r#"{{printf "%s" 5}}"#), "%!s(int=5)");
     assert_eq!(run(r#"{{printf "%d %d" 1}}"#), "1 %!d(MISSING)");
-    assert_eq!(run(r#"{{printf "%d" 1 2 "x"}}"#), "1%!(EXTRA int=2, string=x)");
+    assert_eq!(
+        run(r#"{{printf "%d" 1 2 "x"}}"#),
+        "1%!(EXTRA int=2, string=x)"
+    );
     assert_eq!(run(r#"{{printf "%s" nil}}"#), "%!s(<nil>)");
     assert_eq!(run(r#"{{printf "%z" 1}}"#), "%!z(int=1)");
 }
@@ -253,7 +311,10 @@ fn define_template_block() {
         run(r#"{{define "greet"}}hi {{.}}{{end}}{{template "greet" .name}}!"#),
         "hi world!"
     );
-    assert_eq!(run(r#"{{define "x"}}[{{.}}]{{end}}{{template "x"}}"#), "[<no value>]");
+    assert_eq!(
+        run(r#"{{define "x"}}[{{.}}]{{end}}{{template "x"}}"#),
+        "[<no value>]"
+    );
     assert_eq!(run(r#"{{block "b" .n}}n={{.}}{{end}}"#), "n=3");
     assert_eq!(
         run(r#"{{define "item"}}<{{.}}>{{end}}{{range .list}}{{template "item" .}}{{end}}"#),
@@ -302,18 +363,45 @@ fn parse_errors() {
     assert_eq!(parse_err("{{if .t}}a"), "template: t:1: unexpected EOF");
     assert_eq!(parse_err("a{{end}}"), "template: t:1: unexpected {{end}}");
     assert_eq!(parse_err("{{else}}"), "template: t:1: unexpected {{else}}");
-    assert_eq!(parse_err("{{nope 1}}"), "template: t:1: function \"nope\" not defined");
-    assert_eq!(parse_err("{{$x}}"), "template: t:1: undefined variable \"$x\"");
+    assert_eq!(
+        parse_err("{{nope 1}}"),
+        "template: t:1: function \"nope\" not defined"
+    );
+    assert_eq!(
+        parse_err("{{$x}}"),
+        "template: t:1: undefined variable \"$x\""
+    );
     assert_eq!(parse_err("\n{{.a"), "template: t:2: unclosed action");
-    assert_eq!(parse_err("{{break}}"), "template: t:1: {{break}} outside {{range}}");
-    assert_eq!(parse_err("{{if}}{{end}}"), "template: t:1: missing value for if");
-    assert_eq!(parse_err("{{\"abc}}"), "template: t:1: unterminated quoted string");
+    assert_eq!(
+        parse_err("{{break}}"),
+        "template: t:1: {{break}} outside {{range}}"
+    );
+    assert_eq!(
+        parse_err("{{if}}{{end}}"),
+        "template: t:1: missing value for if"
+    );
+    assert_eq!(
+        parse_err("{{\"abc}}"),
+        "template: t:1: unterminated quoted string"
+    );
     assert_eq!(parse_err("{{(1}}"), "template: t:1: unclosed left paren");
-    assert_eq!(parse_err("{{3x}}"), "template: t:1: bad number syntax: \"3x\"");
+    assert_eq!(
+        parse_err("{{3x}}"),
+        "template: t:1: bad number syntax: \"3x\""
+    );
     assert_eq!(parse_err("{{/* x }}"), "template: t:1: unclosed comment");
-    assert_eq!(parse_err("{{.a | 1}}"), "template: t:1: non executable command in pipeline stage 2");
-    assert_eq!(parse_err("{{1 | 2}}"), "template: t:1: non executable command in pipeline stage 2");
-    assert_eq!(parse_err("{{range .l}}{{else}}{{else}}{{end}}"), "template: t:1: expected end; found {{else}}");
+    assert_eq!(
+        parse_err("{{.a | 1}}"),
+        "template: t:1: non executable command in pipeline stage 2"
+    );
+    assert_eq!(
+        parse_err("{{1 | 2}}"),
+        "template: t:1: non executable command in pipeline stage 2"
+    );
+    assert_eq!(
+        parse_err("{{range .l}}{{else}}{{else}}{{end}}"),
+        "template: t:1: expected end; found {{else}}"
+    );
 }
 
 #[test]
@@ -339,7 +427,8 @@ fn missing_key_options() {
     assert_eq!(
         strict,
         Ok(Err(
-            "template: t:1:2: executing \"t\" at <.nope>: map has no entry for key \"nope\"".to_string()
+            "template: t:1:2: executing \"t\" at <.nope>: map has no entry for key \"nope\""
+                .to_string()
         ))
     );
 }
@@ -359,7 +448,9 @@ fn user_and_late_functions() {
     let mut late: Vec<&super::LateFn<'_>> = Vec::new();
     late.resize(slot + 1, &ctx_fn);
     let mut out = String::new();
-    let r = t.as_ref().map(|t| t.execute_into(&d, &late, &mut out).map_err(|e| e.msg));
+    let r = t
+        .as_ref()
+        .map(|t| t.execute_into(&d, &late, &mut out).map_err(|e| e.msg));
     assert_eq!(r, Ok(Ok(())));
     assert_eq!(out, "8 late! 6");
     let t2 = Template::parse("t", "{{double \"x\"}}", &funcs).map_err(|e| e.msg);
@@ -392,6 +483,9 @@ fn time_values() {
     let r = tpl.as_ref().map(|x| x.execute(&d).map_err(|e| e.msg));
     assert_eq!(
         r,
-        Ok(Ok("2023-11-14 22:13:20.123 +0000 UTC|1700000000|2023-11-14T22:13:20.123Z|2023".to_string()))
+        Ok(Ok(
+            "2023-11-14 22:13:20.123 +0000 UTC|1700000000|2023-11-14T22:13:20.123Z|2023"
+                .to_string()
+        ))
     );
 }

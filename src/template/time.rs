@@ -192,7 +192,12 @@ impl Time {
                     }
                 }
             },
-            Chunk::Offset { z, colon, secs, mins } => {
+            Chunk::Offset {
+                z,
+                colon,
+                secs,
+                mins,
+            } => {
                 if z && self.offset == 0 {
                     out.push('Z');
                     return;
@@ -367,9 +372,7 @@ fn next_chunk(layout: &str) -> (&str, Option<Chunk>, &str) {
         let rest = &layout[i..];
         let found: Option<(Chunk, usize)> = match b[i] {
             b'J' if rest.starts_with("January") => Some((Chunk::LongMonth, 7)),
-            b'J' if rest.starts_with("Jan") && !starts_lower(&rest[3..]) => {
-                Some((Chunk::Month, 3))
-            }
+            b'J' if rest.starts_with("Jan") && !starts_lower(&rest[3..]) => Some((Chunk::Month, 3)),
             b'M' if rest.starts_with("Monday") => Some((Chunk::LongWeekDay, 6)),
             b'M' if rest.starts_with("Mon") && !starts_lower(&rest[3..]) => {
                 Some((Chunk::WeekDay, 3))
@@ -410,10 +413,8 @@ fn next_chunk(layout: &str) -> (&str, Option<Chunk>, &str) {
                     ("07:00", true, false, true),
                     ("07", false, false, false),
                 ];
-                forms
-                    .iter()
-                    .find(|(f, ..)| rest[1..].starts_with(f))
-                    .map(|(f, colon, secs, mins)| {
+                forms.iter().find(|(f, ..)| rest[1..].starts_with(f)).map(
+                    |(f, colon, secs, mins)| {
                         (
                             Chunk::Offset {
                                 z,
@@ -423,7 +424,8 @@ fn next_chunk(layout: &str) -> (&str, Option<Chunk>, &str) {
                             },
                             f.len() + 1,
                         )
-                    })
+                    },
+                )
             }
             b'.' | b',' if b.len() > i + 1 && (b[i + 1] == b'0' || b[i + 1] == b'9') => {
                 let ch = b[i + 1];
@@ -531,24 +533,19 @@ fn parse_time(
                 v = r;
             }
             Chunk::Month | Chunk::LongMonth => {
-                let (m, r) =
-                    take_name(v, &MONTHS, chunk == Chunk::Month).ok_or_else(bad)?;
+                let (m, r) = take_name(v, &MONTHS, chunk == Chunk::Month).ok_or_else(bad)?;
                 month = m as u32 + 1;
                 v = r;
             }
             Chunk::WeekDay | Chunk::LongWeekDay => {
-                let (_, r) =
-                    take_name(v, &DAYS, chunk == Chunk::WeekDay).ok_or_else(bad)?;
+                let (_, r) = take_name(v, &DAYS, chunk == Chunk::WeekDay).ok_or_else(bad)?;
                 v = r;
             }
             Chunk::NumMonth | Chunk::ZeroMonth => {
                 let min_d = if chunk == Chunk::ZeroMonth { 2 } else { 1 };
                 let (m, r) = take_digits(v, min_d, 2).ok_or_else(bad)?;
                 if !(1..=12).contains(&m) {
-                    return Err(format!(
-                        "parsing time {}: month out of range",
-                        quote(value)
-                    ));
+                    return Err(format!("parsing time {}: month out of range", quote(value)));
                 }
                 month = m as u32;
                 v = r;
@@ -712,7 +709,10 @@ fn parse_time(
             m += 1;
         }
         if m > 12 || rem < 1 {
-            return Err(format!("parsing time {}: day-of-year out of range", quote(value)));
+            return Err(format!(
+                "parsing time {}: day-of-year out of range",
+                quote(value)
+            ));
         }
         month = m;
         day = rem as u32;

@@ -10,7 +10,10 @@ fn no_args(name: &str, args: &[Value<'_>]) -> Result<(), String> {
     if args.is_empty() {
         Ok(())
     } else {
-        Err(format!("wrong number of args for {name}: want 0 got {}", args.len()))
+        Err(format!(
+            "wrong number of args for {name}: want 0 got {}",
+            args.len()
+        ))
     }
 }
 
@@ -25,12 +28,19 @@ pub fn call<'a>(t: &Time, name: &str, args: &[Value<'a>]) -> Result<Value<'a>, S
                     "wrong type for value; expected string; got {}",
                     other.type_name()
                 )),
-                _ => Err(format!("wrong number of args for Format: want 1 got {}", args.len())),
+                _ => Err(format!(
+                    "wrong number of args for Format: want 1 got {}",
+                    args.len()
+                )),
             }
         }
         "Unix" => Value::Int(t.secs),
         "UnixMilli" => Value::Int(t.unix_millis()),
-        "UnixMicro" => Value::Int(t.secs.saturating_mul(1_000_000).saturating_add(t.nanos as i64 / 1000)),
+        "UnixMicro" => Value::Int(
+            t.secs
+                .saturating_mul(1_000_000)
+                .saturating_add(t.nanos as i64 / 1000),
+        ),
         "UnixNano" => Value::Int(t.unix_nanos()),
         "Year" => Value::Int(civil("2006")),
         "Month" => Value::Str(Cow::Owned(t.format("January"))),
