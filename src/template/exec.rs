@@ -11,7 +11,7 @@ use super::value::Value;
 use super::{LateFn, MissingKey, Template, TemplateError};
 
 /// Deepest nesting of `{{template}}` calls.
-const MAX_DEPTH: usize = 200;
+const MAX_DEPTH: usize = 100;
 
 pub(crate) enum Flow {
     Normal,
@@ -404,10 +404,7 @@ impl<'a> Exec<'a, '_> {
                 Num::Float(f) => Value::Float(*f),
             }),
             Arg::Str { value, .. } => Ok(Value::Str(Cow::Borrowed(value.as_str()))),
-            Arg::Ident { pos, .. } => {
-                let cmd_args: &'a [Arg] = std::slice::from_ref(arg);
-                self.call_function(dot, arg, *pos, &format!("{arg}"), cmd_args, &[], None)
-            }
+            Arg::Ident { pos, .. } => self.call_function(dot, arg, *pos, arg, &[], None),
             Arg::Pipe(p) => self.eval_pipeline(dot, p),
             Arg::Chain { pos, node, fields } => {
                 if let Arg::Nil(_) = **node {
@@ -431,15 +428,7 @@ impl<'a> Exec<'a, '_> {
         args: &'a [Arg],
         final_: Option<Value<'a>>,
     ) -> R<Value<'a>> {
-        self.call_function(
-            dot,
-            ident,
-            cmd.pos,
-            &cmd.to_string(),
-            &cmd.args,
-            args,
-            final_,
-        )
+        self.call_function(dot, ident, cmd.pos, cmd, args, final_)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -448,8 +437,7 @@ impl<'a> Exec<'a, '_> {
         dot: &Value<'a>,
         ident: &'a Arg,
         cmd_pos: usize,
-        cmd_text: &str,
-        _all: &'a [Arg],
+        cmd_text: &dyn std::fmt::Display,
         args: &'a [Arg],
         final_: Option<Value<'a>>,
     ) -> R<Value<'a>> {
@@ -516,6 +504,6 @@ impl<'a> Exec<'a, '_> {
                 None => Err(format!("function {name:?} has no value at execution")),
             },
         };
-        r.map_err(|e| self.err(cmd_pos, &cmd_text, format!("error calling {name}: {e}")))
+        r.map_err(|e| self.err(cmd_pos, cmd_text, format!("error calling {name}: {e}")))
     }
 }

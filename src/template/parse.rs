@@ -23,6 +23,9 @@ pub struct ParseErr {
 
 type PResult<T> = Result<T, ParseErr>;
 
+/// Deepest nesting of parentheses and blocks accepted (recursion bound).
+const MAX_NESTING: usize = 100;
+
 /// How a list of nodes ended.
 enum End {
     End(usize),
@@ -34,6 +37,8 @@ struct Parser<'f> {
     i: usize,
     vars: Vec<String>,
     range_depth: usize,
+    /// Nesting of parenthesised pipelines and control blocks.
+    depth: usize,
     funcs: &'f FuncMap,
     defines: HashMap<String, Vec<Node>>,
 }
@@ -45,6 +50,7 @@ pub fn parse(items: Vec<Item>, funcs: &FuncMap) -> Result<Parsed, ParseErr> {
         i: 0,
         vars: vec!["$".into()],
         range_depth: 0,
+        depth: 0,
         funcs,
         defines: HashMap::new(),
     };
@@ -363,6 +369,16 @@ impl Parser<'_> {
     }
 
     fn control(&mut self, context: &str, pos: usize) -> PResult<Box<Branch>> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(err(pos, "max expression depth exceeded"));
+        }
+        let r = self.control_inner(context, pos);
+        self.depth -= 1;
+        r
+    }
+
+    fn control_inner(&mut self, context: &str, pos: usize) -> PResult<Box<Branch>> {
         let nvars = self.vars.len();
         let pipe = self.pipeline(context, Tok::Right)?;
         if context == "range" {
@@ -650,9 +666,15 @@ impl Parser<'_> {
                     value: Num::Int(c),
                 }
             }
-            Tok::LParen => Arg::Pipe(Box::new(
-                self.pipeline("parenthesized pipeline", Tok::RParen)?,
-            )),
+            Tok::LParen => {
+                self.depth += 1;
+                if self.depth > MAX_NESTING {
+                    return Err(err(pos, "max expression depth exceeded"));
+                }
+                let p = self.pipeline("parenthesized pipeline", Tok::RParen);
+                self.depth -= 1;
+                Arg::Pipe(Box::new(p?))
+            }
             Tok::Str(text) | Tok::RawStr(text) => {
                 let value = unquote(&text).map_err(|e| err(pos, e))?;
                 Arg::Str { pos, text, value }

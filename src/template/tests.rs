@@ -326,7 +326,7 @@ fn define_template_block() {
     );
     assert_eq!(
         exec_err(r#"{{define "r"}}{{template "r"}}{{end}}{{template "r"}}"#),
-        "template: t:1:25: executing \"r\" at <{{template \"r\"}}>: exceeded maximum template depth (200)"
+        "template: t:1:25: executing \"r\" at <{{template \"r\"}}>: exceeded maximum template depth (100)"
     );
 }
 

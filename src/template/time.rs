@@ -471,7 +471,7 @@ fn take_digits(v: &str, min: usize, max: usize) -> Option<(i64, &str)> {
 fn take_name<'v>(v: &'v str, names: &[&str], short: bool) -> Option<(usize, &'v str)> {
     for (i, n) in names.iter().enumerate() {
         let n = if short { &n[..3] } else { n };
-        if v.len() >= n.len() && v[..n.len()].eq_ignore_ascii_case(n) {
+        if v.get(..n.len()).is_some_and(|p| p.eq_ignore_ascii_case(n)) {
             return Some((i, &v[n.len()..]));
         }
     }
