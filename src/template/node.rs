@@ -207,11 +207,7 @@ impl fmt::Display for Arg {
             Arg::Ident { name, .. } => f.write_str(name),
             Arg::Pipe(p) => write!(f, "({p})"),
             Arg::Chain { node, fields, .. } => {
-                if matches!(**node, Arg::Pipe(_)) {
-                    write!(f, "{node}")?;
-                } else {
-                    write!(f, "{node}")?;
-                }
+                write!(f, "{node}")?;
                 for n in fields {
                     write!(f, ".{n}")?;
                 }
