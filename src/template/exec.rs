@@ -63,7 +63,7 @@ impl<'a> Exec<'a, '_> {
                         return Err(self.err(
                             *pos,
                             &format!("{{{{{pipe}}}}}"),
-                            "can't print value of type func",
+                            format!("can't print {{{{{pipe}}}}} of type func"),
                         ));
                     }
                     match &v {
@@ -238,7 +238,11 @@ impl<'a> Exec<'a, '_> {
     fn eval_pipeline(&mut self, dot: &Value<'a>, pipe: &'a Pipe) -> R<Value<'a>> {
         let mut val: Option<Value<'a>> = None;
         for cmd in &pipe.cmds {
-            val = Some(self.eval_command(dot, cmd, val)?);
+            // As Go digs into interface{} results: a nil becomes no value.
+            val = Some(match self.eval_command(dot, cmd, val)? {
+                Value::Nil => Value::Missing,
+                v => v,
+            });
         }
         let val = val.unwrap_or(Value::Missing);
         for name in &pipe.decl {
@@ -369,7 +373,12 @@ impl<'a> Exec<'a, '_> {
                 vals.extend(final_);
                 super::time_methods::call(t, name, &vals).map_err(|e| self.err(pos, node, e))
             }
-            Value::Missing | Value::Nil => {
+            Value::Nil => Err(self.err(
+                pos,
+                node,
+                format!("nil pointer evaluating interface {{}}.{name}"),
+            )),
+            Value::Missing => {
                 if self.tmpl.options.missing_key == MissingKey::Error {
                     return Err(self.err(
                         pos,

@@ -65,7 +65,10 @@ fn text_and_fields() {
     assert_eq!(run("{{.m.inner.k}}"), "v");
     assert_eq!(run("{{.missing}}"), "<no value>");
     assert_eq!(run("{{.missing.deeper}}"), "<no value>");
-    assert_eq!(run("{{.nil}}"), "<nil>");
+    // A nil out of a map is no value once it leaves the pipeline, as
+    // Go digs into interface{} results.
+    assert_eq!(run("{{.nil}}"), "<no value>");
+    assert_eq!(run("{{printf \"%v\" .nil}}"), "<nil>");
     assert_eq!(run("{{.list}}"), "[a b c]");
     assert_eq!(run("{{.m}}"), "map[a:1 inner:map[k:v] z:26]");
     assert_eq!(run("{{.f}} {{.n}} {{.t}}"), "2.5 3 true");
@@ -335,6 +338,10 @@ fn exec_errors() {
     assert_eq!(
         exec_err("{{.name.x}}"),
         "template: t:1:2: executing \"t\" at <.name.x>: can't evaluate field x in type string"
+    );
+    assert_eq!(
+        exec_err("{{.nil.x}}"),
+        "template: t:1:2: executing \"t\" at <.nil.x>: nil pointer evaluating interface {}.x"
     );
     assert_eq!(
         exec_err("{{nil}}"),
