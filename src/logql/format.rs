@@ -364,6 +364,28 @@ mod tests {
     }
 
     #[test]
+    fn label_format_rename_onto_itself_removes_it_as_loki_does() {
+        let f = LabelFormatter::new(&[rename("a", "a")]).map_err(|e| e.to_string());
+        let out = f.as_ref().map(|f| f.apply("L", TS, &[("a", "x")]));
+        assert_eq!(out, Ok(Ok(vec![LabelChange::Remove("a".into())])));
+    }
+
+    #[test]
+    fn label_format_template_sees_earlier_rename() {
+        let f = LabelFormatter::new(&[rename("b", "a"), tmpl("c", "{{.a}}|{{.b}}")])
+            .map_err(|e| e.to_string());
+        let out = f.as_ref().map(|f| f.apply("L", TS, &[("a", "x")]));
+        assert_eq!(
+            out,
+            Ok(Ok(vec![
+                set("b", "x"),
+                LabelChange::Remove("a".into()),
+                set("c", "|x")
+            ]))
+        );
+    }
+
+    #[test]
     fn label_format_validation() {
         assert_eq!(
             LabelFormatter::new(&[rename("x", "a"), tmpl("x", "{{.b}}")]).err(),

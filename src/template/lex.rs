@@ -341,7 +341,7 @@ fn lex_action(src: &str, mut p: usize, items: &mut Vec<Item>) -> Result<(usize, 
                 depth -= 1;
                 if depth < 0 {
                     return Err(LexError {
-                        msg: "unexpected right paren".into(),
+                        msg: "unexpected right paren U+0029 ')'".into(),
                         pos: p,
                     });
                 }

@@ -393,6 +393,26 @@ fn parse_errors() {
     );
     assert_eq!(parse_err("{{(1}}"), "template: t:1: unclosed left paren");
     assert_eq!(
+        parse_err("{{1)}}"),
+        "template: t:1: unexpected right paren U+0029 ')'"
+    );
+    assert_eq!(
+        parse_err("{{define \"a\"}}x"),
+        "template: t:1: unexpected EOF"
+    );
+    assert_eq!(
+        parse_err("{{.a @}}"),
+        "template: t:1: unexpected \"@\" in operand"
+    );
+    assert_eq!(
+        parse_err("{{$x := 1}}{{$x.}}"),
+        "template: t:1: unexpected \".\" in operand"
+    );
+    assert_eq!(
+        parse_err(r#"{{"x".a}}"#),
+        r#"template: t:1: unexpected . after term "\"x\"""#
+    );
+    assert_eq!(
         parse_err("{{3x}}"),
         "template: t:1: bad number syntax: \"3x\""
     );
