@@ -476,7 +476,8 @@ fn unix_to_time(epoch: &str) -> Result<Time, String> {
         13 => Time::from_unix_nanos(i.saturating_mul(1_000_000)),
         16 => Time::from_unix_nanos(i.saturating_mul(1000)),
         19 => Time::from_unix_nanos(i),
-        _ => return Err(format!("unable to parse time '{epoch}': <nil>")),
+        // Loki wraps a nil error here, which Go prints as `%!w(<nil>)`.
+        _ => return Err(format!("unable to parse time '{epoch}': %!w(<nil>)")),
     })
 }
 

@@ -253,7 +253,7 @@ fn date_functions() {
         .err()
         .unwrap_or_default();
     assert!(
-        e.ends_with("error calling unixToTime: unable to parse time '123': <nil>"),
+        e.ends_with("error calling unixToTime: unable to parse time '123': %!w(<nil>)"),
         "{e}"
     );
 }
