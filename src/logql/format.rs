@@ -260,6 +260,15 @@ fn snapshot<'a>(changes: &[LabelChange], labels: &[(&'a str, &'a str)]) -> Value
     Value::Map(std::sync::Arc::new(m))
 }
 
+/// Compile-time check: the compiled stages can be shared across threads.
+#[allow(dead_code)]
+fn assert_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<LineFormatter>();
+    is::<LabelFormatter>();
+    is::<Value<'static>>();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
