@@ -8,9 +8,10 @@
 //! and [`TIMESTAMP_SLOT`]).
 
 use std::borrow::Cow;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use super::time::Time;
+use super::tz::{parse_in_zone, Zone};
 use super::value::Value;
 use super::FuncMap;
 
@@ -482,9 +483,10 @@ fn unix_to_time(epoch: &str) -> Result<Time, String> {
 }
 
 /// A zone by name: `UTC`, `Local` and `""` are UTC (the server's zone);
-/// other names cannot be loaded and fall back to UTC, as Loki does.
-fn zone(_name: &str) -> (i32, Option<Arc<str>>) {
-    (0, Some(Arc::from("UTC")))
+/// an IANA name comes from the system's zoneinfo; a name that cannot be
+/// loaded is UTC, as Loki does.
+fn zone(name: &str) -> Zone {
+    Zone::load(name).unwrap_or_else(Zone::utc)
 }
 
 fn json_to_value(v: serde_json::Value) -> Value<'static> {
@@ -595,9 +597,8 @@ fn build() -> FuncMap {
     });
     f.insert_arity("toDateInZone", 3, Some(3), |a| {
         let (layout, zname, value) = (arg_str(a, 0)?, arg_str(a, 1)?, arg_str(a, 2)?);
-        let (off, z) = zone(zname);
         Ok(Value::Time(
-            Time::parse(layout, value, off, z).unwrap_or_else(|_| Time::zero()),
+            parse_in_zone(layout, value, &zone(zname)).unwrap_or_else(|_| Time::zero()),
         ))
     });
     f.insert_arity("unixToTime", 1, Some(1), |a| {
@@ -778,9 +779,9 @@ fn build() -> FuncMap {
         Ok(s(t.utc().format(layout)))
     });
     f.insert_arity("toDate", 2, Some(2), |a| {
-        let (off, z) = zone("Local");
         Ok(Value::Time(
-            Time::parse(arg_str(a, 0)?, arg_str(a, 1)?, off, z).unwrap_or_else(|_| Time::zero()),
+            parse_in_zone(arg_str(a, 0)?, arg_str(a, 1)?, &zone("Local"))
+                .unwrap_or_else(|_| Time::zero()),
         ))
     });
     f.insert_arity("now", 0, Some(0), |_| Ok(Value::Time(Time::now())));

@@ -221,6 +221,11 @@ fn date_functions() {
         run(r#"{{ toDateInZone "2006-01-02" "UTC" "2021-11-02" | unixEpoch }}"#),
         "1635811200"
     );
+    // A zone that cannot be loaded is UTC, as in Loki.
+    assert_eq!(
+        run(r#"{{ toDateInZone "2006-01-02" "No/Such_Zone" "2021-11-02" | unixEpoch }}"#),
+        "1635811200"
+    );
     assert_eq!(
         run(r#"{{ date "2006-01-02" (toDate "2006-01-02" "2021-11-02") }}"#),
         "2021-11-02"

@@ -21,6 +21,7 @@ mod node;
 mod parse;
 pub mod time;
 mod time_methods;
+pub mod tz;
 pub mod value;
 
 #[cfg(test)]

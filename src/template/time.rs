@@ -2,9 +2,8 @@
 //! date arithmetic, and Go's reference-time layouts (`2006-01-02
 //! 15:04:05.000 -0700 MST`) for formatting and parsing.
 //!
-//! Only fixed offsets are known: `UTC`, `Local` (taken as UTC, as the
-//! server runs in UTC) and offsets written in the text. IANA zone names
-//! fall back to UTC, as Loki does for a zone it cannot load.
+//! A time carries a fixed offset: `Local` is taken as UTC (the server
+//! runs in UTC); IANA zones are in [`super::tz`].
 
 use std::fmt;
 use std::sync::Arc;
