@@ -58,9 +58,10 @@ fn streams() -> Vec<Stream> {
     for ns in NAMESPACES {
         for p in 0..PODS_PER_NS {
             let (pod, container) = match ns {
-                "wordpress-staging" | "wordpress-production" => {
-                    (format!("wp-clone-{:05x}-{p}", p * 7919 % 0xfffff), "wordpress")
-                }
+                "wordpress-staging" | "wordpress-production" => (
+                    format!("wp-clone-{:05x}-{p}", p * 7919 % 0xfffff),
+                    "wordpress",
+                ),
                 "wp-k8s-service" => (format!("wp-k8s-service-6d9f7c-{p:02}"), "api"),
                 "karpenter" => (format!("karpenter-5c8b9-{p:02}"), "controller"),
                 _ => (format!("{ns}-{p:02}"), "main"),
@@ -87,12 +88,7 @@ const PATHS: [&str; 8] = [
 ];
 
 fn message(r: &mut Rng, s: &Stream, i: u64) -> String {
-    let ip = format!(
-        "10.{}.{}.{}",
-        r.below(256),
-        r.below(256),
-        r.below(256)
-    );
+    let ip = format!("10.{}.{}.{}", r.below(256), r.below(256), r.below(256));
     let rid = format!("{:016x}", r.next());
     let kind = r.below(100);
     if i.is_multiple_of(200_000) && s.namespace == "wordpress-staging" {
@@ -207,7 +203,9 @@ fn json_body(ss: &[Stream], b: &Batch) -> Vec<u8> {
             })
         })
         .collect();
-    serde_json::json!({ "streams": streams }).to_string().into_bytes()
+    serde_json::json!({ "streams": streams })
+        .to_string()
+        .into_bytes()
 }
 
 fn proto_body(ss: &[Stream], b: &Batch) -> Vec<u8> {
@@ -256,7 +254,12 @@ async fn push_all(
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..4 {
-        let (client, url, bodies, next) = (client.clone(), url.to_string(), bodies.clone(), next.clone());
+        let (client, url, bodies, next) = (
+            client.clone(),
+            url.to_string(),
+            bodies.clone(),
+            next.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -284,7 +287,14 @@ async fn push_all(
     started.elapsed()
 }
 
-async fn time_query(client: &reqwest::Client, base: &str, q: &str, start: i64, end: i64, step: &str) -> (Duration, serde_json::Value) {
+async fn time_query(
+    client: &reqwest::Client,
+    base: &str,
+    q: &str,
+    start: i64,
+    end: i64,
+    step: &str,
+) -> (Duration, serde_json::Value) {
     let url = format!("{base}/loki/api/v1/query_range");
     let mut best = Duration::MAX;
     let mut body = serde_json::Value::Null;
@@ -330,7 +340,11 @@ fn main() {
     let proto: Vec<Vec<u8>> = batches[half..].iter().map(|b| proto_body(&ss, b)).collect();
     let json_raw: usize = batches[..half].iter().map(|b| b.bytes).sum();
     let proto_raw: usize = batches[half..].iter().map(|b| b.bytes).sum();
-    let json_lines: usize = batches[..half].iter().flat_map(|b| b.streams.iter()).map(|s| s.1.len()).sum();
+    let json_lines: usize = batches[..half]
+        .iter()
+        .flat_map(|b| b.streams.iter())
+        .map(|s| s.1.len())
+        .sum();
     let proto_lines = n_lines as usize - json_lines;
     drop(batches);
 
