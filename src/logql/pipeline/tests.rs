@@ -1,0 +1,1 @@
+//! End-to-end tests of pipelines: stages combined, exact lines and labels.
