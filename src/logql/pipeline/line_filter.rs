@@ -17,8 +17,9 @@ enum LineMatcher {
     /// Matches every line (`|= ""`).
     All,
     Literal(memmem::Finder<'static>),
-    /// ASCII case-insensitive substring; the needle is lowercase.
-    CiLiteral(Vec<u8>),
+    /// Case-insensitive literal: an ASCII search of the lowercase needle on
+    /// ASCII lines, the regex (Unicode case folding) on others.
+    CiLiteral(Vec<u8>, Regex),
     Regex(Regex),
     Ip(IpPattern),
     Pattern(PatternExpr),
@@ -29,7 +30,13 @@ impl LineMatcher {
         match self {
             LineMatcher::All => true,
             LineMatcher::Literal(f) => f.find(line.as_bytes()).is_some(),
-            LineMatcher::CiLiteral(n) => ci_contains(line.as_bytes(), n),
+            LineMatcher::CiLiteral(n, re) => {
+                if line.is_ascii() {
+                    ci_contains(line.as_bytes(), n)
+                } else {
+                    re.is_match(line)
+                }
+            }
             LineMatcher::Regex(r) => r.is_match(line),
             LineMatcher::Ip(p) => p.matches_text(line),
             LineMatcher::Pattern(p) => p.test(line),
@@ -75,16 +82,16 @@ fn compile_regex(re: &str) -> Result<LineMatcher, String> {
             memmem::Finder::new(re.as_bytes()).into_owned(),
         ));
     }
+    let compiled = Regex::new(re).map_err(|e| format!("invalid regular expression {re:?}: {e}"))?;
     if let Some(lit) = re.strip_prefix("(?i)") {
         if !lit.is_empty() && lit.is_ascii() && !lit.contains(REGEX_META) {
             return Ok(LineMatcher::CiLiteral(
                 lit.to_ascii_lowercase().into_bytes(),
+                compiled,
             ));
         }
     }
-    Regex::new(re)
-        .map(LineMatcher::Regex)
-        .map_err(|e| format!("invalid regular expression {re:?}: {e}"))
+    Ok(LineMatcher::Regex(compiled))
 }
 
 /// One compiled line filter stage.
@@ -347,6 +354,10 @@ mod tests {
         assert!(ci.passes("a warning"));
         assert!(ci.passes("a WaRn"));
         assert!(!ci.passes("a wa rn"));
+        // non-ASCII lines use Unicode case folding: K is KELVIN SIGN
+        let kelvin = lf(LineFilterOp::Regex, &["(?i)ok"]);
+        assert!(kelvin.passes("o\u{212a} then"));
+        assert!(kelvin.passes("it is OK"));
         let nr = lf(LineFilterOp::NotRegex, &["^debug"]);
         assert!(nr.passes("info debug"));
         assert!(!nr.passes("debug info"));
