@@ -62,7 +62,6 @@ pub use logfmt::LOGFMT_ERR as LOGFMT_PARSER_ERR;
 pub struct PipelineError(pub String);
 
 /// One compiled stage.
-#[derive(Debug)]
 enum Compiled {
     LineFilter(LineFilterStage),
     Json(JsonStage),
@@ -99,20 +98,28 @@ fn compile(s: &Stage) -> Result<Compiled, String> {
     })
 }
 
-#[derive(Debug)]
 struct CompiledUnwrap {
     label: String,
     conversion: UnwrapConversion,
     post: Vec<LabelFilter>,
 }
 
-/// A compiled pipeline.
-#[derive(Debug)]
+/// A compiled pipeline. `Send + Sync`: one pipeline serves every stream
+/// of a query, on any thread.
 pub struct Pipeline {
     stages: Vec<Compiled>,
     unwrap: Option<CompiledUnwrap>,
     /// Every stage is a line filter (and no unwrap): the fast path.
     only_line_filters: bool,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("stages", &self.stages.len())
+            .field("unwrap", &self.unwrap.as_ref().map(|u| u.label.as_str()))
+            .finish()
+    }
 }
 
 /// The leading line filters of a query, applied by the store.

@@ -713,3 +713,13 @@ fn template_stages_report_build_errors_until_formatter_lands() {
     let r = Pipeline::new(&[Stage::LineFormat("{{.a}}".into())]);
     assert!(r.is_err());
 }
+
+#[test]
+fn pipelines_can_be_shared_across_threads() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    let pl = Pipeline::new(&[json_all()]).unwrap();
+    send_sync(&pl);
+    let (push, _) = Pipeline::with_pushdown(&[lf(LineFilterOp::Contains, "a")]).unwrap();
+    assert!(push.is_some_and(|p| p.matches("abc")));
+    assert_eq!(format!("{pl:?}"), "Pipeline { stages: 1, unwrap: None }");
+}
