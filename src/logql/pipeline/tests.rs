@@ -723,3 +723,82 @@ fn pipelines_can_be_shared_across_threads() {
     assert!(push.is_some_and(|p| p.matches("abc")));
     assert_eq!(format!("{pl:?}"), "Pipeline { stages: 1, unwrap: None }");
 }
+
+/// The stages of a parsed log query.
+fn parsed_stages(q: &str) -> Vec<Stage> {
+    match crate::logql::parse(q) {
+        Ok(crate::logql::ast::Expr::Log(l)) => l.stages,
+        other => panic!("not a log query: {q}: {other:?}"),
+    }
+}
+
+/// The pipeline and unwrap of a parsed range aggregation.
+fn parsed_unwrap_pipeline(q: &str) -> Pipeline {
+    match crate::logql::parse(q) {
+        Ok(crate::logql::ast::Expr::Sample(crate::logql::ast::SampleExpr::RangeAgg(ra))) => {
+            let pl = Pipeline::new(&ra.range.selector.stages).unwrap();
+            match &ra.range.unwrap {
+                Some(u) => pl.with_unwrap(u).unwrap(),
+                None => pl,
+            }
+        }
+        other => panic!("not a range aggregation: {q}: {other:?}"),
+    }
+}
+
+#[test]
+fn parsed_queries_run_end_to_end() {
+    let run = |q: &str, line: &str| run1(parsed_stages(q), &[("app", "web")], line);
+    let q = r#"{app="web"} |= "GET" | logfmt | status >= 400 or level="error""#;
+    assert_eq!(
+        run(q, "method=GET status=503").map(|r| r.1),
+        Some(p(&[("app", "web"), ("method", "GET"), ("status", "503")]))
+    );
+    assert!(run(q, "method=GET status=200 level=info").is_none());
+    assert!(run(q, "method=POST status=503").is_none());
+
+    let q = r#"{app="web"} |~ "(?i)timeout" != "retry" | pattern "<_> took <took>""#;
+    assert_eq!(
+        run(q, "GET TIMEOUT took 3s").map(|r| r.1),
+        Some(p(&[("app", "web"), ("took", "3s")]))
+    );
+    assert!(run(q, "timeout, retry took 3s").is_none());
+
+    let q = r#"{app="web"} | json | size > 20KB and took > 250ms"#;
+    assert!(run(q, r#"{"size":"30kb","took":"1s"}"#).is_some());
+    assert!(run(q, r#"{"size":"3kb","took":"1s"}"#).is_none());
+    assert!(run(q, r#"{"size":"30kb","took":"100ms"}"#).is_none());
+
+    let q = r#"{app="web"} |= ip("10.0.0.0/8") | regexp "from (?P<src>\\S+)""#;
+    assert_eq!(
+        run(q, "conn from 10.2.3.4:555").map(|r| r.1),
+        Some(p(&[("app", "web"), ("src", "10.2.3.4:555")]))
+    );
+    assert!(run(q, "conn from 11.2.3.4").is_none());
+
+    let q = r#"{app="web"} | json | drop __error__, __error_details__ | keep app"#;
+    assert_eq!(run(q, "broken").map(|r| r.1), Some(p(&[("app", "web")])));
+}
+
+#[test]
+fn parsed_unwrap_queries() {
+    let pl = parsed_unwrap_pipeline(
+        r#"sum_over_time({app="web"} | logfmt | unwrap duration(took) | __error__="" [1m])"#,
+    );
+    let stream = labels(&[("app", "web")]);
+    let mut sp = pl.for_stream(&stream);
+    let r = sp.process(0, "took=1.5s path=/x", &[]).unwrap();
+    assert_eq!(r.value, Some(1.5));
+    assert_eq!(
+        pairs(r.labels.all().as_slice()),
+        p(&[("app", "web"), ("path", "/x")])
+    );
+    assert!(sp.process(0, "took=fast", &[]).is_none());
+    let pl =
+        parsed_unwrap_pipeline(r#"max_over_time({app="web"} | json | unwrap bytes(size) [5m])"#);
+    let mut sp = pl.for_stream(&stream);
+    assert_eq!(
+        sp.process(0, r#"{"size":"1MiB"}"#, &[]).unwrap().value,
+        Some(1_048_576.0)
+    );
+}
