@@ -4,6 +4,8 @@
 //! compressed and indexed (tantivy) for line-filter push-down; retention and
 //! the disk cap drop whole partitions.
 
+pub mod memory;
 pub mod source;
 
+pub use memory::MemorySource;
 pub use source::{ChunkStats, EntryRef, LineFilterPushdown, LogSource, SelectRequest, SourceError};
