@@ -183,7 +183,7 @@ pub(crate) fn eval_range(
     for s in series {
         ctx.check_deadline()?;
         let points = if raw {
-            raw_windows(agg, s.raw, &bounds, range)
+            raw_windows(agg.op, agg.param, s.raw, &bounds, range)
         } else {
             segment_windows(agg.op, kind, s.segs, &grid, range_secs)
         };
@@ -255,13 +255,14 @@ fn segment_windows(
 }
 
 fn raw_windows(
-    agg: &RangeAggregation,
+    op: RangeOp,
+    param: Option<f64>,
     mut samples: Vec<(i64, f64)>,
     bounds: &[(i64, i64)],
     range_ns: i64,
 ) -> Vec<(usize, f64)> {
     samples.sort_by_key(|s| s.0);
-    let q = agg.param.unwrap_or(f64::NAN);
+    let q = param.unwrap_or(f64::NAN);
     let mut points = Vec::new();
     let (mut lo, mut hi) = (0, 0);
     let mut buf = Vec::new();
@@ -276,7 +277,7 @@ fn raw_windows(
         if window.is_empty() {
             continue;
         }
-        let v = if agg.op == RangeOp::RateCounter {
+        let v = if op == RangeOp::RateCounter {
             rate_counter(window, range_ns)
         } else {
             buf.clear();
@@ -327,4 +328,101 @@ fn absent(present: &[Series], steps: usize, matchers: &[Matcher]) -> Vec<Series>
         labels: absent_labels(matchers),
         points,
     }]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: i64 = 1_000_000_000;
+
+    /// Windows of 30s at steps 30s, 45s, 60s over unwrapped samples.
+    fn run(op: RangeOp, param: Option<f64>, samples: &[(i64, f64)]) -> Vec<(usize, f64)> {
+        let bounds: Vec<(i64, i64)> = [30, 45, 60].iter().map(|t| ((t - 30) * S, t * S)).collect();
+        if matches!(op, RangeOp::QuantileOverTime | RangeOp::RateCounter) {
+            return raw_windows(op, param, samples.to_vec(), &bounds, 30 * S);
+        }
+        let grid = WindowGrid::new(&bounds);
+        let mut segs: Vec<(usize, Acc)> = Vec::new();
+        for &(ts, v) in samples {
+            let Some(seg) = grid.segment_of(ts) else {
+                continue;
+            };
+            match segs.last_mut() {
+                Some((g, a)) if *g == seg => a.add(ts, v),
+                _ => segs.push((seg, Acc::of(ts, v))),
+            }
+        }
+        segment_windows(op, Extract::Unwrapped, segs, &grid, 30.0)
+    }
+
+    // (0,30]: 2, 4 ; (15,45]: 4, 8, 1 ; (30,60]: 8, 1, 7
+    const DATA: [(i64, f64); 5] = [
+        (10 * S, 2.0),
+        (20 * S, 4.0),
+        (40 * S, 8.0),
+        (45 * S, 1.0),
+        (60 * S, 7.0),
+    ];
+
+    #[test]
+    fn unwrapped_functions_per_window() {
+        let cases: [(RangeOp, [f64; 3]); 10] = [
+            (RangeOp::SumOverTime, [6.0, 13.0, 16.0]),
+            (RangeOp::Rate, [0.2, 13.0 / 30.0, 16.0 / 30.0]),
+            (RangeOp::AvgOverTime, [3.0, 13.0 / 3.0, 16.0 / 3.0]),
+            (RangeOp::MinOverTime, [2.0, 1.0, 1.0]),
+            (RangeOp::MaxOverTime, [4.0, 8.0, 8.0]),
+            (RangeOp::FirstOverTime, [2.0, 4.0, 8.0]),
+            (RangeOp::LastOverTime, [4.0, 1.0, 7.0]),
+            (RangeOp::CountOverTime, [2.0, 3.0, 3.0]),
+            (RangeOp::StdvarOverTime, [1.0, 74.0 / 9.0, 86.0 / 9.0]),
+            (
+                RangeOp::StddevOverTime,
+                [1.0, (74.0f64 / 9.0).sqrt(), (86.0f64 / 9.0).sqrt()],
+            ),
+        ];
+        for (op, want) in cases {
+            let got = run(op, None, &DATA);
+            assert_eq!(got.len(), 3, "{op:?}");
+            for (k, (step, v)) in got.iter().enumerate() {
+                assert_eq!(*step, k);
+                assert!(
+                    (v - want[k]).abs() < 1e-12,
+                    "{op:?} step {k}: {v} != {}",
+                    want[k]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn raw_functions_per_window() {
+        assert_eq!(
+            run(RangeOp::QuantileOverTime, Some(0.5), &DATA),
+            vec![(0, 3.0), (1, 4.0), (2, 7.0)]
+        );
+        // A window with one sample has no counter rate.
+        let one = run(RangeOp::RateCounter, None, &[(10 * S, 5.0)]);
+        assert_eq!(one, vec![(0, 0.0)]);
+    }
+
+    #[test]
+    fn empty_windows_have_no_point() {
+        let got = run(RangeOp::SumOverTime, None, &[(5 * S, 1.0)]);
+        assert_eq!(got, vec![(0, 1.0)]);
+    }
+
+    #[test]
+    fn absent_labels_keep_unique_equalities() {
+        let ms = [
+            Matcher::equal("a", "x"),
+            Matcher::equal("a", "y"),
+            Matcher::equal("b", "z"),
+            Matcher::new(MatchOp::Regex, "c", ".+").unwrap(),
+            Matcher::equal("d", "w"),
+            Matcher::new(MatchOp::NotEqual, "d", "v").unwrap(),
+        ];
+        assert_eq!(absent_labels(&ms), Labels::from_pairs([("b", "z")]));
+    }
 }
