@@ -269,13 +269,13 @@ fn step_times(p: &QueryParams) -> Result<Vec<i64>, QueryError> {
     if p.step_ns <= 0 {
         return Ok(vec![p.start_ns]);
     }
-    let n = (p.end_ns - p.start_ns) / p.step_ns + 1;
-    if n as u128 > MAX_POINTS as u128 {
+    let n = (p.end_ns as i128 - p.start_ns as i128) / p.step_ns as i128 + 1;
+    if n > MAX_POINTS as i128 {
         return Err(QueryError::Bad(
             "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into(),
         ));
     }
-    Ok((0..n).map(|i| p.start_ns + i * p.step_ns).collect())
+    Ok((0..n as i64).map(|i| p.start_ns + i * p.step_ns).collect())
 }
 
 /// Does the query contain `sort` or `sort_desc` (its instant result then

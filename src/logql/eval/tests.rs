@@ -894,3 +894,22 @@ fn bounded_merge_matches_a_full_sort() {
         assert_eq!(got, want, "{dir:?}");
     }
 }
+
+#[test]
+fn extreme_timestamps_do_not_overflow() {
+    let src = fixture();
+    let p = QueryParams {
+        start_ns: i64::MIN,
+        end_ns: i64::MAX,
+        step_ns: 1,
+        ..range(0, 0, 1)
+    };
+    assert!(run_err(&src, counts_prod(), p).starts_with("exceeded maximum resolution"));
+    let p = QueryParams {
+        start_ns: i64::MAX - 10,
+        end_ns: i64::MAX,
+        step_ns: 5,
+        ..range(0, 0, 1)
+    };
+    assert_eq!(matrix(run(&src, counts_prod(), p)), vec![]);
+}
