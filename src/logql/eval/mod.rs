@@ -244,7 +244,7 @@ impl Meter {
     pub(crate) fn line(&mut self, line: &str) -> Result<(), QueryError> {
         self.stats.lines_processed += 1;
         self.stats.bytes_processed += line.len() as u64;
-        if self.stats.lines_processed % 4096 == 0 {
+        if self.stats.lines_processed.is_multiple_of(4096) {
             if let Some(d) = self.deadline {
                 if Instant::now() >= d {
                     return Err(QueryError::Timeout);
