@@ -6,9 +6,10 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
+use super::range::{eval_range_grouped, sums_early};
 use super::value::{Series, Value};
 use super::{Ctx, QueryError};
-use crate::logql::ast::{Grouping, VectorAggregation, VectorOp};
+use crate::logql::ast::{Grouping, SampleExpr, VectorAggregation, VectorOp};
 use crate::model::labels::METRIC_NAME;
 use crate::model::Labels;
 
@@ -30,6 +31,12 @@ pub(crate) fn eval_vector_agg(
     ctx: &mut Ctx<'_>,
     agg: &VectorAggregation,
 ) -> Result<Value, QueryError> {
+    if let (VectorOp::Sum, SampleExpr::RangeAgg(r)) = (agg.op, agg.expr.as_ref()) {
+        if sums_early(r.op) {
+            let grouped = eval_range_grouped(ctx, r, Some(agg.grouping.as_ref()))?;
+            return Ok(Value::Series(combine(agg, grouped, ctx.steps.len())));
+        }
+    }
     let input = match ctx.eval(&agg.expr)? {
         Value::Series(s) => s,
         Value::Scalar(_) => {

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 
+use super::aggregate::group_key;
 use super::value::Series;
 use super::windows::{quantile, rate_counter, Acc, SlidingAcc, WindowGrid};
 use super::{Ctx, QueryError};
@@ -64,10 +65,34 @@ fn group_labels(all: &Labels, g: &Grouping) -> Labels {
     }
 }
 
+/// Can `sum by (..) (op(..))` group lines before the windows (the sum of
+/// per-series window values equals the window value of the merged lines)?
+pub(crate) fn sums_early(op: RangeOp) -> bool {
+    matches!(
+        op,
+        RangeOp::CountOverTime
+            | RangeOp::Rate
+            | RangeOp::BytesOverTime
+            | RangeOp::BytesRate
+            | RangeOp::SumOverTime
+    )
+}
+
 /// Evaluates a range aggregation at every step of the query.
 pub(crate) fn eval_range(
     ctx: &mut Ctx<'_>,
     agg: &RangeAggregation,
+) -> Result<Vec<Series>, QueryError> {
+    eval_range_grouped(ctx, agg, None)
+}
+
+/// Evaluates a range aggregation; with `outer`, the series of an enclosing
+/// `sum` (see [`sums_early`]) are formed directly: each line goes to its
+/// group's series, so only the groups are kept in memory.
+pub(crate) fn eval_range_grouped(
+    ctx: &mut Ctx<'_>,
+    agg: &RangeAggregation,
+    outer: Option<Option<&Grouping>>,
 ) -> Result<Vec<Series>, QueryError> {
     let range = agg.range.range_ns;
     if range <= 0 {
@@ -138,12 +163,19 @@ pub(crate) fn eval_range(
                 },
             };
             let grouped;
-            let key = match grouping {
-                Some(g) => {
+            let key = match (grouping, outer) {
+                (None, None) => all,
+                (Some(g), None) => {
                     grouped = group_labels(all, g);
                     &grouped
                 }
-                None => all,
+                (g, Some(o)) => {
+                    grouped = match g {
+                        Some(g) => group_key(&group_labels(all, g), o),
+                        None => group_key(all, o),
+                    };
+                    &grouped
+                }
             };
             let idx = match last {
                 Some(i) if series[i].labels == *key => i,
