@@ -913,3 +913,39 @@ fn extreme_timestamps_do_not_overflow() {
     };
     assert_eq!(matrix(run(&src, counts_prod(), p)), vec![]);
 }
+
+#[test]
+fn early_grouped_sum_equals_the_generic_path() {
+    // `x + 0` hides the range aggregation from the early grouping.
+    let src = fixture();
+    for op in [
+        RangeOp::CountOverTime,
+        RangeOp::Rate,
+        RangeOp::BytesOverTime,
+        RangeOp::BytesRate,
+    ] {
+        for grouping in [by(&["env"]), None, by(&[])] {
+            let inner = ragg(op, all(), 30, 5);
+            let early = vagg(VectorOp::Sum, grouping.clone(), None, inner.clone());
+            let plus0 = binx(bin(BinaryOp::Add, inner, SampleExpr::Literal(0.0)));
+            let generic = vagg(VectorOp::Sum, grouping, None, plus0);
+            let a = matrix(run(&src, early, range(0, 90, 10)));
+            let b = matrix(run(&src, generic, range(0, 90, 10)));
+            assert!(!a.is_empty());
+            // Same series and steps; rates may differ in the last bit
+            // ((a+b)/r against a/r + b/r).
+            assert_eq!(a.len(), b.len(), "{op:?}");
+            for ((la, pa), (lb, pb)) in a.iter().zip(&b) {
+                assert_eq!(la, lb);
+                assert_eq!(pa.len(), pb.len(), "{op:?} {la}");
+                for (x, y) in pa.iter().zip(pb) {
+                    assert_eq!(x.0, y.0);
+                    assert!(
+                        (x.1 - y.1).abs() <= 1e-15 * x.1.abs(),
+                        "{op:?} {la}: {x:?} {y:?}"
+                    );
+                }
+            }
+        }
+    }
+}
