@@ -19,23 +19,21 @@ pub fn parse(q: &str) -> Result<Expr, ParseError> {
 
 /// A log selector with an optional pipeline (`{a="b"} |= "x" | json`).
 pub fn parse_log_selector(q: &str) -> Result<LogExpr, ParseError> {
-    match parse(q)? {
-        Expr::Log(l) => Ok(l),
-        Expr::Sample(_) => Err(ParseError {
+    match parse(q) {
+        Ok(Expr::Log(l)) => Ok(l),
+        Ok(Expr::Sample(_)) => Err(ParseError {
             line: 1,
             col: 1,
             msg: "syntax error: unexpected metric query, expecting a log selector".into(),
         }),
-    }
-    .or_else(|e| {
         // Until the parser lands, a bare selector still works.
-        parse_matchers(q)
+        Err(e) => parse_matchers(q)
             .map(|matchers| LogExpr {
                 matchers,
                 stages: Vec::new(),
             })
-            .map_err(|_| e)
-    })
+            .map_err(|_| e),
+    }
 }
 
 /// A bare stream selector `{a="b", c=~"d"}`.
