@@ -82,7 +82,13 @@ fn flatten_json(
 
 fn sanitize(k: &str) -> String {
     k.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -139,7 +145,12 @@ impl SelectorParser<'_> {
     fn err(&self, msg: String) -> ParseError {
         let before = &self.s[..self.i.min(self.s.len())];
         let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+        let col = before
+            .rsplit('\n')
+            .next()
+            .map(|l| l.chars().count())
+            .unwrap_or(0)
+            + 1;
         ParseError { line, col, msg }
     }
     fn ws(&mut self) {
@@ -215,7 +226,9 @@ impl SelectorParser<'_> {
     fn string(&mut self) -> Result<String, ParseError> {
         let rest = &self.s[self.i..];
         if let Some(r) = rest.strip_prefix('`') {
-            let end = r.find('`').ok_or_else(|| self.err("literal not terminated".into()))?;
+            let end = r
+                .find('`')
+                .ok_or_else(|| self.err("literal not terminated".into()))?;
             self.i += end + 2;
             return Ok(r[..end].to_string());
         }

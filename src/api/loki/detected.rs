@@ -119,8 +119,7 @@ fn is_go_float(v: &str) -> bool {
     let body = lower.trim_start_matches(['+', '-']);
     matches!(body, "inf" | "infinity" | "nan")
         || (v.parse::<f64>().is_ok()
-            && v
-                .bytes()
+            && v.bytes()
                 .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E')))
 }
 
@@ -167,12 +166,30 @@ fn is_humanized_bytes(v: &str) -> bool {
     matches!(
         unit.as_str(),
         "" | "b"
-            | "k" | "kb" | "ki" | "kib"
-            | "m" | "mb" | "mi" | "mib"
-            | "g" | "gb" | "gi" | "gib"
-            | "t" | "tb" | "ti" | "tib"
-            | "p" | "pb" | "pi" | "pib"
-            | "e" | "eb" | "ei" | "eib"
+            | "k"
+            | "kb"
+            | "ki"
+            | "kib"
+            | "m"
+            | "mb"
+            | "mi"
+            | "mib"
+            | "g"
+            | "gb"
+            | "gi"
+            | "gib"
+            | "t"
+            | "tb"
+            | "ti"
+            | "tib"
+            | "p"
+            | "pb"
+            | "pi"
+            | "pib"
+            | "e"
+            | "eb"
+            | "ei"
+            | "eib"
     )
 }
 

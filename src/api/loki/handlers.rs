@@ -61,7 +61,10 @@ pub fn routes() -> Router<SharedState> {
             &format!("{v1}/format_query"),
             get(h_format_query).post(h_format_query),
         )
-        .route(&format!("{v1}/{{*rest}}"), get(h_not_found).post(h_not_found))
+        .route(
+            &format!("{v1}/{{*rest}}"),
+            get(h_not_found).post(h_not_found),
+        )
         .route("/api/prom/query", get(h_legacy_query))
         .route("/api/prom/label", get(h_legacy_label))
         .route("/api/prom/label/{name}/values", get(h_legacy_label_values))
@@ -133,14 +136,25 @@ fn params(
     if !ct.is_empty() && !ct.starts_with("application/x-www-form-urlencoded") {
         return Ok(Params::from_parts(q, None));
     }
-    let raw = decode_body(headers, body, st.cfg.server.max_request_body.0 as usize, &[])
-        .map_err(|e| ApiResponse::bad_request(&e.message()))?;
+    let raw = decode_body(
+        headers,
+        body,
+        st.cfg.server.max_request_body.0 as usize,
+        &[],
+    )
+    .map_err(|e| ApiResponse::bad_request(&e.message()))?;
     Ok(Params::from_parts(q, Some(&raw)))
 }
 
 /// The common path: parameters, tenant, source; `f` runs on the blocking
 /// pool under the query gate.
-async fn run<F>(st: SharedState, headers: HeaderMap, q: Option<String>, body: Bytes, f: F) -> Response
+async fn run<F>(
+    st: SharedState,
+    headers: HeaderMap,
+    q: Option<String>,
+    body: Bytes,
+    f: F,
+) -> Response
 where
     F: FnOnce(&Ctx<'_>, &Params, &HeaderMap) -> ApiResponse + Send + 'static,
 {
@@ -172,8 +186,9 @@ where
     });
     match tokio::time::timeout(timeout, job).await {
         Ok(Ok(r)) => r.into_response(),
-        Ok(Err(e)) => ApiResponse::error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
-            .into_response(),
+        Ok(Err(e)) => {
+            ApiResponse::error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()).into_response()
+        }
         Err(_) => ApiResponse::error(StatusCode::GATEWAY_TIMEOUT, "context deadline exceeded")
             .into_response(),
     }
@@ -199,8 +214,12 @@ simple!(h_series, |cx, p, _h| metadata::series(cx, p));
 simple!(h_index_stats, |cx, p, _h| metadata::index_stats(cx, p));
 simple!(h_volume, |cx, p, _h| metadata::volume(cx, p));
 simple!(h_volume_range, |cx, p, _h| metadata::volume_range(cx, p));
-simple!(h_detected_labels, |cx, p, _h| detected::detected_labels(cx, p));
-simple!(h_detected_fields, |cx, p, _h| detected::detected_fields(cx, p));
+simple!(h_detected_labels, |cx, p, _h| detected::detected_labels(
+    cx, p
+));
+simple!(h_detected_fields, |cx, p, _h| detected::detected_fields(
+    cx, p
+));
 simple!(h_patterns, |cx, p, _h| detected::patterns(cx, p));
 simple!(h_legacy_query, |cx, p, _h| legacy::query(cx, p));
 simple!(h_legacy_label, |cx, p, _h| legacy::label(cx, p));

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use super::encode::{merged_labels, label_string, write_stats, write_str, StatsInput};
+use super::encode::{label_string, merged_labels, write_stats, write_str, StatsInput};
 use super::metadata::optional_selector;
 use super::params;
 use super::query::parse_query;

@@ -305,7 +305,11 @@ fn volume_common(cx: &Ctx<'_>, p: &Params, range: bool) -> Result<ApiResponse, A
         }
         out.push_str("{\"metric\":");
         write_label_object(&mut out, &spec.metric(k, &labels_of));
-        out.push_str(if matrix { ",\"values\":[" } else { ",\"value\":" });
+        out.push_str(if matrix {
+            ",\"values\":["
+        } else {
+            ",\"value\":"
+        });
         for (j, (t, v)) in samples.iter().enumerate() {
             if j > 0 {
                 out.push(',');

@@ -20,7 +20,9 @@ pub fn buildinfo() -> ApiResponse {
         concat!("cairn-", env!("CARGO_PKG_VERSION")),
         false,
     );
-    out.push_str(",\"branch\":\"cairn\",\"buildUser\":\"cairn\",\"buildDate\":\"\",\"goVersion\":\"\"}\n");
+    out.push_str(
+        ",\"branch\":\"cairn\",\"buildUser\":\"cairn\",\"buildDate\":\"\",\"goVersion\":\"\"}\n",
+    );
     ApiResponse::json(out)
 }
 

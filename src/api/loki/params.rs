@@ -202,9 +202,8 @@ pub fn bounds_with_default(
 ) -> Result<(i64, i64), ApiError> {
     let since = match p.get("since") {
         None => default_since_ns,
-        Some(s) => duration_ns(s).map_err(|e| {
-            ApiError::bad(format!("could not parse 'since' parameter: {e}"))
-        })?,
+        Some(s) => duration_ns(s)
+            .map_err(|e| ApiError::bad(format!("could not parse 'since' parameter: {e}")))?,
     };
     let end = match p.get("end") {
         None => now_ns,
@@ -362,7 +361,10 @@ mod tests {
             Ok(1_700_000_000_123_000_000)
         );
         // A float beyond 1e10 is nanoseconds, fraction dropped.
-        assert_eq!(parse_timestamp("1700000000123456789.9"), Ok(1_700_000_000_123_456_768));
+        assert_eq!(
+            parse_timestamp("1700000000123456789.9"),
+            Ok(1_700_000_000_123_456_768)
+        );
         assert_eq!(
             parse_timestamp("2023-11-14T22:13:20Z"),
             Ok(1_700_000_000_000_000_000)
@@ -411,10 +413,7 @@ mod tests {
     fn bounds_defaults_and_since() {
         let now = 10_000 * NS_PER_S;
         assert_eq!(bounds(&p(""), now), Ok((now - DEFAULT_SINCE_NS, now)));
-        assert_eq!(
-            bounds(&p("since=5m"), now),
-            Ok((now - 300 * NS_PER_S, now))
-        );
+        assert_eq!(bounds(&p("since=5m"), now), Ok((now - 300 * NS_PER_S, now)));
         // end in the past: start is relative to end.
         assert_eq!(
             bounds(&p("end=9000&since=10s"), now),
@@ -509,7 +508,10 @@ mod tests {
     fn encoding_flags_header() {
         let mut h = HeaderMap::new();
         assert!(!categorize_labels(&h));
-        h.insert(ENCODING_FLAGS_HEADER, "other, categorize-labels".parse().unwrap());
+        h.insert(
+            ENCODING_FLAGS_HEADER,
+            "other, categorize-labels".parse().unwrap(),
+        );
         assert!(categorize_labels(&h));
     }
 }

@@ -10,9 +10,7 @@ use super::encode::{self, StatsInput};
 use super::response::ApiResponse;
 use super::*;
 use crate::api::params::Params;
-use crate::logql::eval::{
-    Engine, OutEntry, QueryOutput, QueryStats, SampleOut, SeriesOut,
-};
+use crate::logql::eval::{Engine, OutEntry, QueryOutput, QueryStats, SampleOut, SeriesOut};
 use crate::logs::{ChunkStats, EntryRef, LogSource, SelectRequest, SourceError};
 use crate::model::{Label, Labels, Matcher};
 
@@ -118,7 +116,12 @@ const B1: &str = "level=warn status=404 size=10KB";
 const C1: &str = "boot";
 
 const A: &[(&str, &str)] = &[("app", "api"), ("env", "prod")];
-const B: &[(&str, &str)] = &[("app", "web"), ("env", "dev"), ("id", "7"), ("pod", "web-1")];
+const B: &[(&str, &str)] = &[
+    ("app", "web"),
+    ("env", "dev"),
+    ("id", "7"),
+    ("pod", "web-1"),
+];
 const C: &[(&str, &str)] = &[("app", "api"), ("env", "dev"), ("id", "8")];
 
 fn fixture() -> Fake {
@@ -154,7 +157,13 @@ fn bad(msg: &str) -> ApiResponse {
 
 // ---- encodings ----
 
-fn entry(ts: i64, line: &str, stream: &[(&str, &str)], md: &[(&str, &str)], parsed: &[(&str, &str)]) -> OutEntry {
+fn entry(
+    ts: i64,
+    line: &str,
+    stream: &[(&str, &str)],
+    md: &[(&str, &str)],
+    parsed: &[(&str, &str)],
+) -> OutEntry {
     OutEntry {
         ts_ns: ts,
         line: line.into(),
@@ -166,7 +175,13 @@ fn entry(ts: i64, line: &str, stream: &[(&str, &str)], md: &[(&str, &str)], pars
 
 fn sample_entries() -> Vec<OutEntry> {
     vec![
-        entry(2, "b", &[("app", "x")], &[("trace", "t1")], &[("lvl", "info")]),
+        entry(
+            2,
+            "b",
+            &[("app", "x")],
+            &[("trace", "t1")],
+            &[("lvl", "info")],
+        ),
         entry(1, "a<&>", &[("app", "x")], &[], &[]),
         entry(3, "c\n\u{1}", &[("app", "a")], &[], &[]),
     ]
@@ -230,7 +245,9 @@ fn metric_documents() {
     }]);
     assert_eq!(
         encode::query_response(&v, &st, false),
-        format!(r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{}},"value":[4000000000,"2"]}}],"stats":{stats}}}}}"#) + "\n"
+        format!(
+            r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{}},"value":[4000000000,"2"]}}],"stats":{stats}}}}}"#
+        ) + "\n"
     );
     let m = QueryOutput::Matrix(vec![SeriesOut {
         labels: Labels::from_pairs([("pod", "p1")]),
@@ -238,7 +255,9 @@ fn metric_documents() {
     }]);
     assert_eq!(
         encode::query_response(&m, &st, true),
-        format!(r#"{{"status":"success","data":{{"resultType":"matrix","encodingFlags":["categorize-labels"],"result":[{{"metric":{{"pod":"p1"}},"values":[[1.5,"0.25"],[3,"NaN"]]}}],"stats":{stats}}}}}"#) + "\n"
+        format!(
+            r#"{{"status":"success","data":{{"resultType":"matrix","encodingFlags":["categorize-labels"],"result":[{{"metric":{{"pod":"p1"}},"values":[[1.5,"0.25"],[3,"NaN"]]}}],"stats":{stats}}}}}"#
+        ) + "\n"
     );
     let sc = QueryOutput::Scalar {
         ts_ns: 7 * S,
@@ -246,7 +265,9 @@ fn metric_documents() {
     };
     assert_eq!(
         encode::query_response(&sc, &st, false),
-        format!(r#"{{"status":"success","data":{{"resultType":"scalar","result":[7,"-1.5"],"stats":{stats}}}}}"#) + "\n"
+        format!(
+            r#"{{"status":"success","data":{{"resultType":"scalar","result":[7,"-1.5"],"stats":{stats}}}}}"#
+        ) + "\n"
     );
 }
 
@@ -309,7 +330,11 @@ fn syntax_errors_are_plain_text_400s() {
     });
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.content_type, response::TEXT);
-    assert!(r.body.starts_with("parse error at line 1, col "), "{}", r.body);
+    assert!(
+        r.body.starts_with("parse error at line 1, col "),
+        "{}",
+        r.body
+    );
     assert!(r.body.ends_with('\n'));
 }
 
@@ -324,7 +349,10 @@ fn labels_and_values() {
         ok(r#"{"status":"success","data":["app","env","id","pod"]}"#)
     );
     assert_eq!(
-        call(&f, |cx| metadata::labels(cx, &p("start=0&end=2000&query=%7Bapp%3D%22api%22%7D"))),
+        call(&f, |cx| metadata::labels(
+            cx,
+            &p("start=0&end=2000&query=%7Bapp%3D%22api%22%7D")
+        )),
         ok(r#"{"status":"success","data":["app","env","id"]}"#)
     );
     // Nothing in range: Loki leaves `data` out.
@@ -369,16 +397,24 @@ fn series_by_match_groups() {
             cx,
             &p("start=0&end=2000&match[]=%7Bapp%3D%22api%22%7D&match[]=%7Bpod%3D%22web-1%22%7D")
         )),
-        ok(r#"{"status":"success","data":[{"app":"api","env":"dev","id":"8"},{"app":"api","env":"prod"},{"app":"web","env":"dev","id":"7","pod":"web-1"}]}"#)
+        ok(
+            r#"{"status":"success","data":[{"app":"api","env":"dev","id":"8"},{"app":"api","env":"prod"},{"app":"web","env":"dev","id":"7","pod":"web-1"}]}"#
+        )
     );
     // Form-encoded POST bodies carry the same parameters.
-    let form = Params::from_parts(Some("start=0&end=2000"), Some(b"match%5B%5D=%7Benv%3D%22prod%22%7D"));
+    let form = Params::from_parts(
+        Some("start=0&end=2000"),
+        Some(b"match%5B%5D=%7Benv%3D%22prod%22%7D"),
+    );
     assert_eq!(
         call(&f, |cx| metadata::series(cx, &form)),
         ok(r#"{"status":"success","data":[{"app":"api","env":"prod"}]}"#)
     );
     assert_eq!(
-        call(&f, |cx| metadata::series(cx, &p("start=1500&end=2000&match[]=%7Bapp%3D~%22.%2B%22%7D"))),
+        call(&f, |cx| metadata::series(
+            cx,
+            &p("start=1500&end=2000&match[]=%7Bapp%3D~%22.%2B%22%7D")
+        )),
         ok(r#"{"status":"success","data":[]}"#)
     );
 }
@@ -390,14 +426,24 @@ fn index_stats_counts_streams_chunks_bytes_entries() {
     let f = fixture();
     let bytes = A1.len() + A2.len() + B1.len() + C1.len();
     assert_eq!(
-        call(&f, |cx| metadata::index_stats(cx, &p("start=0&end=2000&query=%7Bapp%3D~%22.%2B%22%7D"))),
-        ok(&format!(r#"{{"streams":3,"chunks":3,"bytes":{bytes},"entries":4}}"#))
+        call(&f, |cx| metadata::index_stats(
+            cx,
+            &p("start=0&end=2000&query=%7Bapp%3D~%22.%2B%22%7D")
+        )),
+        ok(&format!(
+            r#"{{"streams":3,"chunks":3,"bytes":{bytes},"entries":4}}"#
+        ))
     );
     // Half of stream A's chunk (1000 s..1001 s) lies in 1000.5 s..2000 s.
     let half = ((A1.len() + A2.len()) as f64 * 0.5).round() as usize;
     assert_eq!(
-        call(&f, |cx| metadata::index_stats(cx, &p("start=1000.5&end=2000&query=%7Benv%3D%22prod%22%7D"))),
-        ok(&format!(r#"{{"streams":1,"chunks":1,"bytes":{half},"entries":1}}"#))
+        call(&f, |cx| metadata::index_stats(
+            cx,
+            &p("start=1000.5&end=2000&query=%7Benv%3D%22prod%22%7D")
+        )),
+        ok(&format!(
+            r#"{{"streams":1,"chunks":1,"bytes":{half},"entries":1}}"#
+        ))
     );
     assert_eq!(
         call(&f, |cx| metadata::index_stats(cx, &p("start=0&end=2000"))).status,
@@ -411,7 +457,10 @@ fn volume_by_series_and_by_labels() {
     let (a, b, c) = (A1.len() + A2.len(), B1.len(), C1.len());
     // Keyed by the labels the selector names (app); largest first.
     assert_eq!(
-        call(&f, |cx| metadata::volume(cx, &p("start=0&end=2000&query=%7Bapp%3D~%22.%2B%22%7D"))),
+        call(&f, |cx| metadata::volume(
+            cx,
+            &p("start=0&end=2000&query=%7Bapp%3D~%22.%2B%22%7D")
+        )),
         ok(&format!(
             r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{"app":"api"}},"value":[2000,"{}"]}},{{"metric":{{"app":"web"}},"value":[2000,"{b}"]}}]}}}}"#,
             a + c
@@ -419,7 +468,9 @@ fn volume_by_series_and_by_labels() {
     );
     // targetLabels + aggregateBy=labels: one series per label name.
     assert_eq!(
-        call(&f, |cx| metadata::volume(cx, &p("start=0&end=2000&query=%7Bapp%3D~%22.%2B%22%7D&targetLabels=pod,id&aggregateBy=labels"))),
+        call(&f, |cx| {
+            metadata::volume(cx, &p("start=0&end=2000&query=%7Bapp%3D~%22.%2B%22%7D&targetLabels=pod,id&aggregateBy=labels"))
+        }),
         ok(&format!(
             r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{"id":""}},"value":[2000,"{}"]}},{{"metric":{{"pod":""}},"value":[2000,"{b}"]}}]}}}}"#,
             b + c
@@ -427,14 +478,20 @@ fn volume_by_series_and_by_labels() {
     );
     // limit keeps the largest.
     assert_eq!(
-        call(&f, |cx| metadata::volume(cx, &p("start=0&end=2000&query=%7B%7D&targetLabels=app&limit=1"))),
+        call(&f, |cx| metadata::volume(
+            cx,
+            &p("start=0&end=2000&query=%7B%7D&targetLabels=app&limit=1")
+        )),
         ok(&format!(
             r#"{{"status":"success","data":{{"resultType":"vector","result":[{{"metric":{{"app":"api"}},"value":[2000,"{}"]}}]}}}}"#,
             a + c
         ))
     );
     assert_eq!(
-        call(&f, |cx| metadata::volume(cx, &p("start=0&end=2000&query=%7B%7D&aggregateBy=pods"))),
+        call(&f, |cx| metadata::volume(
+            cx,
+            &p("start=0&end=2000&query=%7B%7D&aggregateBy=pods")
+        )),
         bad("invalid aggregation option")
     );
 }
@@ -452,7 +509,10 @@ fn volume_range_buckets_by_step() {
         vec![(500 * S, 1000 * S - 1_000_000), (1000 * S, 2000 * S)]
     );
     assert_eq!(
-        call(&f, |cx| metadata::volume_range(cx, &p("start=0&end=2000&step=1000&query=%7Bapp%3D%22api%22%7D"))),
+        call(&f, |cx| metadata::volume_range(
+            cx,
+            &p("start=0&end=2000&step=1000&query=%7Bapp%3D%22api%22%7D")
+        )),
         ok(&format!(
             r#"{{"status":"success","data":{{"resultType":"matrix","result":[{{"metric":{{"app":"api"}},"values":[[999.999,"{c}"],[2000,"{a}"]]}}]}}}}"#
         ))
@@ -465,15 +525,27 @@ fn volume_range_buckets_by_step() {
 fn detected_labels_drop_id_like_labels() {
     let f = fixture();
     assert_eq!(
-        call(&f, |cx| detected::detected_labels(cx, &p("start=0&end=2000"))),
-        ok(r#"{"detectedLabels":[{"label":"app","cardinality":2},{"label":"env","cardinality":2},{"label":"pod","cardinality":1}]}"#)
+        call(&f, |cx| detected::detected_labels(
+            cx,
+            &p("start=0&end=2000")
+        )),
+        ok(
+            r#"{"detectedLabels":[{"label":"app","cardinality":2},{"label":"env","cardinality":2},{"label":"pod","cardinality":1}]}"#
+        )
     );
     assert_eq!(
-        call(&f, |cx| detected::detected_labels(cx, &p("start=1500&end=2000"))),
+        call(&f, |cx| detected::detected_labels(
+            cx,
+            &p("start=1500&end=2000")
+        )),
         ok("{}")
     );
-    assert!(detected::reject_label(&["1", "2", "3"].map(String::from).into()));
-    assert!(!detected::reject_label(&["0", "1"].map(String::from).into()));
+    assert!(detected::reject_label(
+        &["1", "2", "3"].map(String::from).into()
+    ));
+    assert!(!detected::reject_label(
+        &["0", "1"].map(String::from).into()
+    ));
     assert!(detected::reject_label(
         &["123e4567-e89b-12d3-a456-426614174000".to_string()].into()
     ));
@@ -484,41 +556,71 @@ fn detected_labels_drop_id_like_labels() {
 fn detected_fields_from_json_logfmt_and_metadata() {
     let f = fixture();
     assert_eq!(
-        call(&f, |cx| detected::detected_fields(cx, &p("start=0&end=2000&query=%7Bapp%3D%22api%22%7D"))),
-        ok(r#"{"fields":[{"label":"dur","type":"duration","cardinality":2,"parsers":["json"]},{"label":"level","type":"string","cardinality":2,"parsers":["json"]},{"label":"msg","type":"string","cardinality":2,"parsers":["json"]},{"label":"trace_id","type":"string","cardinality":1,"parsers":null}],"limit":1000}"#)
+        call(&f, |cx| detected::detected_fields(
+            cx,
+            &p("start=0&end=2000&query=%7Bapp%3D%22api%22%7D")
+        )),
+        ok(
+            r#"{"fields":[{"label":"dur","type":"duration","cardinality":2,"parsers":["json"]},{"label":"level","type":"string","cardinality":2,"parsers":["json"]},{"label":"msg","type":"string","cardinality":2,"parsers":["json"]},{"label":"trace_id","type":"string","cardinality":1,"parsers":null}],"limit":1000}"#
+        )
     );
     assert_eq!(
-        call(&f, |cx| detected::detected_fields(cx, &p("start=0&end=2000&query=%7Bapp%3D%22web%22%7D&limit=2"))),
-        ok(r#"{"fields":[{"label":"level","type":"string","cardinality":1,"parsers":["logfmt"]},{"label":"status","type":"int","cardinality":1,"parsers":["logfmt"]}],"limit":2}"#)
+        call(&f, |cx| detected::detected_fields(
+            cx,
+            &p("start=0&end=2000&query=%7Bapp%3D%22web%22%7D&limit=2")
+        )),
+        ok(
+            r#"{"fields":[{"label":"level","type":"string","cardinality":1,"parsers":["logfmt"]},{"label":"status","type":"int","cardinality":1,"parsers":["logfmt"]}],"limit":2}"#
+        )
     );
     // line_limit=1 reads only the newest line.
     assert_eq!(
-        call(&f, |cx| detected::detected_field_values(cx, "level", &p("start=0&end=2000&query=%7Bapp%3D~%22.%2B%22%7D&line_limit=1"))),
+        call(&f, |cx| detected::detected_field_values(
+            cx,
+            "level",
+            &p("start=0&end=2000&query=%7Bapp%3D~%22.%2B%22%7D&line_limit=1")
+        )),
         ok(r#"{"values":["warn"],"limit":1000}"#)
     );
     assert_eq!(
-        call(&f, |cx| detected::detected_field_values(cx, "level", &p("start=0&end=2000&query=%7Bapp%3D~%22.%2B%22%7D"))),
+        call(&f, |cx| detected::detected_field_values(
+            cx,
+            "level",
+            &p("start=0&end=2000&query=%7Bapp%3D~%22.%2B%22%7D")
+        )),
         ok(r#"{"values":["error","info","warn"],"limit":1000}"#)
     );
     assert_eq!(
-        call(&f, |cx| detected::detected_field_values(cx, "nope", &p("start=0&end=2000&query=%7Bapp%3D~%22.%2B%22%7D"))),
+        call(&f, |cx| detected::detected_field_values(
+            cx,
+            "nope",
+            &p("start=0&end=2000&query=%7Bapp%3D~%22.%2B%22%7D")
+        )),
         ok(r#"{"limit":1000}"#)
     );
     assert_eq!(
-        call(&f, |cx| detected::detected_fields(cx, &p("query=%7Bapp%3D%22api%22%7D&line_limit=0"))),
+        call(&f, |cx| detected::detected_fields(
+            cx,
+            &p("query=%7Bapp%3D%22api%22%7D&line_limit=0")
+        )),
         bad("limit must be a positive value")
     );
 }
 
 #[test]
 fn field_types_follow_loki() {
-    let t: Vec<&str> = ["12", "-3", "1.5", "true", "F", "250ms", "1h2m", "10KB", "3 MiB", "hello", "1e3"]
-        .iter()
-        .map(|v| detected::field_type(v))
-        .collect();
+    let t: Vec<&str> = [
+        "12", "-3", "1.5", "true", "F", "250ms", "1h2m", "10KB", "3 MiB", "hello", "1e3",
+    ]
+    .iter()
+    .map(|v| detected::field_type(v))
+    .collect();
     assert_eq!(
         t,
-        ["int", "int", "float", "boolean", "boolean", "duration", "duration", "bytes", "bytes", "string", "float"]
+        [
+            "int", "int", "float", "boolean", "boolean", "duration", "duration", "bytes", "bytes",
+            "string", "float"
+        ]
     );
 }
 
@@ -526,7 +628,10 @@ fn field_types_follow_loki() {
 fn patterns_are_empty_but_valid() {
     let f = fixture();
     assert_eq!(
-        call(&f, |cx| detected::patterns(cx, &p("start=0&end=2000&query=%7Bapp%3D%22api%22%7D&step=10s"))),
+        call(&f, |cx| detected::patterns(
+            cx,
+            &p("start=0&end=2000&query=%7Bapp%3D%22api%22%7D&step=10s")
+        )),
         ok(r#"{"status":"success","data":[]}"#)
     );
     assert_eq!(
@@ -540,11 +645,14 @@ fn patterns_are_empty_but_valid() {
 #[test]
 fn tail_sends_history_then_only_new_lines() {
     let f = fixture();
-    let req = tail::parse_request(&p("query=%7Bapp%3D%22web%22%7D&start=0"), 2000 * S, false).unwrap();
+    let req =
+        tail::parse_request(&p("query=%7Bapp%3D%22web%22%7D&start=0"), 2000 * S, false).unwrap();
     let mut st = tail::TailState::default();
     assert_eq!(
         tail::poll(&f, &req, &mut st, 2000 * S).unwrap().as_deref(),
-        Some(r#"{"streams":[{"stream":{"app":"web","env":"dev","id":"7","pod":"web-1"},"values":[["1002000000000","level=warn status=404 size=10KB"]]}],"dropped_entries":null}"#)
+        Some(
+            r#"{"streams":[{"stream":{"app":"web","env":"dev","id":"7","pod":"web-1"},"values":[["1002000000000","level=warn status=404 size=10KB"]]}],"dropped_entries":null}"#
+        )
     );
     assert_eq!(tail::poll(&f, &req, &mut st, 2001 * S).unwrap(), None);
     // A line that arrives late but inside the window is still sent, once.
@@ -552,7 +660,9 @@ fn tail_sends_history_then_only_new_lines() {
     f.push(B, 2001 * S, "new", &[("k", "v")]);
     assert_eq!(
         tail::poll(&f, &req, &mut st, 2002 * S).unwrap().as_deref(),
-        Some(r#"{"streams":[{"stream":{"app":"web","env":"dev","id":"7","k":"v","pod":"web-1"},"values":[["2001000000000","new"]]},{"stream":{"app":"web","env":"dev","id":"7","pod":"web-1"},"values":[["1999000000000","late"]]}],"dropped_entries":null}"#)
+        Some(
+            r#"{"streams":[{"stream":{"app":"web","env":"dev","id":"7","k":"v","pod":"web-1"},"values":[["2001000000000","new"]]},{"stream":{"app":"web","env":"dev","id":"7","pod":"web-1"},"values":[["1999000000000","late"]]}],"dropped_entries":null}"#
+        )
     );
     assert_eq!(tail::poll(&f, &req, &mut st, 2003 * S).unwrap(), None);
 }
@@ -560,11 +670,18 @@ fn tail_sends_history_then_only_new_lines() {
 #[test]
 fn tail_history_is_limited_and_categorized_on_request() {
     let f = fixture();
-    let req = tail::parse_request(&p("query=%7Bapp%3D%22api%22%7D&start=0&limit=2"), 2000 * S, true).unwrap();
+    let req = tail::parse_request(
+        &p("query=%7Bapp%3D%22api%22%7D&start=0&limit=2"),
+        2000 * S,
+        true,
+    )
+    .unwrap();
     let mut st = tail::TailState::default();
     assert_eq!(
         tail::poll(&f, &req, &mut st, 2000 * S).unwrap().as_deref(),
-        Some(r#"{"streams":[{"stream":{"app":"api","env":"prod"},"values":[["1000000000000","{\"level\":\"info\",\"msg\":\"ok\",\"dur\":\"5ms\"}",{"structuredMetadata":{"trace_id":"abc"}}],["1001000000000","{\"level\":\"error\",\"msg\":\"bad \u003cx\u003e\",\"dur\":\"7ms\"}",{}]]}],"dropped_entries":null,"encodingFlags":["categorize-labels"]}"#)
+        Some(
+            r#"{"streams":[{"stream":{"app":"api","env":"prod"},"values":[["1000000000000","{\"level\":\"info\",\"msg\":\"ok\",\"dur\":\"5ms\"}",{"structuredMetadata":{"trace_id":"abc"}}],["1001000000000","{\"level\":\"error\",\"msg\":\"bad \u003cx\u003e\",\"dur\":\"7ms\"}",{}]]}],"dropped_entries":null,"encodingFlags":["categorize-labels"]}"#
+        )
     );
     assert_eq!(
         tail::parse_request(&p("query=%7Bapp%3D%22api%22%7D&delay_for=6"), 0, false).unwrap_err(),
@@ -581,7 +698,14 @@ fn buildinfo_has_lokis_fields() {
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
     assert_eq!(
         keys,
-        ["branch", "buildDate", "buildUser", "goVersion", "revision", "version"]
+        [
+            "branch",
+            "buildDate",
+            "buildUser",
+            "goVersion",
+            "revision",
+            "version"
+        ]
     );
     assert_eq!(v["version"], misc::LOKI_COMPAT_VERSION);
 }
@@ -590,7 +714,11 @@ fn buildinfo_has_lokis_fields() {
 fn format_query_rejects_bad_syntax() {
     let r = misc::format_query(&p("query=%7Bfoo%3D"));
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(r.body.starts_with("parse error at line 1, col "), "{}", r.body);
+    assert!(
+        r.body.starts_with("parse error at line 1, col "),
+        "{}",
+        r.body
+    );
 }
 
 #[test]
@@ -601,15 +729,28 @@ fn legacy_label_endpoints() {
         ok(r#"{"values":["app","env","id","pod"]}"#)
     );
     assert_eq!(
-        call(&f, |cx| legacy::label_values(cx, "pod", &p("start=0&end=2000"))),
+        call(&f, |cx| legacy::label_values(
+            cx,
+            "pod",
+            &p("start=0&end=2000")
+        )),
         ok(r#"{"values":["web-1"]}"#)
     );
-    assert_eq!(legacy::rfc3339_nano(1_700_000_000_000_000_123), "2023-11-14T22:13:20.000000123Z");
-    assert_eq!(legacy::rfc3339_nano(1_700_000_000_500_000_000), "2023-11-14T22:13:20.5Z");
+    assert_eq!(
+        legacy::rfc3339_nano(1_700_000_000_000_000_123),
+        "2023-11-14T22:13:20.000000123Z"
+    );
+    assert_eq!(
+        legacy::rfc3339_nano(1_700_000_000_500_000_000),
+        "2023-11-14T22:13:20.5Z"
+    );
 }
 
 #[test]
 fn unknown_paths_are_404() {
     let r = ApiResponse::not_found();
-    assert_eq!((r.status, r.body.as_str()), (StatusCode::NOT_FOUND, "404 page not found\n"));
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (StatusCode::NOT_FOUND, "404 page not found\n")
+    );
 }
