@@ -20,6 +20,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub retention: RetentionConfig,
     pub metrics: MetricsConfig,
+    pub logs: LogsConfig,
     pub limits: Limits,
     pub query: QueryConfig,
     /// Per-tenant overrides of retention and limits, keyed by tenant id.
@@ -105,6 +106,19 @@ pub struct MetricsConfig {
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
+pub struct LogsConfig {
+    /// The head is sealed into a partition once its lines reach this size.
+    pub max_head_bytes: ByteSize,
+    /// ... or once its oldest line arrived this long ago.
+    pub max_head_age: PromDuration,
+    /// Raw (uncompressed) size a sealed chunk of one stream aims at.
+    pub chunk_target_bytes: ByteSize,
+    /// Build the tantivy n-gram index of sealed partitions (in the background).
+    pub index: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Samples per second a tenant may write (0 = unlimited); over it, 429.
     pub ingestion_rate_samples: u64,
@@ -118,6 +132,17 @@ pub struct Limits {
     pub max_label_value_length: usize,
     /// Samples more than this far past the server's clock are refused (400).
     pub creation_grace_period: PromDuration,
+    /// Log bytes (lines) per second a tenant may push (0 = unlimited); over it, 429.
+    pub log_ingestion_rate_bytes: ByteSize,
+    /// Burst size of the log byte rate limiter.
+    pub log_ingestion_burst_bytes: ByteSize,
+    /// Longest accepted log line (Loki's `max_line_size`).
+    pub log_max_line_size: ByteSize,
+    /// Label pairs per log stream (Loki's `max_label_names_per_series`).
+    pub log_max_label_names_per_stream: usize,
+    /// Lines older than this are refused (Loki's `reject_old_samples_max_age`);
+    /// unset = the tenant's log retention.
+    pub log_reject_older_than: Option<PromDuration>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
@@ -130,6 +155,11 @@ pub struct PartialLimits {
     pub max_label_name_length: Option<usize>,
     pub max_label_value_length: Option<usize>,
     pub creation_grace_period: Option<PromDuration>,
+    pub log_ingestion_rate_bytes: Option<ByteSize>,
+    pub log_ingestion_burst_bytes: Option<ByteSize>,
+    pub log_max_line_size: Option<ByteSize>,
+    pub log_max_label_names_per_stream: Option<usize>,
+    pub log_reject_older_than: Option<PromDuration>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -205,6 +235,22 @@ impl Default for Limits {
             max_label_name_length: 1024,
             max_label_value_length: 16 * 1024,
             creation_grace_period: PromDuration::from_secs(600),
+            log_ingestion_rate_bytes: ByteSize(32 << 20),
+            log_ingestion_burst_bytes: ByteSize(64 << 20),
+            log_max_line_size: ByteSize(256 << 10),
+            log_max_label_names_per_stream: 15,
+            log_reject_older_than: None,
+        }
+    }
+}
+
+impl Default for LogsConfig {
+    fn default() -> Self {
+        LogsConfig {
+            max_head_bytes: ByteSize(128 << 20),
+            max_head_age: PromDuration::from_secs(3600),
+            chunk_target_bytes: ByteSize(1 << 20),
+            index: true,
         }
     }
 }
@@ -242,6 +288,17 @@ impl Limits {
             creation_grace_period: p
                 .creation_grace_period
                 .unwrap_or(self.creation_grace_period),
+            log_ingestion_rate_bytes: p
+                .log_ingestion_rate_bytes
+                .unwrap_or(self.log_ingestion_rate_bytes),
+            log_ingestion_burst_bytes: p
+                .log_ingestion_burst_bytes
+                .unwrap_or(self.log_ingestion_burst_bytes),
+            log_max_line_size: p.log_max_line_size.unwrap_or(self.log_max_line_size),
+            log_max_label_names_per_stream: p
+                .log_max_label_names_per_stream
+                .unwrap_or(self.log_max_label_names_per_stream),
+            log_reject_older_than: p.log_reject_older_than.or(self.log_reject_older_than),
         }
     }
 }
@@ -353,6 +410,15 @@ impl Config {
                 }
             }
         }
+        if self.logs.max_head_bytes.0 < 1 << 20 {
+            return Err("logs.max_head_bytes must be at least 1MiB".into());
+        }
+        if self.logs.chunk_target_bytes.0 < 4 << 10 {
+            return Err("logs.chunk_target_bytes must be at least 4KiB".into());
+        }
+        if self.logs.max_head_age.0 < Duration::from_secs(1) {
+            return Err("logs.max_head_age must be at least 1s".into());
+        }
         if self.query.max_concurrent == 0 {
             return Err("query.max_concurrent must be at least 1".into());
         }
@@ -374,6 +440,15 @@ impl Config {
             .get(tenant)
             .and_then(|t| t.retention.metrics)
             .unwrap_or(self.retention.metrics)
+            .0
+    }
+
+    /// Retention of logs for a tenant, after its overrides.
+    pub fn logs_retention(&self, tenant: &str) -> Duration {
+        self.tenants
+            .get(tenant)
+            .and_then(|t| t.retention.logs)
+            .unwrap_or(self.retention.logs)
             .0
     }
 

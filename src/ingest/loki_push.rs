@@ -35,7 +35,9 @@ pub struct PushEntry {
 /// One stream of a push request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PushStream {
-    pub labels: Labels,
+    /// The stream's labels, or why its label string did not parse (that
+    /// stream alone is rejected, as Loki does).
+    pub labels: Result<Labels, String>,
     pub entries: Vec<PushEntry>,
 }
 
@@ -84,7 +86,7 @@ fn decode_protobuf(body: &[u8], max_bytes: usize) -> Result<Vec<PushStream>, Str
     req.streams
         .into_iter()
         .map(|s| {
-            let labels = parse_label_string(&s.labels)?;
+            let labels = parse_label_string(&s.labels);
             let entries = s
                 .entries
                 .into_iter()
@@ -213,7 +215,7 @@ fn decode_json(body: &[u8]) -> Result<Vec<PushStream>, String> {
         .streams
         .into_iter()
         .map(|s| PushStream {
-            labels: Labels::from_pairs(s.stream),
+            labels: Ok(Labels::from_pairs(s.stream)),
             entries: s.values.into_iter().map(|e| e.0).collect(),
         })
         .collect())
@@ -246,7 +248,10 @@ mod tests {
                       ["1700000000000000003","nested",{"structuredMetadata":{"user":"u1"},"parsed":{"x":"y"}}]]}]}"#;
         let s = decode(body, PushFormat::Json, 1 << 20).unwrap();
         assert_eq!(s.len(), 1);
-        assert_eq!(s[0].labels.get("namespace"), Some("wordpress-staging"));
+        assert_eq!(
+            s[0].labels.as_ref().unwrap().get("namespace"),
+            Some("wordpress-staging")
+        );
         let e = &s[0].entries;
         assert_eq!(e.len(), 3);
         assert_eq!(e[0].ts_ns, 1_700_000_000_000_000_001);
@@ -299,23 +304,25 @@ mod tests {
             1 << 20,
         )
         .unwrap();
-        assert_eq!(s[0].labels.get("app"), Some("wp-k8s-service"));
+        assert_eq!(
+            s[0].labels.as_ref().unwrap().get("app"),
+            Some("wp-k8s-service")
+        );
         assert_eq!(s[0].entries[0].ts_ns, 1_700_000_000_000_000_005);
         assert_eq!(s[0].entries[0].line, "GET /clone 200");
         assert_eq!(s[0].entries[0].metadata[0].0, "trace_id");
         // Not snappy, too large, bad labels.
         assert!(decode(b"\xff\xff\xff", PushFormat::Protobuf, 1 << 20).is_err());
         assert!(decode(&proto_body("{a=\"b\"}"), PushFormat::Protobuf, 4).is_err());
-        let err = decode(&proto_body("{a=}"), PushFormat::Protobuf, 1 << 20).unwrap_err();
+        let stream_err = |labels: &str| {
+            let s = decode(&proto_body(labels), PushFormat::Protobuf, 1 << 20).unwrap();
+            s[0].labels.clone().unwrap_err()
+        };
+        let err = stream_err("{a=}");
         assert!(err.starts_with("error parsing labels '{a=}'"), "{err}");
-        let err = decode(&proto_body(r#"{a=~"b"}"#), PushFormat::Protobuf, 1 << 20).unwrap_err();
+        let err = stream_err(r#"{a=~"b"}"#);
         assert!(err.contains("only label=\"value\" pairs"), "{err}");
-        let err = decode(
-            &proto_body(r#"{a="b", a="c"}"#),
-            PushFormat::Protobuf,
-            1 << 20,
-        )
-        .unwrap_err();
+        let err = stream_err(r#"{a="b", a="c"}"#);
         assert!(err.contains("duplicate label name"), "{err}");
     }
 }

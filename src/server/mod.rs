@@ -2,6 +2,7 @@
 //! body limits), readiness, background maintenance and graceful shutdown.
 
 pub mod body;
+pub mod loki_push;
 pub mod state;
 pub mod write;
 
@@ -18,6 +19,7 @@ use axum::Router;
 
 use crate::api::prometheus as prom;
 use crate::config::Config;
+use crate::logs::LogStore;
 use crate::metrics::MetricsStore;
 use crate::promql::{Engine, EngineOptions};
 use crate::selfmon::{Gauges, SelfMetrics};
@@ -29,7 +31,18 @@ pub fn build_state(cfg: Arc<Config>, clock: Arc<dyn Clock>) -> SharedState {
     let selfmon = Arc::new(SelfMetrics::new());
     let fsync_hist = selfmon.wal_fsync.with(&[]);
     let observer: crate::metrics::store::FsyncObserver = Arc::new(move |d| fsync_hist.observe(d));
-    let metrics = Arc::new(MetricsStore::new(cfg.clone(), clock, Some(observer)));
+    let metrics = Arc::new(MetricsStore::new(
+        cfg.clone(),
+        clock.clone(),
+        Some(observer),
+    ));
+    let logs = Arc::new(LogStore::new(cfg.clone(), clock.clone()));
+    let log_engine = Arc::new(crate::logql::eval::Engine::new(
+        crate::logql::eval::EngineOptions {
+            timeout: cfg.query.timeout.0,
+            ..Default::default()
+        },
+    ));
     let engine = Arc::new(Engine::new(EngineOptions {
         lookback_delta_ms: cfg.query.lookback_delta.as_millis_i64(),
         max_samples: cfg.query.max_samples,
@@ -39,6 +52,9 @@ pub fn build_state(cfg: Arc<Config>, clock: Arc<dyn Clock>) -> SharedState {
         queries: QueryGate::new(cfg.query.max_concurrent),
         cfg,
         metrics,
+        logs,
+        log_engine,
+        clock,
         engine,
         limiters: Default::default(),
         selfmon,
@@ -74,6 +90,13 @@ fn prometheus_api(st: SharedState) -> Router<SharedState> {
         .route("/api/v1/push", post(write::remote_write))
 }
 
+/// Loki push endpoints (writes wait for the replay themselves).
+fn loki_ingest() -> Router<SharedState> {
+    Router::new()
+        .route("/loki/api/v1/push", post(loki_push::push))
+        .route("/api/prom/push", post(loki_push::push))
+}
+
 /// Queries before the WAL replay finished would see partial data: answer
 /// 503 in Prometheus' error shape instead (writes wait for the replay).
 async fn require_ready(State(st): State<SharedState>, req: Request, next: Next) -> Response {
@@ -91,6 +114,7 @@ pub fn router(st: SharedState) -> Router {
     Router::new()
         .merge(prometheus_api(st.clone()))
         .nest("/prometheus", prometheus_api(st.clone()))
+        .merge(loki_ingest())
         .route("/ready", get(ready))
         .route("/metrics", get(self_metrics))
         .route("/", get(index))
@@ -176,9 +200,13 @@ pub async fn open_stores(st: SharedState) -> anyhow::Result<()> {
     let st2 = st.clone();
     let started = Instant::now();
     let n = tokio::task::spawn_blocking(move || st2.metrics.open_existing()).await??;
+    let st2 = st.clone();
+    let n_logs = tokio::task::spawn_blocking(move || st2.logs.open_existing()).await??;
+    st.logs.start_sealer();
     st.ready.store(true, Ordering::SeqCst);
     tracing::info!(
         tenants = n,
+        log_tenants = n_logs,
         elapsed_ms = started.elapsed().as_millis() as u64,
         "stores opened, ready"
     );
@@ -206,6 +234,17 @@ pub fn spawn_maintenance(st: SharedState) -> tokio::task::JoinHandle<()> {
                 Ok(r) if r != Default::default() => tracing::info!(?r, "maintenance done"),
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "maintenance task failed"),
+            }
+            let st2 = st.clone();
+            match tokio::task::spawn_blocking(move || {
+                let other: u64 = st2.metrics.all().iter().map(|d| d.disk_bytes()).sum();
+                st2.logs.apply_retention(other)
+            })
+            .await
+            {
+                Ok(r) if r != Default::default() => tracing::info!(?r, "log retention done"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "log retention task failed"),
             }
         }
     })
@@ -244,7 +283,11 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
     maintenance.abort();
     opener.abort();
     let st2 = st.clone();
-    tokio::task::spawn_blocking(move || st2.metrics.close()).await?;
+    tokio::task::spawn_blocking(move || {
+        st2.logs.close();
+        st2.metrics.close()
+    })
+    .await?;
     tracing::info!("write-ahead logs flushed and closed, bye");
     Ok(())
 }

@@ -8,13 +8,19 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::Config;
 use crate::ingest::limiter::RateLimiters;
+use crate::logs::LogStore;
 use crate::metrics::MetricsStore;
 use crate::promql::Engine;
 use crate::selfmon::SelfMetrics;
+use crate::storage::clock::Clock;
 
 pub struct AppState {
     pub cfg: Arc<Config>,
     pub metrics: Arc<MetricsStore>,
+    pub logs: Arc<LogStore>,
+    pub log_engine: Arc<crate::logql::eval::Engine>,
+    /// The time source of ingestion checks and retention (tests move it).
+    pub clock: Arc<dyn Clock>,
     pub engine: Arc<Engine>,
     pub queries: QueryGate,
     pub limiters: RateLimiters,

@@ -30,6 +30,7 @@ impl Drop for TestServer {
             let _ = tx.send(());
         }
         self.state.metrics.close();
+        self.state.logs.close();
     }
 }
 

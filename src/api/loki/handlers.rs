@@ -3,7 +3,6 @@
 //! pool under the query gate, and return its answer; `tail` upgrades to a
 //! websocket and polls once a second.
 
-use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,8 +18,8 @@ use super::response::ApiResponse;
 use super::{detected, legacy, metadata, misc, query, tail, Ctx};
 use crate::api::params::Params;
 use crate::logql::eval::{Engine, EngineOptions};
-use crate::logs::{ChunkStats, EntryRef, LogSource, SelectRequest, SourceError};
-use crate::model::{Labels, Matcher, TenantId};
+use crate::logs::LogSource;
+use crate::model::TenantId;
 use crate::server::body::{decode_body, tenant};
 use crate::server::state::SharedState;
 
@@ -72,37 +71,9 @@ pub fn routes() -> Router<SharedState> {
         .route("/api/prom/tail", get(h_tail))
 }
 
-/// A tenant with no logs yet.
-struct EmptySource;
-
-impl LogSource for EmptySource {
-    fn select(
-        &self,
-        _req: &SelectRequest<'_>,
-        _sink: &mut dyn FnMut(&Labels, &[EntryRef<'_>]) -> ControlFlow<()>,
-    ) -> Result<(), SourceError> {
-        Ok(())
-    }
-    fn series(&self, _m: &[Matcher], _s: i64, _e: i64) -> Result<Vec<Labels>, SourceError> {
-        Ok(Vec::new())
-    }
-    fn chunk_stats(
-        &self,
-        _m: &[Matcher],
-        _s: i64,
-        _e: i64,
-        _sink: &mut dyn FnMut(&Labels, ChunkStats),
-    ) -> Result<(), SourceError> {
-        Ok(())
-    }
-}
-
-/// The tenant's logs.
-///
-/// PLACEHOLDER until `AppState::logs` lands: becomes
-/// `st.logs.source(t)`.
-fn source(_st: &SharedState, _t: &TenantId) -> Arc<dyn LogSource> {
-    Arc::new(EmptySource)
+/// The tenant's logs (empty for a tenant that never pushed).
+fn source(st: &SharedState, t: &TenantId) -> Arc<dyn LogSource> {
+    st.logs.source(t)
 }
 
 fn engine(st: &SharedState) -> Engine {

@@ -1,0 +1,317 @@
+//! The log store of all tenants: opening tenants (lazily, or all at start),
+//! the push entry point with live-tail fan-out, and the background sealer
+//! that cuts full heads, builds partition indexes and applies retention and
+//! the disk cap.
+
+use std::collections::HashMap;
+use std::io;
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::broadcast;
+
+use crate::config::{Config, FsyncMode};
+use crate::model::{Labels, Matcher, TenantId};
+use crate::storage::clock::Clock;
+use crate::storage::wal::{FsyncPolicy, WalOptions};
+
+use super::source::{ChunkStats, EntryRef, LogSource, SelectRequest, SourceError};
+use super::tenant::{PushError, TenantLogs, TenantMaintenance, TenantOptions};
+use super::walrec::StoredEntry;
+
+/// Lines pushed to one tenant, as live tails receive them.
+#[derive(Debug)]
+pub struct TailBatch {
+    pub tenant: String,
+    pub streams: Vec<(Labels, Vec<StoredEntry>)>,
+}
+
+/// Capacity of the tail channel (batches); a slow tail loses the oldest.
+const TAIL_CHANNEL: usize = 1024;
+
+pub struct LogStore {
+    root: PathBuf,
+    cfg: Arc<Config>,
+    clock: Arc<dyn Clock>,
+    tenants: RwLock<HashMap<String, Arc<TenantLogs>>>,
+    open_lock: Mutex<()>,
+    tail: broadcast::Sender<Arc<TailBatch>>,
+    /// Wakes the sealer early (a head filled up).
+    nudge: Mutex<Option<std::sync::mpsc::SyncSender<()>>>,
+    stopping: AtomicBool,
+}
+
+/// What a maintenance pass did over all tenants.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogsMaintenance {
+    pub sealed: usize,
+    pub indexed: usize,
+    pub deleted: usize,
+}
+
+impl LogStore {
+    pub fn new(cfg: Arc<Config>, clock: Arc<dyn Clock>) -> Self {
+        LogStore {
+            root: cfg.storage.data_dir.join("logs"),
+            cfg,
+            clock,
+            tenants: RwLock::new(HashMap::new()),
+            open_lock: Mutex::new(()),
+            tail: broadcast::channel(TAIL_CHANNEL).0,
+            nudge: Mutex::new(None),
+            stopping: AtomicBool::new(false),
+        }
+    }
+
+    fn options_for(&self, tenant: &str) -> TenantOptions {
+        let fsync = match self.cfg.storage.fsync {
+            FsyncMode::Always => FsyncPolicy::Always,
+            FsyncMode::Interval => FsyncPolicy::Interval(self.cfg.storage.fsync_interval.0),
+            FsyncMode::Never => FsyncPolicy::Never,
+        };
+        let l = &self.cfg.logs;
+        TenantOptions {
+            max_head_bytes: l.max_head_bytes.0,
+            max_head_age_ms: l.max_head_age.as_millis_i64(),
+            chunk_target_bytes: l.chunk_target_bytes.0 as usize,
+            retention_ns: self
+                .cfg
+                .logs_retention(tenant)
+                .as_nanos()
+                .min(i64::MAX as u128) as i64,
+            index: l.index,
+            wal: WalOptions {
+                segment_size: self.cfg.storage.wal_segment_size.0,
+                fsync,
+                fsync_observer: None,
+            },
+        }
+    }
+
+    /// Opens every tenant found on disk (replaying WALs); returns how many.
+    pub fn open_existing(&self) -> io::Result<usize> {
+        std::fs::create_dir_all(&self.root)?;
+        let mut n = 0;
+        for entry in std::fs::read_dir(&self.root)? {
+            let entry = entry?;
+            if !entry.path().is_dir() {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().to_string();
+            match TenantId::parse(&name) {
+                Ok(t) => {
+                    self.tenant(&t)?;
+                    n += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(dir = %entry.path().display(), error = %e, "ignoring directory that is not a tenant")
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// A tenant's store, opened (and created) on first use.
+    pub fn tenant(&self, t: &TenantId) -> io::Result<Arc<TenantLogs>> {
+        if let Some(x) = self.tenants.read().get(t.as_str()) {
+            return Ok(x.clone());
+        }
+        let _g = self.open_lock.lock();
+        if let Some(x) = self.tenants.read().get(t.as_str()) {
+            return Ok(x.clone());
+        }
+        let x = Arc::new(TenantLogs::open(
+            t.as_str(),
+            &self.root.join(t.as_str()),
+            self.options_for(t.as_str()),
+            self.clock.clone(),
+        )?);
+        self.tenants
+            .write()
+            .insert(t.as_str().to_string(), x.clone());
+        Ok(x)
+    }
+
+    /// The tenant's logs for reading; a tenant that never pushed reads empty.
+    pub fn source(&self, t: &TenantId) -> Arc<dyn LogSource> {
+        match self.tenants.read().get(t.as_str()) {
+            Some(x) => x.clone(),
+            None => Arc::new(EmptySource),
+        }
+    }
+
+    pub fn all(&self) -> Vec<Arc<TenantLogs>> {
+        self.tenants.read().values().cloned().collect()
+    }
+
+    /// Stores validated lines for a tenant and hands them to live tails.
+    pub fn push(
+        &self,
+        t: &TenantId,
+        streams: Vec<(Labels, Vec<StoredEntry>)>,
+    ) -> Result<(), PushError> {
+        let x = self.tenant(t)?;
+        let for_tail = (self.tail.receiver_count() > 0).then(|| streams.clone());
+        x.push(streams)?;
+        if let Some(streams) = for_tail {
+            let _ = self.tail.send(Arc::new(TailBatch {
+                tenant: t.as_str().to_string(),
+                streams,
+            }));
+        }
+        if x.head_bytes() >= self.cfg.logs.max_head_bytes.0 {
+            if let Some(tx) = self.nudge.lock().as_ref() {
+                let _ = tx.try_send(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Receives every push from now on (all tenants; filter by `tenant`).
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<TailBatch>> {
+        self.tail.subscribe()
+    }
+
+    /// Seals due heads and builds missing indexes (`force` seals every
+    /// non-empty head).
+    pub fn seal_and_index(&self, force: bool) -> LogsMaintenance {
+        let mut r = LogsMaintenance::default();
+        for x in self.all() {
+            match x.seal(force) {
+                Ok(n) => r.sealed += n,
+                Err(e) => tracing::error!(tenant = %x.tenant, error = %e, "sealing logs failed"),
+            }
+        }
+        for x in self.all() {
+            match x.build_indexes() {
+                Ok(n) => r.indexed += n,
+                Err(e) => tracing::error!(tenant = %x.tenant, error = %e, "indexing logs failed"),
+            }
+        }
+        r
+    }
+
+    /// Retention, then the disk cap (`other_bytes`: what the other signals
+    /// use of the shared cap).
+    pub fn apply_retention(&self, other_bytes: u64) -> LogsMaintenance {
+        let mut r = LogsMaintenance::default();
+        for x in self.all() {
+            match x.apply_retention() {
+                Ok(n) => r.deleted += n,
+                Err(e) => tracing::error!(tenant = %x.tenant, error = %e, "log retention failed"),
+            }
+        }
+        let cap = self.cfg.storage.max_disk_bytes.0;
+        if cap > 0 {
+            loop {
+                let used = other_bytes + self.disk_bytes();
+                if used <= cap {
+                    break;
+                }
+                let oldest = self
+                    .all()
+                    .into_iter()
+                    .filter_map(|x| x.oldest_partition().map(|(ts, _)| (ts, x)))
+                    .min_by_key(|(ts, _)| *ts);
+                let Some((_, x)) = oldest else { break };
+                match x.delete_oldest_partition() {
+                    Ok(true) => r.deleted += 1,
+                    Ok(false) => break,
+                    Err(e) => {
+                        tracing::error!(tenant = %x.tenant, error = %e, "deleting a log partition for the disk cap failed");
+                        break;
+                    }
+                }
+            }
+        }
+        r
+    }
+
+    pub fn disk_bytes(&self) -> u64 {
+        self.all().iter().map(|x| x.disk_bytes()).sum()
+    }
+
+    /// Starts the background sealer: checks heads every second (or when a
+    /// push fills one), seals and indexes. Stops after [`LogStore::close`].
+    pub fn start_sealer(self: &Arc<Self>) -> std::thread::JoinHandle<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
+        *self.nudge.lock() = Some(tx);
+        let store = Arc::clone(self);
+        std::thread::Builder::new()
+            .name("cairn-log-sealer".into())
+            .spawn(move || {
+                while !store.stopping.load(Ordering::SeqCst) {
+                    let _ = rx.recv_timeout(Duration::from_secs(1));
+                    if store.stopping.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let r = store.seal_and_index(false);
+                    if r != LogsMaintenance::default() {
+                        tracing::info!(
+                            sealed = r.sealed,
+                            indexed = r.indexed,
+                            "log partitions sealed"
+                        );
+                    }
+                }
+            })
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "cannot start the log sealer thread");
+                std::thread::spawn(|| {})
+            })
+    }
+
+    /// Stops the sealer and closes every WAL.
+    pub fn close(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        if let Some(tx) = self.nudge.lock().take() {
+            let _ = tx.try_send(());
+        }
+        for x in self.all() {
+            if let Err(e) = x.close() {
+                tracing::error!(tenant = %x.tenant, error = %e, "closing the log WAL failed");
+            }
+        }
+    }
+}
+
+impl From<TenantMaintenance> for LogsMaintenance {
+    fn from(t: TenantMaintenance) -> Self {
+        LogsMaintenance {
+            sealed: t.sealed,
+            indexed: t.indexed,
+            deleted: t.deleted,
+        }
+    }
+}
+
+/// The logs of a tenant that has never pushed.
+pub struct EmptySource;
+
+impl LogSource for EmptySource {
+    fn select(
+        &self,
+        _req: &SelectRequest<'_>,
+        _sink: &mut dyn FnMut(&Labels, &[EntryRef<'_>]) -> ControlFlow<()>,
+    ) -> Result<(), SourceError> {
+        Ok(())
+    }
+
+    fn series(&self, _m: &[Matcher], _s: i64, _e: i64) -> Result<Vec<Labels>, SourceError> {
+        Ok(Vec::new())
+    }
+
+    fn chunk_stats(
+        &self,
+        _m: &[Matcher],
+        _s: i64,
+        _e: i64,
+        _sink: &mut dyn FnMut(&Labels, ChunkStats),
+    ) -> Result<(), SourceError> {
+        Ok(())
+    }
+}
