@@ -949,3 +949,221 @@ fn early_grouped_sum_equals_the_generic_path() {
         }
     }
 }
+
+/// The same checks written as LogQL query strings, parsed by the real
+/// parser, plus what needs the real pipeline (parsers, unwrap, errors).
+mod queries {
+    use super::*;
+
+    fn q(src: &MemorySource, query: &str, p: QueryParams) -> Result<QueryOutput, QueryError> {
+        let expr = crate::logql::parse(query).unwrap_or_else(|e| panic!("{query}: {e}"));
+        Engine::default().exec(src, &expr, &p).map(|r| r.0)
+    }
+
+    fn ok(src: &MemorySource, query: &str, p: QueryParams) -> QueryOutput {
+        q(src, query, p).unwrap_or_else(|e| panic!("{query}: {e}"))
+    }
+
+    fn err(src: &MemorySource, query: &str, p: QueryParams) -> String {
+        match q(src, query, p) {
+            Err(e) => e.to_string(),
+            Ok(out) => panic!("{query}: expected an error, got {out:?}"),
+        }
+    }
+
+    #[test]
+    fn range_aggregations_as_queries() {
+        let src = fixture();
+        assert_eq!(
+            matrix(ok(
+                &src,
+                r#"count_over_time({env="prod"}[30s])"#,
+                range(30, 60, 15)
+            )),
+            vec![
+                (API.to_string(), vec![(30, 3.0), (45, 3.0), (60, 1.0)]),
+                (WEB.to_string(), vec![(30, 2.0), (45, 1.0), (60, 1.0)]),
+            ]
+        );
+        assert_eq!(
+            vector(ok(&src, r#"rate({app="api"}[20s])"#, instant(30)), 30),
+            v(&[(API, 0.1)])
+        );
+        assert_eq!(
+            vector(ok(&src, r#"bytes_rate({app="web"}[1m])"#, instant(60)), 60),
+            v(&[(WEB, 0.3)])
+        );
+        assert_eq!(
+            vector(
+                ok(&src, r#"bytes_over_time({app="web"}[1m])"#, instant(60)),
+                60
+            ),
+            v(&[(WEB, 18.0)])
+        );
+        assert_eq!(
+            matrix(ok(
+                &src,
+                r#"count_over_time({app="api"}[10s] offset 10s)"#,
+                range(30, 50, 10)
+            )),
+            vec![(API.to_string(), vec![(30, 1.0), (40, 1.0)])]
+        );
+        assert_eq!(
+            vector(
+                ok(
+                    &src,
+                    r#"count_over_time({env="prod"} |= "error" [1m])"#,
+                    instant(60)
+                ),
+                60
+            ),
+            v(&[(API, 2.0), (WEB, 1.0)])
+        );
+        assert_eq!(
+            matrix(ok(
+                &src,
+                r#"absent_over_time({app="api", env=~"p.*"}[5s])"#,
+                range(0, 20, 5)
+            )),
+            vec![(
+                "{app=\"api\"}".to_string(),
+                vec![(0, 1.0), (5, 1.0), (15, 1.0)]
+            )]
+        );
+    }
+
+    #[test]
+    fn vector_aggregations_as_queries() {
+        let src = fixture();
+        let all = r#"count_over_time({env=~".+"}[1m])"#;
+        for (op, prod_v, dev_v) in [
+            ("sum", 7.0, 1.0),
+            ("avg", 3.5, 1.0),
+            ("min", 3.0, 1.0),
+            ("max", 4.0, 1.0),
+            ("count", 2.0, 1.0),
+            ("stddev", 0.5, 0.0),
+            ("stdvar", 0.25, 0.0),
+        ] {
+            let want = v(&[("{env=\"dev\"}", dev_v), ("{env=\"prod\"}", prod_v)]);
+            for query in [
+                format!("{op} by (env) ({all})"),
+                format!("{op}({all}) by (env)"),
+                format!("{op} without (app) ({all})"),
+            ] {
+                assert_eq!(vector(ok(&src, &query, instant(60)), 60), want, "{query}");
+            }
+        }
+        assert_eq!(
+            vector(ok(&src, &format!("topk(1, {all})"), instant(60)), 60),
+            v(&[(API, 4.0)])
+        );
+        assert_eq!(
+            vector(ok(&src, &format!("bottomk(2, {all})"), instant(60)), 60),
+            v(&[(DB, 1.0), (WEB, 3.0)])
+        );
+        assert_eq!(
+            vector(ok(&src, &format!("sort_desc({all})"), instant(60)), 60),
+            v(&[(API, 4.0), (WEB, 3.0), (DB, 1.0)])
+        );
+        assert_eq!(
+            vector(ok(&src, &format!("sort({all})"), instant(60)), 60),
+            v(&[(DB, 1.0), (WEB, 3.0), (API, 4.0)])
+        );
+        assert_eq!(
+            matrix(ok(
+                &src,
+                r#"sum by (env) (count_over_time({env=~".+"}[30s]))"#,
+                range(30, 60, 30)
+            )),
+            vec![
+                ("{env=\"dev\"}".to_string(), vec![(30, 1.0)]),
+                ("{env=\"prod\"}".to_string(), vec![(30, 5.0), (60, 2.0)]),
+            ]
+        );
+    }
+
+    #[test]
+    fn binary_operations_as_queries() {
+        let src = fixture();
+        let c = r#"count_over_time({env="prod"}[1m])"#;
+        let e = r#"count_over_time({env="prod"} |= "error" [1m])"#;
+        let cases: Vec<(String, Vec<(String, f64)>)> = vec![
+            (format!("{c} * 2"), v(&[(API, 8.0), (WEB, 6.0)])),
+            (format!("2 - {c}"), v(&[(API, -2.0), (WEB, -1.0)])),
+            (format!("{c} > 3"), v(&[(API, 4.0)])),
+            (format!("{c} > bool 3"), v(&[(API, 1.0), (WEB, 0.0)])),
+            (format!("{c} / {e}"), v(&[(API, 2.0), (WEB, 3.0)])),
+            (
+                format!("sum by (app) ({c}) / on (app) {e}"),
+                v(&[("{app=\"api\"}", 2.0), ("{app=\"web\"}", 3.0)]),
+            ),
+            (
+                format!("{c} - ignoring (env) {e}"),
+                v(&[("{app=\"api\"}", 2.0), ("{app=\"web\"}", 2.0)]),
+            ),
+            (
+                format!("{c} / on (env) group_left sum by (env) ({c})"),
+                v(&[(API, 4.0 / 7.0), (WEB, 3.0 / 7.0)]),
+            ),
+            (
+                format!("sum by (env) ({c}) / on (env) group_right {c}"),
+                v(&[(API, 7.0 / 4.0), (WEB, 7.0 / 3.0)]),
+            ),
+            (
+                format!(r#"{c} and count_over_time({{env="prod"}} |= "boom" [1m])"#),
+                v(&[(WEB, 3.0)]),
+            ),
+            (
+                format!(r#"{c} unless count_over_time({{env="prod"}} |= "boom" [1m])"#),
+                v(&[(API, 4.0)]),
+            ),
+            (
+                format!(r#"count_over_time({{app="api"}}[1m]) or {c} * 10"#),
+                v(&[(API, 4.0), (WEB, 30.0)]),
+            ),
+            (
+                format!(r#"label_replace({c}, "svc", "$1-x", "app", "(a.)i")"#),
+                v(&[
+                    ("{app=\"api\", env=\"prod\", svc=\"ap-x\"}", 4.0),
+                    (WEB, 3.0),
+                ]),
+            ),
+            ("vector(1) + vector(1)".to_string(), v(&[("{}", 2.0)])),
+        ];
+        for (query, want) in cases {
+            assert_eq!(vector(ok(&src, &query, instant(60)), 60), want, "{query}");
+        }
+        assert_eq!(
+            ok(&src, "1 + 1", instant(4)),
+            QueryOutput::Scalar {
+                ts_ns: 4 * S,
+                value: 2.0
+            }
+        );
+        assert_eq!(
+        err(&src, &format!("{c} / on (env) {c}"), instant(60)),
+        "found duplicate series on the right hand-side;many-to-many matching not allowed: matching labels must be unique on one side"
+    );
+    }
+
+    #[test]
+    fn log_queries_as_queries() {
+        let src = fixture();
+        let got: Vec<(i64, String)> = match ok(
+            &src,
+            r#"{env="prod"} |= "error""#,
+            log_range(0, 100, 2, Direction::Backward),
+        ) {
+            QueryOutput::Streams(e) => e.into_iter().map(|e| (e.ts_ns / S, e.line)).collect(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            got,
+            vec![
+                (45, "GET /d 500 error".to_string()),
+                (30, "error boom".to_string())
+            ]
+        );
+    }
+}
