@@ -3,6 +3,7 @@
 
 pub mod ast;
 pub mod eval;
+pub mod format;
 pub mod parser;
 pub mod pipeline;
 pub mod printer;
