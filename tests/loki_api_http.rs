@@ -10,6 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 struct Server {
     addr: std::net::SocketAddr,
+    state: cairn::server::state::SharedState,
     client: reqwest::Client,
     _dir: tempfile::TempDir,
     _stop: tokio::sync::oneshot::Sender<()>,
@@ -27,7 +28,10 @@ async fn start() -> Server {
     cfg.storage.data_dir = dir.path().to_path_buf();
     let state =
         cairn::server::build_state(Arc::new(cfg), Arc::new(cairn::storage::clock::SystemClock));
-    let app = cairn::api::loki::routes().with_state(state);
+    cairn::server::open_stores(state.clone())
+        .await
+        .expect("open stores");
+    let app = cairn::api::loki::routes().with_state(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -42,6 +46,7 @@ async fn start() -> Server {
     });
     Server {
         addr,
+        state,
         client: reqwest::Client::new(),
         _dir: dir,
         _stop: tx,
@@ -178,5 +183,183 @@ async fn tail_upgrades_to_a_websocket() {
     assert!(
         head.ends_with("delay_for can't be greater than 5\n"),
         "{head}"
+    );
+}
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+/// Stores lines straight into the log store (the push endpoint is tested
+/// with the store).
+fn push(s: &Server, tenant: &str, labels: &[(&str, &str)], lines: &[(i64, &str)]) {
+    use cairn::logs::StoredEntry;
+    let t = cairn::model::TenantId::parse(tenant).expect("tenant");
+    let entries = lines
+        .iter()
+        .map(|(ts, l)| StoredEntry {
+            ts_ns: *ts,
+            line: (*l).into(),
+            metadata: Vec::new().into_boxed_slice(),
+        })
+        .collect();
+    s.state
+        .logs
+        .push(
+            &t,
+            vec![(
+                cairn::model::Labels::from_pairs(labels.iter().copied()),
+                entries,
+            )],
+        )
+        .expect("push");
+}
+
+#[tokio::test]
+async fn metadata_endpoints_read_the_tenants_logs() {
+    let s = start().await;
+    let t = now_ns() - 60_000_000_000;
+    push(
+        &s,
+        "team-a",
+        &[("app", "api"), ("env", "prod")],
+        &[(t, r#"{"level":"info","n":1}"#)],
+    );
+    push(
+        &s,
+        "team-a",
+        &[("app", "web"), ("env", "dev")],
+        &[(t + 1, "level=warn took=5ms")],
+    );
+    push(&s, "team-b", &[("job", "other")], &[(t, "x")]);
+    let get_t = |path: &str| {
+        let req = s.client.get(s.url(path)).header("X-Scope-OrgID", "team-a");
+        async move {
+            let r = req.send().await.expect("send");
+            (r.status().as_u16(), r.text().await.unwrap_or_default())
+        }
+    };
+    assert_eq!(
+        get_t("/loki/api/v1/labels").await,
+        (
+            200,
+            "{\"status\":\"success\",\"data\":[\"app\",\"env\"]}\n".into()
+        )
+    );
+    assert_eq!(
+        get_t("/loki/api/v1/label/app/values?query=%7Benv%3D%22dev%22%7D").await,
+        (200, "{\"status\":\"success\",\"data\":[\"web\"]}\n".into())
+    );
+    assert_eq!(
+        get_t("/loki/api/v1/series?match[]=%7Bapp%3D~%22.%2B%22%7D").await,
+        (
+            200,
+            "{\"status\":\"success\",\"data\":[{\"app\":\"api\",\"env\":\"prod\"},{\"app\":\"web\",\"env\":\"dev\"}]}\n".into()
+        )
+    );
+    let (code, body) = get_t("/loki/api/v1/index/stats?query=%7Bapp%3D~%22.%2B%22%7D").await;
+    assert_eq!(code, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(
+        (v["streams"].as_u64(), v["entries"].as_u64()),
+        (Some(2), Some(2))
+    );
+    let bytes = (r#"{"level":"info","n":1}"#.len() + "level=warn took=5ms".len()) as u64;
+    assert_eq!(v["bytes"].as_u64(), Some(bytes));
+    let (code, body) = get_t("/loki/api/v1/detected_fields?query=%7Bapp%3D~%22.%2B%22%7D").await;
+    assert_eq!(code, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let fields: Vec<(String, String)> = v["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .map(|f| {
+            (
+                f["label"].as_str().unwrap_or("").to_string(),
+                f["type"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        [("level", "string"), ("n", "int"), ("took", "duration")]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    // Another tenant sees only its own streams.
+    let r = s
+        .client
+        .get(s.url("/loki/api/v1/labels"))
+        .header("X-Scope-OrgID", "team-b")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        r.text().await.unwrap_or_default(),
+        "{\"status\":\"success\",\"data\":[\"job\"]}\n"
+    );
+}
+
+/// Reads one unmasked server text frame after the handshake.
+async fn read_text_frame(sock: &mut tokio::net::TcpStream) -> String {
+    let mut h = [0u8; 2];
+    sock.read_exact(&mut h).await.expect("frame header");
+    assert_eq!(h[0], 0x81, "a final text frame");
+    let len = match h[1] & 0x7f {
+        126 => {
+            let mut b = [0u8; 2];
+            sock.read_exact(&mut b).await.expect("len");
+            u16::from_be_bytes(b) as usize
+        }
+        127 => {
+            let mut b = [0u8; 8];
+            sock.read_exact(&mut b).await.expect("len");
+            u64::from_be_bytes(b) as usize
+        }
+        n => n as usize,
+    };
+    let mut payload = vec![0u8; len];
+    sock.read_exact(&mut payload).await.expect("payload");
+    String::from_utf8(payload).expect("utf8")
+}
+
+#[tokio::test]
+async fn tail_streams_stored_and_new_lines() {
+    let s = start().await;
+    let t = now_ns() - 5_000_000_000;
+    push(&s, "fake", &[("app", "api")], &[(t, "first")]);
+    let mut sock = tokio::net::TcpStream::connect(s.addr)
+        .await
+        .expect("connect");
+    let req = format!(
+        "GET /loki/api/v1/tail?query=%7Bapp%3D%22api%22%7D HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nX-Scope-OrgID: fake\r\n\r\n",
+        s.addr
+    );
+    sock.write_all(req.as_bytes()).await.expect("write");
+    // Skip the 101 response head.
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut b = [0u8; 1];
+        sock.read_exact(&mut b).await.expect("head");
+        head.push(b[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"));
+    assert_eq!(
+        read_text_frame(&mut sock).await,
+        format!("{{\"streams\":[{{\"stream\":{{\"app\":\"api\"}},\"values\":[[\"{t}\",\"first\"]]}}],\"dropped_entries\":null}}")
+    );
+    let t2 = now_ns();
+    push(&s, "fake", &[("app", "api")], &[(t2, "second")]);
+    let msg = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        read_text_frame(&mut sock),
+    )
+    .await
+    .expect("a new line within 5 s");
+    assert_eq!(
+        msg,
+        format!("{{\"streams\":[{{\"stream\":{{\"app\":\"api\"}},\"values\":[[\"{t2}\",\"second\"]]}}],\"dropped_entries\":null}}")
     );
 }

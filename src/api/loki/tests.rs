@@ -570,7 +570,7 @@ fn detected_fields_from_json_logfmt_and_metadata() {
             &p("start=0&end=2000&query=%7Bapp%3D%22web%22%7D&limit=2")
         )),
         ok(
-            r#"{"fields":[{"label":"level","type":"string","cardinality":1,"parsers":["logfmt"]},{"label":"status","type":"int","cardinality":1,"parsers":["logfmt"]}],"limit":2}"#
+            r#"{"fields":[{"label":"level","type":"string","cardinality":1,"parsers":["logfmt"]},{"label":"size","type":"bytes","cardinality":1,"parsers":["logfmt"]}],"limit":2}"#
         )
     );
     // line_limit=1 reads only the newest line.
@@ -752,5 +752,163 @@ fn unknown_paths_are_404() {
     assert_eq!(
         (r.status, r.body.as_str()),
         (StatusCode::NOT_FOUND, "404 page not found\n")
+    );
+}
+
+// ---- query / query_range end to end (parser, engine, pipeline) ----
+
+/// The document up to `stats` (whose timings vary).
+fn before_stats(r: &ApiResponse) -> &str {
+    r.body.split(",\"stats\":").next().unwrap_or("")
+}
+
+fn enc(q: &str) -> String {
+    form_urlencoded::byte_serialize(q.as_bytes()).collect()
+}
+
+const A1_JSON: &str = r#""{\"level\":\"info\",\"msg\":\"ok\",\"dur\":\"5ms\"}""#;
+const A2_JSON: &str = r#""{\"level\":\"error\",\"msg\":\"bad \u003cx\u003e\",\"dur\":\"7ms\"}""#;
+
+#[test]
+fn query_range_streams_in_both_encodings() {
+    let f = fixture();
+    let q = format!(
+        "query={}&start=0&end=2000&direction=forward",
+        enc(r#"{env="prod"} | json"#)
+    );
+    let r = call(&f, |cx| query::query_range(cx, &p(&q), &HeaderMap::new()));
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        before_stats(&r),
+        format!(
+            r#"{{"status":"success","data":{{"resultType":"streams","result":[{{"stream":{{"app":"api","dur":"5ms","env":"prod","level":"info","msg":"ok","trace_id":"abc"}},"values":[["1000000000000",{A1_JSON}]]}},{{"stream":{{"app":"api","dur":"7ms","env":"prod","level":"error","msg":"bad <x>"}},"values":[["1001000000000",{A2_JSON}]]}}]"#
+        )
+    );
+    let mut h = HeaderMap::new();
+    h.insert(
+        params::ENCODING_FLAGS_HEADER,
+        "categorize-labels".parse().unwrap(),
+    );
+    let r = call(&f, |cx| query::query_range(cx, &p(&q), &h));
+    assert_eq!(
+        before_stats(&r),
+        format!(
+            r#"{{"status":"success","data":{{"resultType":"streams","encodingFlags":["categorize-labels"],"result":[{{"stream":{{"app":"api","env":"prod"}},"values":[["1000000000000",{A1_JSON},{{"structuredMetadata":{{"trace_id":"abc"}},"parsed":{{"dur":"5ms","level":"info","msg":"ok"}}}}],["1001000000000",{A2_JSON},{{"parsed":{{"dur":"7ms","level":"error","msg":"bad <x>"}}}}]]}}]"#
+        )
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(v["data"]["stats"]["summary"]["totalEntriesReturned"], 2);
+}
+
+#[test]
+fn query_range_limit_and_direction() {
+    let f = fixture();
+    let q = format!("query={}&start=0&end=2000&limit=1", enc(r#"{app="api"}"#));
+    let r = call(&f, |cx| query::query_range(cx, &p(&q), &HeaderMap::new()));
+    // Backward: the newest line only.
+    assert_eq!(
+        before_stats(&r),
+        format!(
+            r#"{{"status":"success","data":{{"resultType":"streams","result":[{{"stream":{{"app":"api","env":"prod"}},"values":[["1001000000000",{A2_JSON}]]}}]"#
+        )
+    );
+    let q = format!(
+        "query={}&start=0&end=2000&limit=1&direction=FORWARD",
+        enc(r#"{app="api"}"#)
+    );
+    let r = call(&f, |cx| query::query_range(cx, &p(&q), &HeaderMap::new()));
+    assert_eq!(
+        before_stats(&r),
+        r#"{"status":"success","data":{"resultType":"streams","result":[{"stream":{"app":"api","env":"dev","id":"8"},"values":[["10000000000","boot"]]}]"#
+    );
+}
+
+#[test]
+fn query_range_matrix() {
+    let f = fixture();
+    let q = format!(
+        "query={}&start=1500&end=2500&step=1000",
+        enc(r#"sum by (env) (count_over_time({app=~".+"}[1000s]))"#)
+    );
+    let r = call(&f, |cx| query::query_range(cx, &p(&q), &HeaderMap::new()));
+    assert_eq!(
+        before_stats(&r),
+        r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"env":"dev"},"values":[[1500,"1"]]},{"metric":{"env":"prod"},"values":[[1500,"2"]]}]"#
+    );
+}
+
+#[test]
+fn instant_queries() {
+    let f = fixture();
+    // Grafana's health check.
+    let q = format!(
+        "query={}&time=4000000000&direction=backward",
+        enc("vector(1)+vector(1)")
+    );
+    let r = call(&f, |cx| query::query(cx, &p(&q), &HeaderMap::new()));
+    assert_eq!(
+        before_stats(&r),
+        r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[4000000000,"2"]}]"#
+    );
+    let q = format!(
+        "query={}&time=1500",
+        enc(r#"count_over_time({app="api"}[1000s])"#)
+    );
+    let r = call(&f, |cx| query::query(cx, &p(&q), &HeaderMap::new()));
+    assert_eq!(
+        before_stats(&r),
+        // Structured metadata are sample labels, as in Loki: A1 has a trace_id.
+        r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"app":"api","env":"prod"},"value":[1500,"1"]},{"metric":{"app":"api","env":"prod","trace_id":"abc"},"value":[1500,"1"]}]"#
+    );
+    let q = format!("query={}&time=1500", enc(r#"{app="api"}"#));
+    assert_eq!(
+        call(&f, |cx| query::query(cx, &p(&q), &HeaderMap::new())),
+        bad(query::LOG_QUERY_AT_INSTANT)
+    );
+    let q = format!("query={}&limit=9999", enc("vector(1)"));
+    assert_eq!(
+        call(&f, |cx| query::query(cx, &p(&q), &HeaderMap::new())),
+        bad("max entries limit per query exceeded, limit > max_entries_limit_per_query (9999 > 5000)")
+    );
+}
+
+#[test]
+fn format_query_prints_canonically() {
+    assert_eq!(
+        misc::format_query(&p(&format!("query={}", enc(r#"{foo=   "bar"}"#)))),
+        ok(r#"{"status":"success","data":"{foo=\"bar\"}"}"#)
+    );
+}
+
+#[test]
+fn legacy_query_has_the_old_shape() {
+    let f = fixture();
+    let q = format!("query={}&start=0&end=2000", enc(r#"{pod="web-1"}"#));
+    let r = call(&f, |cx| legacy::query(cx, &p(&q)));
+    assert_eq!(
+        before_stats(&r),
+        r#"{"streams":[{"labels":"{app=\"web\", env=\"dev\", id=\"7\", pod=\"web-1\"}","entries":[{"ts":"1970-01-01T00:16:42Z","line":"level=warn status=404 size=10KB"}]}]"#
+    );
+    let q = format!("query={}", enc(r#"count_over_time({pod="web-1"}[1m])"#));
+    assert_eq!(
+        call(&f, |cx| legacy::query(cx, &p(&q))),
+        bad("legacy endpoints only support streams result type")
+    );
+}
+
+#[test]
+fn detected_fields_of_a_query_with_a_pipeline() {
+    let f = fixture();
+    let q = format!(
+        "query={}&start=0&end=2000",
+        enc(r#"{app="api"} |= "error""#)
+    );
+    assert_eq!(
+        call(&f, |cx| detected::detected_field_values(
+            cx,
+            "level",
+            &p(&q)
+        )),
+        ok(r#"{"values":["error"],"limit":1000}"#)
     );
 }
