@@ -413,7 +413,9 @@ function streamsOf (r) {
   return { by, problems, count }
 }
 
-const asObject = m => Object.fromEntries([...m.entries()].map(([k, v]) => [k, v.values]))
+// Streams keyed by their sorted labels, in key order: the order of streams in
+// an answer is not part of Loki's contract, the order of values within one is.
+const asObject = m => Object.fromEntries([...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, v.values]))
 
 async function verifyQueries (tenant, expected, who) {
   const all = [...expected.values()].flatMap(s => s.values)
