@@ -13,4 +13,5 @@ pub mod promql;
 pub mod selfmon;
 pub mod server;
 pub mod storage;
+pub mod template;
 pub mod units;

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod histogram_json;
+pub mod loki;
 pub mod params;
 pub mod prom_json;
 pub mod prometheus;

@@ -7,6 +7,7 @@
 pub mod chunk;
 pub mod head;
 pub mod index;
+pub mod memory;
 pub mod partition;
 pub mod source;
 pub mod store;
@@ -15,6 +16,7 @@ pub mod tenant;
 pub mod validate;
 pub mod walrec;
 
+pub use memory::MemorySource;
 pub use source::{ChunkStats, EntryRef, LineFilterPushdown, LogSource, SelectRequest, SourceError};
 pub use store::{LogStore, TailBatch};
 pub use tenant::PushError;

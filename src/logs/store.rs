@@ -179,6 +179,13 @@ impl LogStore {
     /// Seals due heads and builds missing indexes (`force` seals every
     /// non-empty head).
     pub fn seal_and_index(&self, force: bool) -> LogsMaintenance {
+        let mut r = self.seal(force);
+        r.indexed = self.build_indexes();
+        r
+    }
+
+    /// Seals due heads (`force`: every non-empty head).
+    pub fn seal(&self, force: bool) -> LogsMaintenance {
         let mut r = LogsMaintenance::default();
         for x in self.all() {
             match x.seal(force) {
@@ -186,13 +193,19 @@ impl LogStore {
                 Err(e) => tracing::error!(tenant = %x.tenant, error = %e, "sealing logs failed"),
             }
         }
+        r
+    }
+
+    /// Builds the index of every partition lacking one; returns how many.
+    pub fn build_indexes(&self) -> usize {
+        let mut r = LogsMaintenance::default();
         for x in self.all() {
             match x.build_indexes() {
                 Ok(n) => r.indexed += n,
                 Err(e) => tracing::error!(tenant = %x.tenant, error = %e, "indexing logs failed"),
             }
         }
-        r
+        r.indexed
     }
 
     /// Retention, then the disk cap (`other_bytes`: what the other signals
@@ -235,13 +248,15 @@ impl LogStore {
         self.all().iter().map(|x| x.disk_bytes()).sum()
     }
 
-    /// Starts the background sealer: checks heads every second (or when a
-    /// push fills one), seals and indexes. Stops after [`LogStore::close`].
-    pub fn start_sealer(self: &Arc<Self>) -> std::thread::JoinHandle<()> {
+    /// Starts the background threads: the sealer checks heads every second
+    /// (or when a push fills one) and seals them; the indexer builds the
+    /// index of new partitions, apart so that a long build never delays a
+    /// seal. Both stop after [`LogStore::close`].
+    pub fn start_sealer(self: &Arc<Self>) {
         let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
         *self.nudge.lock() = Some(tx);
         let store = Arc::clone(self);
-        std::thread::Builder::new()
+        let sealer = std::thread::Builder::new()
             .name("cairn-log-sealer".into())
             .spawn(move || {
                 while !store.stopping.load(Ordering::SeqCst) {
@@ -249,20 +264,32 @@ impl LogStore {
                     if store.stopping.load(Ordering::SeqCst) {
                         break;
                     }
-                    let r = store.seal_and_index(false);
-                    if r != LogsMaintenance::default() {
-                        tracing::info!(
-                            sealed = r.sealed,
-                            indexed = r.indexed,
-                            "log partitions sealed"
-                        );
+                    let r = store.seal(false);
+                    if r.sealed > 0 {
+                        tracing::info!(sealed = r.sealed, "log heads sealed into partitions");
                     }
                 }
-            })
-            .unwrap_or_else(|e| {
-                tracing::error!(error = %e, "cannot start the log sealer thread");
-                std::thread::spawn(|| {})
-            })
+            });
+        let store = Arc::clone(self);
+        let indexer = std::thread::Builder::new()
+            .name("cairn-log-indexer".into())
+            .spawn(move || {
+                while !store.stopping.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_secs(1));
+                    if store.stopping.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let n = store.build_indexes();
+                    if n > 0 {
+                        tracing::info!(indexed = n, "log partition indexes built");
+                    }
+                }
+            });
+        for r in [sealer, indexer] {
+            if let Err(e) = r {
+                tracing::error!(error = %e, "cannot start a log store thread");
+            }
+        }
     }
 
     /// Stops the sealer and closes every WAL.

@@ -87,8 +87,11 @@ pub struct TenantLogs {
     streams: RwLock<StreamIndex>,
     head: RwLock<Head>,
     sealed: RwLock<Sealed>,
-    /// One seal / index build / retention pass at a time.
+    /// One seal / retention pass at a time.
     maintenance: Mutex<()>,
+    /// One index build at a time (apart from `maintenance`, so a long
+    /// build never holds up cutting the head).
+    indexing: Mutex<()>,
 }
 
 fn now_ns(clock: &dyn Clock) -> i64 {
@@ -160,6 +163,7 @@ impl TenantLogs {
                 frozen: Vec::new(),
             }),
             maintenance: Mutex::new(()),
+            indexing: Mutex::new(()),
         })
     }
 
@@ -264,7 +268,7 @@ impl TenantLogs {
         if !self.opts.index {
             return Ok(0);
         }
-        let _m = self.maintenance.lock();
+        let _i = self.indexing.lock();
         let todo: Vec<Arc<SealedPartition>> = self
             .sealed
             .read()

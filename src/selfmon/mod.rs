@@ -227,6 +227,9 @@ pub struct Gauges {
     pub blocks: u64,
     pub disk_bytes: u64,
     pub head_memory_bytes: u64,
+    pub log_head_bytes: u64,
+    pub log_partitions: u64,
+    pub log_disk_bytes: u64,
     pub tenants: u64,
     pub ready: bool,
 }
@@ -324,6 +327,24 @@ impl SelfMetrics {
                 "Estimated bytes held by the heads' series and chunks.",
                 "gauge",
                 g.head_memory_bytes as f64,
+            ),
+            (
+                "cairn_log_head_bytes",
+                "Line bytes in the log heads (not yet sealed).",
+                "gauge",
+                g.log_head_bytes as f64,
+            ),
+            (
+                "cairn_log_partitions",
+                "Sealed log partitions on disk.",
+                "gauge",
+                g.log_partitions as f64,
+            ),
+            (
+                "cairn_log_disk_bytes",
+                "Bytes used on disk by the log store (partitions, indexes and WAL).",
+                "gauge",
+                g.log_disk_bytes as f64,
             ),
             (
                 "cairn_tenants",

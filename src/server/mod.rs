@@ -158,6 +158,14 @@ async fn self_metrics(State(st): State<SharedState>) -> Response {
             blocks: dbs.iter().map(|d| d.blocks().len() as u64).sum(),
             disk_bytes: dbs.iter().map(|d| d.disk_bytes()).sum(),
             head_memory_bytes: dbs.iter().map(|d| d.head().memory_bytes() as u64).sum(),
+            log_head_bytes: st2.logs.all().iter().map(|x| x.head_bytes()).sum(),
+            log_partitions: st2
+                .logs
+                .all()
+                .iter()
+                .map(|x| x.partition_count() as u64)
+                .sum(),
+            log_disk_bytes: st2.logs.disk_bytes(),
             tenants: dbs.len() as u64,
             ready: st2.ready.load(Ordering::SeqCst),
         }
