@@ -15,7 +15,8 @@
 //    until every line that was sent comes back, and compares stream labels,
 //    timestamps, lines and their order with what the clients put on the wire.
 // 5. Checks that each tail websocket received exactly its tenant's streams, in
-//    Loki's tail message shape.
+//    Loki's tail message shape; then that a tail opened after the push gets
+//    the lines since its `start`.
 //
 // Exits non-zero on any failure, printing what was expected and what came back.
 
@@ -520,8 +521,11 @@ async function main () {
   await verifyQueries(TENANT_PINO, pinoStreams, 'pino-loki (JSON)')
   await verifyTail(tailWinston, winstonStreams, 'winston-loki (protobuf+snappy)')
   await verifyTail(tailPino, pinoStreams, 'pino-loki (JSON)')
+  // A tail opened after the push gets the lines since its `start` first.
+  const tailLate = await openTail(TENANT_PINO)
+  await verifyTail(tailLate, pinoStreams, 'pino-loki (JSON), tail opened after the push')
 
-  for (const t of [tailWinston, tailPino]) t.ws?.terminate()
+  for (const t of [tailWinston, tailPino, tailLate]) t.ws?.terminate()
 }
 
 try {
