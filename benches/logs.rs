@@ -33,6 +33,13 @@ const PODS_PER_NS: usize = 12;
 const NEEDLE: &str = "needle-7f3a9c21";
 const SPAN_NS: i64 = 6 * 3600 * 1_000_000_000;
 
+/// One line in this many carries the needle (about one per 100 MB).
+const NEEDLE_EVERY: u64 = 300_000;
+
+fn is_needle_line(i: u64) -> bool {
+    i % NEEDLE_EVERY == NEEDLE_EVERY / 2
+}
+
 /// A small deterministic PRNG (xorshift64*).
 struct Rng(u64);
 impl Rng {
@@ -91,7 +98,7 @@ fn message(r: &mut Rng, s: &Stream, i: u64) -> String {
     let ip = format!("10.{}.{}.{}", r.below(256), r.below(256), r.below(256));
     let rid = format!("{:016x}", r.next());
     let kind = r.below(100);
-    if i.is_multiple_of(200_000) && s.namespace == "wordpress-staging" {
+    if is_needle_line(i) {
         return format!("lookup of {NEEDLE} failed for request {rid}");
     }
     match kind {
@@ -158,7 +165,12 @@ fn generate(total_bytes: usize, batch_bytes: usize, t0: i64) -> (Vec<Stream>, Ve
     let mut total = 0usize;
     let mut i = 0u64;
     while total < total_bytes {
-        let si = r.below(ss.len() as u64) as usize;
+        // Needle lines go to a wordpress-staging pod (the first streams).
+        let si = if is_needle_line(i) {
+            (i / NEEDLE_EVERY) as usize % PODS_PER_NS
+        } else {
+            r.below(ss.len() as u64) as usize
+        };
         let ts = t0 + (total as i128 * i128::from(SPAN_NS) / total_bytes as i128) as i64;
         let l = line(&mut r, &ss[si], ts, i);
         cur_bytes += l.len();

@@ -13,12 +13,11 @@ use cairn::logs::SelectRequest;
 use cairn::model::{MatchOp, Matcher, TenantId};
 use prost::Message;
 
+/// A stored line: stream labels, line, structured metadata.
+type StoredLine = (String, String, Vec<(String, String)>);
+
 /// (stream labels, line, metadata) of everything a tenant stored for `ns`.
-fn stored(
-    st: &cairn::server::state::SharedState,
-    tenant: &str,
-    ns: &str,
-) -> Vec<(String, String, Vec<(String, String)>)> {
+fn stored(st: &cairn::server::state::SharedState, tenant: &str, ns: &str) -> Vec<StoredLine> {
     let src = st.logs.source(&TenantId::parse(tenant).unwrap());
     let m = vec![Matcher::new(MatchOp::Equal, "namespace", ns).unwrap()];
     let mut out = Vec::new();

@@ -115,7 +115,7 @@ pub fn router(st: SharedState) -> Router {
         .merge(prometheus_api(st.clone()))
         .nest("/prometheus", prometheus_api(st.clone()))
         .merge(loki_ingest())
-        .merge(crate::api::loki::routes())
+        .merge(crate::api::loki::handlers::routes())
         .route("/ready", get(ready))
         .route("/metrics", get(self_metrics))
         .route("/", get(index))

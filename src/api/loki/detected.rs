@@ -305,7 +305,7 @@ pub fn detected_fields(cx: &Ctx<'_>, p: &Params) -> ApiResponse {
         if !fields.is_empty() {
             out.push_str("],");
         }
-        let _ = write!(out, "\"limit\":{limit}}}\n");
+        let _ = writeln!(out, "\"limit\":{limit}}}");
         Ok(ApiResponse::json(out))
     })())
 }
@@ -325,7 +325,7 @@ pub fn detected_field_values(cx: &Ctx<'_>, name: &str, p: &Params) -> ApiRespons
                 out.push_str("],");
             }
         }
-        let _ = write!(out, "\"limit\":{limit}}}\n");
+        let _ = writeln!(out, "\"limit\":{limit}}}");
         Ok(ApiResponse::json(out))
     })())
 }

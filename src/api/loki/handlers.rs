@@ -178,8 +178,8 @@ macro_rules! simple {
     };
 }
 
-simple!(h_query, |cx, p, h| query::query(cx, p, h));
-simple!(h_query_range, |cx, p, h| query::query_range(cx, p, h));
+simple!(h_query, query::query);
+simple!(h_query_range, query::query_range);
 simple!(h_labels, |cx, p, _h| metadata::labels(cx, p));
 simple!(h_series, |cx, p, _h| metadata::series(cx, p));
 simple!(h_index_stats, |cx, p, _h| metadata::index_stats(cx, p));

@@ -24,7 +24,7 @@ fn fixture() -> MemorySource {
     src.push(&api, 20 * S, "GET /b 500 error", vec![]);
     src.push(&api, 30 * S, "POST /c 200", vec![]);
     src.push(&api, 45 * S, "GET /d 500 error", vec![]);
-    src.push(&web, 15 * S, "hello", vec![Label::new("trace", "t1")]);
+    src.push(&web, 15 * S, "hello", vec![]);
     src.push(&web, 30 * S, "error boom", vec![]);
     src.push(&web, 60 * S, "bye", vec![]);
     src.push(&db, 5 * S, "x", vec![]);
@@ -815,6 +815,13 @@ fn log_query_interval_and_metadata() {
     let got: Vec<i64> = logs(&src, prod(), p).into_iter().map(|l| l.0).collect();
     assert_eq!(got, vec![60, 45]);
 
+    let src = MemorySource::new();
+    src.push(
+        lbs(&[("app", "web"), ("env", "prod")]),
+        15 * S,
+        "hello",
+        vec![Label::new("trace", "t1")],
+    );
     let out = Engine::default()
         .exec(
             &src,
@@ -947,5 +954,410 @@ fn early_grouped_sum_equals_the_generic_path() {
                 }
             }
         }
+    }
+}
+
+/// The same checks written as LogQL query strings, parsed by the real
+/// parser, plus what needs the real pipeline (parsers, unwrap, errors).
+mod queries {
+    use super::*;
+
+    fn q(src: &MemorySource, query: &str, p: QueryParams) -> Result<QueryOutput, QueryError> {
+        let expr = crate::logql::parse(query).unwrap_or_else(|e| panic!("{query}: {e}"));
+        Engine::default().exec(src, &expr, &p).map(|r| r.0)
+    }
+
+    fn ok(src: &MemorySource, query: &str, p: QueryParams) -> QueryOutput {
+        q(src, query, p).unwrap_or_else(|e| panic!("{query}: {e}"))
+    }
+
+    fn err(src: &MemorySource, query: &str, p: QueryParams) -> String {
+        match q(src, query, p) {
+            Err(e) => e.to_string(),
+            Ok(out) => panic!("{query}: expected an error, got {out:?}"),
+        }
+    }
+
+    #[test]
+    fn range_aggregations_as_queries() {
+        let src = fixture();
+        assert_eq!(
+            matrix(ok(
+                &src,
+                r#"count_over_time({env="prod"}[30s])"#,
+                range(30, 60, 15)
+            )),
+            vec![
+                (API.to_string(), vec![(30, 3.0), (45, 3.0), (60, 1.0)]),
+                (WEB.to_string(), vec![(30, 2.0), (45, 1.0), (60, 1.0)]),
+            ]
+        );
+        assert_eq!(
+            vector(ok(&src, r#"rate({app="api"}[20s])"#, instant(30)), 30),
+            v(&[(API, 0.1)])
+        );
+        assert_eq!(
+            vector(ok(&src, r#"bytes_rate({app="web"}[1m])"#, instant(60)), 60),
+            v(&[(WEB, 0.3)])
+        );
+        assert_eq!(
+            vector(
+                ok(&src, r#"bytes_over_time({app="web"}[1m])"#, instant(60)),
+                60
+            ),
+            v(&[(WEB, 18.0)])
+        );
+        assert_eq!(
+            matrix(ok(
+                &src,
+                r#"count_over_time({app="api"}[10s] offset 10s)"#,
+                range(30, 50, 10)
+            )),
+            vec![(API.to_string(), vec![(30, 1.0), (40, 1.0)])]
+        );
+        assert_eq!(
+            vector(
+                ok(
+                    &src,
+                    r#"count_over_time({env="prod"} |= "error" [1m])"#,
+                    instant(60)
+                ),
+                60
+            ),
+            v(&[(API, 2.0), (WEB, 1.0)])
+        );
+        assert_eq!(
+            matrix(ok(
+                &src,
+                r#"absent_over_time({app="api", env=~"p.*"}[5s])"#,
+                range(0, 20, 5)
+            )),
+            vec![(
+                "{app=\"api\"}".to_string(),
+                vec![(0, 1.0), (5, 1.0), (15, 1.0)]
+            )]
+        );
+    }
+
+    #[test]
+    fn vector_aggregations_as_queries() {
+        let src = fixture();
+        let all = r#"count_over_time({env=~".+"}[1m])"#;
+        for (op, prod_v, dev_v) in [
+            ("sum", 7.0, 1.0),
+            ("avg", 3.5, 1.0),
+            ("min", 3.0, 1.0),
+            ("max", 4.0, 1.0),
+            ("count", 2.0, 1.0),
+            ("stddev", 0.5, 0.0),
+            ("stdvar", 0.25, 0.0),
+        ] {
+            let want = v(&[("{env=\"dev\"}", dev_v), ("{env=\"prod\"}", prod_v)]);
+            for query in [
+                format!("{op} by (env) ({all})"),
+                format!("{op}({all}) by (env)"),
+                format!("{op} without (app) ({all})"),
+            ] {
+                assert_eq!(vector(ok(&src, &query, instant(60)), 60), want, "{query}");
+            }
+        }
+        assert_eq!(
+            vector(ok(&src, &format!("topk(1, {all})"), instant(60)), 60),
+            v(&[(API, 4.0)])
+        );
+        assert_eq!(
+            vector(ok(&src, &format!("bottomk(2, {all})"), instant(60)), 60),
+            v(&[(DB, 1.0), (WEB, 3.0)])
+        );
+        assert_eq!(
+            vector(ok(&src, &format!("sort_desc({all})"), instant(60)), 60),
+            v(&[(API, 4.0), (WEB, 3.0), (DB, 1.0)])
+        );
+        assert_eq!(
+            vector(ok(&src, &format!("sort({all})"), instant(60)), 60),
+            v(&[(DB, 1.0), (WEB, 3.0), (API, 4.0)])
+        );
+        assert_eq!(
+            matrix(ok(
+                &src,
+                r#"sum by (env) (count_over_time({env=~".+"}[30s]))"#,
+                range(30, 60, 30)
+            )),
+            vec![
+                ("{env=\"dev\"}".to_string(), vec![(30, 1.0)]),
+                ("{env=\"prod\"}".to_string(), vec![(30, 5.0), (60, 2.0)]),
+            ]
+        );
+    }
+
+    #[test]
+    fn binary_operations_as_queries() {
+        let src = fixture();
+        let c = r#"count_over_time({env="prod"}[1m])"#;
+        let e = r#"count_over_time({env="prod"} |= "error" [1m])"#;
+        let cases: Vec<(String, Vec<(String, f64)>)> = vec![
+            (format!("{c} * 2"), v(&[(API, 8.0), (WEB, 6.0)])),
+            (format!("2 - {c}"), v(&[(API, -2.0), (WEB, -1.0)])),
+            (format!("{c} > 3"), v(&[(API, 4.0)])),
+            (format!("{c} > bool 3"), v(&[(API, 1.0), (WEB, 0.0)])),
+            (format!("{c} / {e}"), v(&[(API, 2.0), (WEB, 3.0)])),
+            (
+                format!("sum by (app) ({c}) / on (app) {e}"),
+                v(&[("{app=\"api\"}", 2.0), ("{app=\"web\"}", 3.0)]),
+            ),
+            (
+                format!("{c} - ignoring (env) {e}"),
+                v(&[("{app=\"api\"}", 2.0), ("{app=\"web\"}", 2.0)]),
+            ),
+            (
+                format!("{c} / on (env) group_left sum by (env) ({c})"),
+                v(&[(API, 4.0 / 7.0), (WEB, 3.0 / 7.0)]),
+            ),
+            (
+                format!("sum by (env) ({c}) / on (env) group_right {c}"),
+                v(&[(API, 7.0 / 4.0), (WEB, 7.0 / 3.0)]),
+            ),
+            (
+                format!(r#"{c} and count_over_time({{env="prod"}} |= "boom" [1m])"#),
+                v(&[(WEB, 3.0)]),
+            ),
+            (
+                format!(r#"{c} unless count_over_time({{env="prod"}} |= "boom" [1m])"#),
+                v(&[(API, 4.0)]),
+            ),
+            (
+                format!(r#"count_over_time({{app="api"}}[1m]) or {c} * 10"#),
+                v(&[(API, 4.0), (WEB, 30.0)]),
+            ),
+            (
+                format!(r#"label_replace({c}, "svc", "$1-x", "app", "(a.)i")"#),
+                v(&[
+                    ("{app=\"api\", env=\"prod\", svc=\"ap-x\"}", 4.0),
+                    (WEB, 3.0),
+                ]),
+            ),
+            ("vector(1) + vector(1)".to_string(), v(&[("{}", 2.0)])),
+        ];
+        for (query, want) in cases {
+            assert_eq!(vector(ok(&src, &query, instant(60)), 60), want, "{query}");
+        }
+        assert_eq!(
+            ok(&src, "1 + 1", instant(4)),
+            QueryOutput::Scalar {
+                ts_ns: 4 * S,
+                value: 2.0
+            }
+        );
+        assert_eq!(
+        err(&src, &format!("{c} / on (env) {c}"), instant(60)),
+        "found duplicate series on the right hand-side;many-to-many matching not allowed: matching labels must be unique on one side"
+    );
+    }
+
+    #[test]
+    fn log_queries_as_queries() {
+        let src = fixture();
+        let got: Vec<(i64, String)> = match ok(
+            &src,
+            r#"{env="prod"} |= "error""#,
+            log_range(0, 100, 2, Direction::Backward),
+        ) {
+            QueryOutput::Streams(e) => e.into_iter().map(|e| (e.ts_ns / S, e.line)).collect(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            got,
+            vec![
+                (45, "GET /d 500 error".to_string()),
+                (30, "error boom".to_string())
+            ]
+        );
+    }
+    /// Unwrappable logfmt lines: svc at 10 20 40 45 60 with latency 2 4 8 1 7.
+    fn metrics() -> MemorySource {
+        let src = fixture();
+        let svc = lbs(&[("app", "svc")]);
+        for (t, lat) in [(10, "2"), (20, "4"), (40, "8"), (45, "1"), (60, "7")] {
+            src.push(&svc, t * S, format!("latency={lat}"), vec![]);
+        }
+        let timing = lbs(&[("app", "timing")]);
+        src.push(&timing, 10 * S, "took=1.5s size=1KB", vec![]);
+        src.push(&timing, 20 * S, "took=250ms size=2KiB", vec![]);
+        let bad = lbs(&[("app", "bad")]);
+        src.push(&bad, 10 * S, "latency=3", vec![]);
+        src.push(&bad, 20 * S, "latency=oops", vec![]);
+        src.push(&bad, 30 * S, "not json", vec![]);
+        src
+    }
+
+    const SVC: &str = "{app=\"svc\"}";
+
+    #[test]
+    fn unwrapped_range_aggregations() {
+        let src = metrics();
+        let sel = r#"{app="svc"} | logfmt | unwrap latency"#;
+        let cases: [(&str, [f64; 3]); 10] = [
+            ("sum_over_time", [6.0, 13.0, 16.0]),
+            ("rate", [0.2, 13.0 / 30.0, 16.0 / 30.0]),
+            ("avg_over_time", [3.0, 13.0 / 3.0, 16.0 / 3.0]),
+            ("min_over_time", [2.0, 1.0, 1.0]),
+            ("max_over_time", [4.0, 8.0, 8.0]),
+            ("first_over_time", [2.0, 4.0, 8.0]),
+            ("last_over_time", [4.0, 1.0, 7.0]),
+            ("stdvar_over_time", [1.0, 74.0 / 9.0, 86.0 / 9.0]),
+            (
+                "stddev_over_time",
+                [1.0, (74.0f64 / 9.0).sqrt(), (86.0f64 / 9.0).sqrt()],
+            ),
+            ("quantile_over_time(0.5,", [3.0, 4.0, 7.0]),
+        ];
+        for (f, want) in cases {
+            let query = if f.ends_with(',') {
+                format!("{f} {sel} [30s])")
+            } else {
+                format!("{f}({sel} [30s])")
+            };
+            let got = matrix(ok(&src, &query, range(30, 60, 15)));
+            assert_eq!(got.len(), 1, "{query}");
+            assert_eq!(got[0].0, SVC, "{query}");
+            let vals: Vec<f64> = got[0].1.iter().map(|p| p.1).collect();
+            assert_eq!(
+                got[0].1.iter().map(|p| p.0).collect::<Vec<_>>(),
+                vec![30, 45, 60]
+            );
+            for (g, w) in vals.iter().zip(want) {
+                assert!((g - w).abs() < 1e-12, "{query}: {vals:?} != {want:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn unwrap_conversions_and_grouping() {
+        let src = metrics();
+        assert_eq!(
+            vector(
+                ok(
+                    &src,
+                    r#"avg_over_time({app="timing"} | logfmt | unwrap duration(took) [1m]) by (app)"#,
+                    instant(60)
+                ),
+                60
+            ),
+            v(&[("{app=\"timing\"}", 0.875)])
+        );
+        assert_eq!(
+            vector(
+                ok(
+                    &src,
+                    r#"max_over_time({app="timing"} | logfmt | unwrap bytes(size) [1m]) by (app)"#,
+                    instant(60)
+                ),
+                60
+            ),
+            v(&[("{app=\"timing\"}", 2048.0)])
+        );
+        assert_eq!(
+            vector(
+                ok(
+                    &src,
+                    r#"avg_over_time({app=~"svc|bad"} |= "latency=" | logfmt | unwrap latency | __error__="" [1m]) without (app)"#,
+                    instant(60)
+                ),
+                60
+            ),
+            v(&[("{}", 25.0 / 6.0)])
+        );
+    }
+
+    #[test]
+    fn sample_errors_fail_the_query_unless_filtered() {
+        let src = metrics();
+        let e = err(
+            &src,
+            r#"sum_over_time({app="bad"} |= "latency" | logfmt | unwrap latency [1m])"#,
+            instant(60),
+        );
+        assert!(
+            e.starts_with("pipeline error: 'SampleExtractionErr' for series: '{"),
+            "{e}"
+        );
+        assert!(e.contains("Use a label filter to intentionally skip this error. (e.g | __error__!=\"SampleExtractionErr\")"), "{e}");
+        let e = err(
+            &src,
+            r#"count_over_time({app="bad"} | json [1m])"#,
+            instant(60),
+        );
+        assert!(
+            e.starts_with("pipeline error: 'JSONParserErr' for series: '{"),
+            "{e}"
+        );
+        assert_eq!(
+            vector(
+                ok(
+                    &src,
+                    r#"count_over_time({app="bad"} | json | __error__="" [1m])"#,
+                    instant(60)
+                ),
+                60
+            ),
+            v(&[])
+        );
+        // Outside every window the bad line is never looked at.
+        assert_eq!(
+            vector(
+                ok(
+                    &src,
+                    r#"sum_over_time({app="bad"} |= "latency" | logfmt | unwrap latency [5s])"#,
+                    instant(10)
+                ),
+                10
+            ),
+            v(&[("{app=\"bad\"}", 3.0)])
+        );
+    }
+
+    #[test]
+    fn rate_counter_query() {
+        let src = MemorySource::new();
+        let c = lbs(&[("app", "c")]);
+        for (t, x) in [(10, 1.0), (20, 5.0), (30, 2.0), (40, 6.0)] {
+            src.push(&c, t * S, format!("total={x}"), vec![]);
+        }
+        let want = 10.0 * ((3e7 + 60.0) / 3e7) / 60.0;
+        assert_eq!(
+            vector(
+                ok(
+                    &src,
+                    r#"rate_counter({app="c"} | logfmt | unwrap total [1m])"#,
+                    instant(40)
+                ),
+                40
+            ),
+            v(&[("{app=\"c\"}", want)])
+        );
+    }
+
+    #[test]
+    fn regexp_parsed_labels_in_log_results() {
+        let src = fixture();
+        let got: Vec<(i64, String, Vec<Label>)> = match ok(
+            &src,
+            r#"{app="api"} | regexp "(?P<method>\\w+) (?P<path>\\S+)" | method="POST""#,
+            log_range(0, 100, 10, Direction::Forward),
+        ) {
+            QueryOutput::Streams(e) => e
+                .into_iter()
+                .map(|e| (e.ts_ns / S, e.line, e.parsed))
+                .collect(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            got,
+            vec![(
+                30,
+                "POST /c 200".to_string(),
+                vec![Label::new("method", "POST"), Label::new("path", "/c")]
+            )]
+        );
     }
 }

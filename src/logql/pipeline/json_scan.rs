@@ -125,6 +125,9 @@ pub fn skip_value(b: &[u8], i: usize, depth: usize) -> Result<usize, String> {
     }
 }
 
+/// The callback of [`each_member`]: raw key, value kind, value span.
+pub type MemberFn<'a> = dyn FnMut(&[u8], Kind, usize, usize) -> Result<(), String> + 'a;
+
 /// Walks the object at `i` (at its `{`): calls `f(raw_key, kind,
 /// value_start, value_end)` per member, raw key without quotes and
 /// undecoded. Returns the index after the closing brace.
@@ -132,7 +135,7 @@ pub fn each_member(
     b: &[u8],
     i: usize,
     depth: usize,
-    f: &mut dyn FnMut(&[u8], Kind, usize, usize) -> Result<(), String>,
+    f: &mut MemberFn<'_>,
 ) -> Result<usize, String> {
     if b.get(i) != Some(&b'{') {
         return Err("value is not an object".into());

@@ -16,7 +16,7 @@ use crate::logql::ast::{LineFilter, LineFilterOp, LineFilterValue};
 enum LineMatcher {
     /// Matches every line (`|= ""`).
     All,
-    Literal(memmem::Finder<'static>),
+    Literal(Box<memmem::Finder<'static>>),
     /// Case-insensitive literal: an ASCII search of the lowercase needle on
     /// ASCII lines, the regex (Unicode case folding) on others.
     CiLiteral(Vec<u8>, Regex),
@@ -78,9 +78,9 @@ fn compile_regex(re: &str) -> Result<LineMatcher, String> {
         return Ok(LineMatcher::All);
     }
     if !re.contains(REGEX_META) {
-        return Ok(LineMatcher::Literal(
+        return Ok(LineMatcher::Literal(Box::new(
             memmem::Finder::new(re.as_bytes()).into_owned(),
-        ));
+        )));
     }
     let compiled = Regex::new(re).map_err(|e| format!("invalid regular expression {re:?}: {e}"))?;
     if let Some(lit) = re.strip_prefix("(?i)") {
@@ -125,7 +125,9 @@ impl LineFilterStage {
                     if s.is_empty() {
                         LineMatcher::All
                     } else {
-                        LineMatcher::Literal(memmem::Finder::new(s.as_bytes()).into_owned())
+                        LineMatcher::Literal(Box::new(
+                            memmem::Finder::new(s.as_bytes()).into_owned(),
+                        ))
                     }
                 }
                 (LineFilterOp::Regex | LineFilterOp::NotRegex, LineFilterValue::Literal(s)) => {

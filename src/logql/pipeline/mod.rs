@@ -427,35 +427,34 @@ impl StreamPipeline<'_> {
                     }
                 }
                 Compiled::LineFormat(fm) => {
+                    self.tmp.clear();
                     let res = {
                         let mut pairs: Vec<(&str, &str)> = Vec::new();
                         self.st.for_each(|n, v, _| pairs.push((n, v)));
-                        fm.format(cur, ts_ns, &pairs)
+                        fm.format_into(cur, ts_ns, &pairs, &mut self.tmp)
                     };
                     match res {
-                        Ok(s) => {
-                            self.line_buf = s;
+                        Ok(()) => {
+                            std::mem::swap(&mut self.line_buf, &mut self.tmp);
                             in_buf = true;
                         }
                         Err(e) => self.st.set_err(TEMPLATE_FORMAT_ERR, Some(&e)),
                     }
                 }
                 Compiled::LabelFormat(fm) => {
-                    let res = {
+                    let (changes, err) = {
                         let mut pairs: Vec<(&str, &str)> = Vec::new();
                         self.st.for_each(|n, v, _| pairs.push((n, v)));
-                        fm.apply(cur, ts_ns, &pairs)
+                        fm.apply_all(cur, ts_ns, &pairs)
                     };
-                    match res {
-                        Ok(changes) => {
-                            for c in changes {
-                                match c {
-                                    LabelChange::Set(n, v) => self.st.set_parsed(&n, &v),
-                                    LabelChange::Remove(n) => self.st.delete(&n),
-                                }
-                            }
+                    for c in changes {
+                        match c {
+                            LabelChange::Set(n, v) => self.st.set_parsed(&n, &v),
+                            LabelChange::Remove(n) => self.st.delete(&n),
                         }
-                        Err(e) => self.st.set_err(TEMPLATE_FORMAT_ERR, Some(&e)),
+                    }
+                    if let Some(e) = err {
+                        self.st.set_err(TEMPLATE_FORMAT_ERR, Some(&e));
                     }
                 }
                 Compiled::Drop(sel) => labels_ops::drop_labels(sel, &mut self.st),

@@ -707,11 +707,65 @@ fn results_are_reused_and_rebuilt_exactly() {
 }
 
 #[test]
-fn template_stages_report_build_errors_until_formatter_lands() {
-    // With the stand-in adapter a template stage cannot be built; once the
-    // formatter is merged this test is replaced by real template cases.
-    let r = Pipeline::new(&[Stage::LineFormat("{{.a}}".into())]);
-    assert!(r.is_err());
+fn line_format_and_label_format() {
+    let st = |q: &str| parsed_stages(q);
+    let got = run1(
+        st(r#"{app="web"} | logfmt | line_format "{{.level}}: {{.msg}} ({{.app}})""#),
+        &[("app", "web")],
+        "level=info msg=hi",
+    )
+    .unwrap();
+    assert_eq!(got.0, "info: hi (web)");
+    assert_eq!(
+        got.1,
+        p(&[("app", "web"), ("level", "info"), ("msg", "hi")])
+    );
+    // a filter after line_format sees the new line
+    assert!(run1(
+        st(r#"{app="web"} | logfmt | line_format "{{.msg}}" |= "hi" "#),
+        &[],
+        "msg=hi level=x"
+    )
+    .is_some());
+    assert!(run1(
+        st(r#"{app="web"} | logfmt | line_format "{{.msg}}" |= "level" "#),
+        &[],
+        "msg=hi level=x"
+    )
+    .is_none());
+    // template error: line kept, error labels set
+    let got = run1(
+        st(r#"{app="web"} | line_format "{{ div 1 0 }}""#),
+        &[],
+        "original",
+    )
+    .unwrap();
+    assert_eq!(got.0, "original");
+    assert_eq!(got.1[0], ("__error__".into(), "TemplateFormatErr".into()));
+    assert_eq!(got.1[1].0, "__error_details__");
+    // label_format: rename moves the value, template sets a parsed label
+    let pl = Pipeline::new(&st(
+        r#"{app="web"} | logfmt | label_format lvl=level, who="{{.user}}@{{.app}}""#,
+    ))
+    .unwrap();
+    let stream = labels(&[("app", "web")]);
+    let mut sp = pl.for_stream(&stream);
+    let r = sp.process(0, "level=warn user=ann", &[]).unwrap();
+    assert_eq!(
+        pairs(r.labels.parsed()),
+        p(&[("lvl", "warn"), ("user", "ann"), ("who", "ann@web")])
+    );
+    assert_eq!(pairs(r.labels.stream().as_slice()), p(&[("app", "web")]));
+    // label_format over a stream label: the parsed value wins
+    let got = run1(
+        st(r#"{app="web"} | label_format app="{{.app}}-x""#),
+        &[("app", "web")],
+        "l",
+    )
+    .unwrap();
+    assert_eq!(got.1, p(&[("app", "web-x")]));
+    // bad templates fail at build
+    assert!(Pipeline::new(&[Stage::LineFormat("{{ .a ".into())]).is_err());
 }
 
 #[test]
