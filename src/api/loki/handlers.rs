@@ -275,12 +275,18 @@ async fn h_tail(
         Ok(ws) => ws,
         Err(rej) => return rej.into_response(),
     };
-    let src = source(&st, &t);
-    ws.on_upgrade(move |socket| tail_loop(socket, src, req))
+    ws.on_upgrade(move |socket| tail_loop(socket, st, t, req))
 }
 
 /// Polls once a second and sends what is new until the client goes away.
-async fn tail_loop(mut socket: WebSocket, src: Arc<dyn LogSource>, req: Arc<tail::TailRequest>) {
+/// The tenant's source is looked up at every poll: a tail opened before the
+/// tenant's first push would otherwise keep the empty source forever.
+async fn tail_loop(
+    mut socket: WebSocket,
+    st: SharedState,
+    t: TenantId,
+    req: Arc<tail::TailRequest>,
+) {
     let mut state = tail::TailState::default();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -292,7 +298,7 @@ async fn tail_loop(mut socket: WebSocket, src: Arc<dyn LogSource>, req: Arc<tail
                 Some(Ok(_)) => continue,
             },
         }
-        let (src2, req2) = (src.clone(), req.clone());
+        let (src2, req2) = (source(&st, &t), req.clone());
         let polled = tokio::task::spawn_blocking(move || {
             let r = tail::poll(src2.as_ref(), &req2, &mut state, now_ns());
             (state, r)
