@@ -76,19 +76,31 @@ pub fn parse_duration_ms(s: &str) -> Result<i64, String> {
         .map_err(|_| format!("cannot parse {s:?} to a valid duration"))
 }
 
-/// A minimal RFC3339 parser (`2024-01-02T03:04:05.123Z`, `+02:00` offsets).
+/// RFC3339 (any fraction length, `Z` or `±hh:mm`) in milliseconds.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    parse_rfc3339_ns(s).map(|ns| ns.div_euclid(1_000_000))
+}
+
+/// RFC3339 with an optional fraction of any length (Go's `RFC3339Nano`
+/// layout accepts both), `Z` or a `±hh:mm` offset; nanoseconds.
+pub fn parse_rfc3339_ns(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     if b.len() < 20
         || b[4] != b'-'
         || b[7] != b'-'
-        || !(b[10] == b'T' || b[10] == b't')
+        || b[10] != b'T'
         || b[13] != b':'
         || b[16] != b':'
     {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> { s.get(r)?.parse::<i64>().ok() };
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let t = s.get(r)?;
+        if !t.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        t.parse::<i64>().ok()
+    };
     let (y, mo, d, h, mi, sec) = (
         num(0..4)?,
         num(5..7)?,
@@ -97,33 +109,37 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         num(14..16)?,
         num(17..19)?,
     );
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59
+    {
         return None;
     }
     let mut i = 19;
-    let mut frac_ms: i64 = 0;
+    let mut frac_ns: i64 = 0;
     if b.get(i) == Some(&b'.') {
         i += 1;
         let start = i;
         while i < b.len() && b[i].is_ascii_digit() {
             i += 1;
         }
-        let digits = s.get(start..i)?;
-        if digits.is_empty() {
+        let digits = &s[start..i];
+        if digits.is_empty() || digits.len() > 9 {
             return None;
         }
-        let mut ms_digits: String = digits.chars().take(3).collect();
-        while ms_digits.len() < 3 {
-            ms_digits.push('0');
+        let mut padded = digits.to_string();
+        while padded.len() < 9 {
+            padded.push('0');
         }
-        frac_ms = ms_digits.parse().ok()?;
+        frac_ns = padded.parse().ok()?;
     }
-    let offset_min: i64 = match b.get(i)? {
-        b'Z' | b'z' if i + 1 == b.len() => 0,
+    let offset_s: i64 = match b.get(i)? {
+        b'Z' if i + 1 == b.len() => 0,
         sign @ (b'+' | b'-') if i + 6 == b.len() && b[i + 3] == b':' => {
             let oh = num(i + 1..i + 3)?;
             let om = num(i + 4..i + 6)?;
-            let m = oh * 60 + om;
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let m = (oh * 60 + om) * 60;
             if *sign == b'+' {
                 m
             } else {
@@ -133,8 +149,17 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         _ => return None,
     };
     let days = days_from_civil(y, mo, d);
-    let secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_min * 60;
-    Some(secs * 1000 + frac_ms)
+    let secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_s;
+    secs.checked_mul(1_000_000_000)?.checked_add(frac_ns)
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        _ => 28,
+    }
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).

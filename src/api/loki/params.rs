@@ -21,6 +21,8 @@ pub const ENCODING_FLAGS_HEADER: &str = "x-loki-response-encoding-flags";
 /// The flag asking for labels split into stream / structured metadata / parsed.
 pub const FLAG_CATEGORIZE_LABELS: &str = "categorize-labels";
 
+pub use crate::api::params::parse_rfc3339_ns;
+
 const NS_PER_S: i64 = 1_000_000_000;
 
 /// Does the request ask for categorized labels?
@@ -93,98 +95,6 @@ fn go_parse_float(value: &str) -> Result<f64, String> {
 /// Go's `%q` for the plain strings that reach error messages.
 pub fn go_quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
-}
-
-/// RFC3339 with an optional fraction of any length (Go's `RFC3339Nano`
-/// layout accepts both), `Z` or a `±hh:mm` offset; nanoseconds.
-pub fn parse_rfc3339_ns(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let t = s.get(r)?;
-        if !t.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        t.parse::<i64>().ok()
-    };
-    let (y, mo, d, h, mi, sec) = (
-        num(0..4)?,
-        num(5..7)?,
-        num(8..10)?,
-        num(11..13)?,
-        num(14..16)?,
-        num(17..19)?,
-    );
-    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59
-    {
-        return None;
-    }
-    let mut i = 19;
-    let mut frac_ns: i64 = 0;
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        let digits = &s[start..i];
-        if digits.is_empty() || digits.len() > 9 {
-            return None;
-        }
-        let mut padded = digits.to_string();
-        while padded.len() < 9 {
-            padded.push('0');
-        }
-        frac_ns = padded.parse().ok()?;
-    }
-    let offset_s: i64 = match b.get(i)? {
-        b'Z' if i + 1 == b.len() => 0,
-        sign @ (b'+' | b'-') if i + 6 == b.len() && b[i + 3] == b':' => {
-            let oh = num(i + 1..i + 3)?;
-            let om = num(i + 4..i + 6)?;
-            if oh > 23 || om > 59 {
-                return None;
-            }
-            let m = (oh * 60 + om) * 60;
-            if *sign == b'+' {
-                m
-            } else {
-                -m
-            }
-        }
-        _ => return None,
-    };
-    let days = days_from_civil(y, mo, d);
-    let secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_s;
-    secs.checked_mul(NS_PER_S)?.checked_add(frac_ns)
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        _ => 28,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
 }
 
 /// `start` and `end` in nanoseconds: `end` defaults to now, `start` to
