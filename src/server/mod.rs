@@ -108,6 +108,19 @@ async fn require_ready(State(st): State<SharedState>, req: Request, next: Next) 
     }
 }
 
+/// The same gate for the Loki API, answered in Loki's plain-text form.
+async fn require_ready_plain(State(st): State<SharedState>, req: Request, next: Next) -> Response {
+    if st.ready.load(Ordering::SeqCst) {
+        next.run(req).await
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Cairn is starting: replaying write-ahead logs\n",
+        )
+            .into_response()
+    }
+}
+
 /// The complete HTTP application.
 pub fn router(st: SharedState) -> Router {
     let limit = st.cfg.server.max_request_body.0 as usize;
@@ -115,7 +128,12 @@ pub fn router(st: SharedState) -> Router {
         .merge(prometheus_api(st.clone()))
         .nest("/prometheus", prometheus_api(st.clone()))
         .merge(loki_ingest())
-        .merge(crate::api::loki::handlers::routes())
+        .merge(
+            crate::api::loki::handlers::routes().route_layer(middleware::from_fn_with_state(
+                st.clone(),
+                require_ready_plain,
+            )),
+        )
         .route("/ready", get(ready))
         .route("/metrics", get(self_metrics))
         .route("/", get(index))
