@@ -288,6 +288,8 @@ async fn tail_loop(
     req: Arc<tail::TailRequest>,
 ) {
     let mut state = tail::TailState::default();
+    let mut feed = st.logs.subscribe();
+    let mut pushes: Vec<Arc<crate::logs::TailBatch>> = Vec::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -297,10 +299,21 @@ async fn tail_loop(
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => continue,
             },
+            b = feed.recv() => {
+                // A lagging receiver loses the oldest pushes; those still
+                // reach the tail through the store if inside the window.
+                match b {
+                    Ok(b) if b.tenant == t.as_str() && pushes.len() < 10_000 => pushes.push(b),
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    _ => {}
+                }
+                continue;
+            }
         }
         let (src2, req2) = (source(&st, &t), req.clone());
+        let batch = std::mem::take(&mut pushes);
         let polled = tokio::task::spawn_blocking(move || {
-            let r = tail::poll(src2.as_ref(), &req2, &mut state, now_ns());
+            let r = tail::poll_with_pushes(src2.as_ref(), &req2, &mut state, now_ns(), &batch);
             (state, r)
         })
         .await;

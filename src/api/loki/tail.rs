@@ -1,8 +1,12 @@
 //! `tail`: the websocket's messages, `{"streams":[..],"dropped_entries":null}`
 //! (with `encodingFlags` when categorizing), built by polling the store:
 //! first the newest `limit` lines since `start`, then every poll the lines
-//! of a trailing window not sent yet (late arrivals inside the window are
-//! still caught; a key per sent line prevents repeats).
+//! of a trailing window not sent yet (a key per sent line prevents
+//! repeats). Lines pushed with a timestamp older than the window (a
+//! collector that was buffering) come from the store's push feed instead:
+//! the connection collects the pushes it sees between polls, and each poll
+//! runs those older than the window through the same selection and
+//! pipeline, so they are tailed by arrival as Loki's ingesters do.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -14,7 +18,8 @@ use super::response::ApiError;
 use crate::api::params::Params;
 use crate::logql::ast::LogExpr;
 use crate::logql::eval::{Direction, OutEntry};
-use crate::logs::LogSource;
+use crate::logs::memory::MemorySource;
+use crate::logs::{LogSource, TailBatch};
 
 /// Loki refuses longer delays.
 pub const MAX_DELAY_SECS: i64 = 5;
@@ -97,6 +102,18 @@ pub fn poll(
     state: &mut TailState,
     now_ns: i64,
 ) -> Result<Option<String>, ApiError> {
+    poll_with_pushes(src, req, state, now_ns, &[])
+}
+
+/// [`poll`], also sending the lines of `pushes` (this tenant's pushes seen
+/// since the last poll) whose timestamps fall before the trailing window.
+pub fn poll_with_pushes(
+    src: &dyn LogSource,
+    req: &TailRequest,
+    state: &mut TailState,
+    now_ns: i64,
+    pushes: &[std::sync::Arc<TailBatch>],
+) -> Result<Option<String>, ApiError> {
     let end = now_ns - req.delay_ns;
     let mut fresh: Vec<OutEntry> = if !state.started {
         state.started = true;
@@ -112,15 +129,21 @@ pub fn poll(
         v
     } else {
         let from = (end - LATE_WINDOW_NS).max(req.start_ns);
-        state.sent.retain(|_, ts| *ts >= from);
-        collect_lines(
+        // Keys outlive the window by one more window: a push can be seen on
+        // the feed a poll after the store already served it.
+        state
+            .sent
+            .retain(|_, ts| *ts >= from.saturating_sub(LATE_WINDOW_NS));
+        let mut v = late_lines(req, pushes, from)?;
+        v.extend(collect_lines(
             src,
             &req.expr,
             from,
             end,
             MAX_LINES_PER_MESSAGE + state.sent.len(),
             Direction::Forward,
-        )?
+        )?);
+        v
     };
     let mut taken = Vec::new();
     for e in fresh.drain(..) {
@@ -137,4 +160,115 @@ pub fn poll(
         return Ok(None);
     }
     Ok(Some(message(&fresh, req.categorize)))
+}
+
+/// The lines of `pushes` with `start <= ts < before` that the tail's query
+/// selects, oldest first.
+fn late_lines(
+    req: &TailRequest,
+    pushes: &[std::sync::Arc<TailBatch>],
+    before: i64,
+) -> Result<Vec<OutEntry>, ApiError> {
+    let mem = MemorySource::new();
+    for b in pushes {
+        for (labels, entries) in &b.streams {
+            for e in entries
+                .iter()
+                .filter(|e| e.ts_ns >= req.start_ns && e.ts_ns < before)
+            {
+                mem.push(labels, e.ts_ns, e.line.to_string(), e.metadata.to_vec());
+            }
+        }
+    }
+    if mem.is_empty() {
+        return Ok(Vec::new());
+    }
+    collect_lines(
+        &mem,
+        &req.expr,
+        req.start_ns,
+        before,
+        MAX_LINES_PER_MESSAGE,
+        Direction::Forward,
+    )
+}
+
+#[cfg(test)]
+mod late_tests {
+    use super::*;
+    use crate::logs::StoredEntry;
+    use crate::model::Labels;
+    use std::sync::Arc;
+
+    const S: i64 = 1_000_000_000;
+
+    fn batch(tenant: &str, app: &str, ts_ns: i64, line: &str) -> Arc<TailBatch> {
+        Arc::new(TailBatch {
+            tenant: tenant.into(),
+            streams: vec![(
+                Labels::from_pairs([("app", app)]),
+                vec![StoredEntry {
+                    ts_ns,
+                    line: line.into(),
+                    metadata: Box::new([]),
+                }],
+            )],
+        })
+    }
+
+    #[test]
+    fn lines_pushed_older_than_the_window_are_tailed_once() {
+        let now = 1_700_000_000 * S;
+        let store = MemorySource::new();
+        store.push(
+            Labels::from_pairs([("app", "wp")]),
+            now - 2 * S,
+            "recent",
+            vec![],
+        );
+        let req = TailRequest {
+            expr: crate::logql::parse_log_selector(r#"{app="wp"} |= "line""#).unwrap(),
+            delay_ns: 0,
+            limit: 100,
+            start_ns: now - 3600 * S,
+            categorize: false,
+        };
+        let mut state = TailState::default();
+        // The first poll is the backfill: the recent line does not match `|= "line"`.
+        assert_eq!(poll(&store, &req, &mut state, now).unwrap(), None);
+        // A buffered collector delivers a line stamped a minute ago, plus one
+        // for another app and one that the filter drops.
+        let pushes = vec![
+            batch("fake", "wp", now - 60 * S, "late line"),
+            batch("fake", "other", now - 60 * S, "late line of another app"),
+            batch("fake", "wp", now - 59 * S, "late, filtered out"),
+        ];
+        let msg = poll_with_pushes(&store, &req, &mut state, now + S, &pushes)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            msg,
+            format!(
+                "{{\"streams\":[{{\"stream\":{{\"app\":\"wp\"}},\"values\":[[\"{}\",\"late line\"]]}}],\"dropped_entries\":null}}",
+                now - 60 * S
+            )
+        );
+        // A line inside the window comes from the store only, even when the
+        // feed carries it too: sent once.
+        store.push(
+            Labels::from_pairs([("app", "wp")]),
+            now + S,
+            "window line",
+            vec![],
+        );
+        let feed = vec![batch("fake", "wp", now + S, "window line")];
+        let msg = poll_with_pushes(&store, &req, &mut state, now + 2 * S, &feed)
+            .unwrap()
+            .unwrap();
+        assert_eq!(msg.matches("window line").count(), 1, "{msg}");
+        assert_eq!(
+            poll_with_pushes(&store, &req, &mut state, now + 3 * S, &feed).unwrap(),
+            None
+        );
+    }
 }
