@@ -2,6 +2,7 @@
 //! the whole server; `main.rs` is only the command line.
 
 pub mod api;
+pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod ingest;

@@ -3,6 +3,7 @@
 //! parsers for times (float seconds or RFC3339) and durations (float seconds
 //! or Prometheus duration strings).
 
+use crate::calendar::{civil_from_days, days_from_civil, days_in_month};
 use crate::units::parse_duration;
 
 /// Parameters from the URL and the form body, in order.
@@ -109,7 +110,12 @@ pub fn parse_rfc3339_ns(s: &str) -> Option<i64> {
         num(14..16)?,
         num(17..19)?,
     );
-    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59
+    if !(1..=12).contains(&mo)
+        || d < 1
+        || d > i64::from(days_in_month(y, mo as u32))
+        || h > 23
+        || mi > 59
+        || sec > 59
     {
         return None;
     }
@@ -148,29 +154,9 @@ pub fn parse_rfc3339_ns(s: &str) -> Option<i64> {
         }
         _ => return None,
     };
-    let days = days_from_civil(y, mo, d);
+    let days = days_from_civil(y, mo as u32, d as u32);
     let secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_s;
     secs.checked_mul(1_000_000_000)?.checked_add(frac_ns)
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        _ => 28,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
 }
 
 /// Formats milliseconds as RFC3339 with millisecond precision (UTC).
@@ -191,19 +177,6 @@ pub fn format_rfc3339(ms: i64) -> String {
     } else {
         format!("{base}.{frac:03}Z")
     }
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719468;
-    let era = if z >= 0 { z } else { z - 146096 } / 146097;
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use crate::storage::clock::Clock;
 use crate::storage::wal::{FsyncPolicy, WalOptions};
 
 use super::source::{ChunkStats, EntryRef, LogSource, SelectRequest, SourceError};
-use super::tenant::{PushError, TenantLogs, TenantMaintenance, TenantOptions};
+use super::tenant::{PushError, TenantLogs, TenantOptions};
 use super::walrec::StoredEntry;
 
 /// Lines pushed to one tenant, as live tails receive them.
@@ -302,16 +302,6 @@ impl LogStore {
             if let Err(e) = x.close() {
                 tracing::error!(tenant = %x.tenant, error = %e, "closing the log WAL failed");
             }
-        }
-    }
-}
-
-impl From<TenantMaintenance> for LogsMaintenance {
-    fn from(t: TenantMaintenance) -> Self {
-        LogsMaintenance {
-            sealed: t.sealed,
-            indexed: t.indexed,
-            deleted: t.deleted,
         }
     }
 }

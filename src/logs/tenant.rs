@@ -68,14 +68,6 @@ struct Sealed {
     frozen: Vec<(Arc<Head>, u64)>,
 }
 
-/// What maintenance did for one tenant.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TenantMaintenance {
-    pub sealed: usize,
-    pub indexed: usize,
-    pub deleted: usize,
-}
-
 pub struct TenantLogs {
     pub tenant: String,
     dir: PathBuf,

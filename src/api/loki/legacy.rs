@@ -3,6 +3,7 @@
 //! `label` and `label/<name>/values` (`{"values":[..]}`); `series` and
 //! `tail` share the v1 code.
 
+use crate::calendar::civil_from_days;
 use std::collections::BTreeSet;
 use std::time::Instant;
 
@@ -36,19 +37,6 @@ pub fn rfc3339_nano(ns: i64) -> String {
     }
     s.push('Z');
     s
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719468;
-    let era = if z >= 0 { z } else { z - 146096 } / 146097;
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// `GET /api/prom/query`: a log query over `start`..`end`.
