@@ -1,4 +1,5 @@
-//! The `cairn` command line: `serve` (the default) and `check-config`.
+//! The `cairn` command line: `serve` (the default), `check-config` and
+//! `check-rules`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -30,6 +31,15 @@ pub enum Command {
     CheckConfig {
         /// The YAML file to check.
         file: PathBuf,
+    },
+    /// Validate rule files as `promtool check rules` does.
+    CheckRules {
+        /// Treat every group as LogQL (Loki ruler files).
+        #[arg(long)]
+        logql: bool,
+        /// The rule files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
 }
 
@@ -86,6 +96,9 @@ pub fn run() -> i32 {
                     1
                 }
             }
+        }
+        Command::CheckRules { logql, files } => {
+            crate::rules::check::check_rules(&files, logql, &mut std::io::stdout())
         }
         Command::Serve(args) => {
             let flags = FlagOverrides {

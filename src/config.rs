@@ -23,6 +23,7 @@ pub struct Config {
     pub logs: LogsConfig,
     pub limits: Limits,
     pub query: QueryConfig,
+    pub rules: RulesConfig,
     /// Per-tenant overrides of retention and limits, keyed by tenant id.
     pub tenants: BTreeMap<String, TenantOverrides>,
 }
@@ -177,6 +178,92 @@ pub struct QueryConfig {
 pub struct TenantOverrides {
     pub retention: PartialRetention,
     pub limits: PartialLimits,
+    /// Rule files (globs) of this tenant, PromQL groups by default.
+    pub rule_files: Vec<String>,
+    /// Rule files (globs) of this tenant in the Loki ruler's format: every
+    /// group holds LogQL rules.
+    pub log_rule_files: Vec<String>,
+}
+
+/// Recording and alerting rules, and where alerts go.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RulesConfig {
+    /// Rule files (globs) of the default tenant. Groups hold PromQL rules
+    /// unless they say `language: logql`.
+    pub files: Vec<String>,
+    /// Rule files (globs) of the default tenant in the Loki ruler's format:
+    /// every group holds LogQL rules.
+    pub log_files: Vec<String>,
+    /// Interval of groups that do not set their own.
+    pub evaluation_interval: PromDuration,
+    /// Least time between two sends of the same firing or resolved alert.
+    pub resend_delay: PromDuration,
+    /// How long Cairn may have been down for pending alerts' `for` clocks to
+    /// be restored from `ALERTS_FOR_STATE` (Prometheus' `rules.alert.for-outage-tolerance`).
+    pub outage_tolerance: PromDuration,
+    /// Least time left on a restored `for` clock (`rules.alert.for-grace-period`).
+    pub for_grace_period: PromDuration,
+    /// Labels added to every alert sent and available to templates as
+    /// `$externalLabels`.
+    pub external_labels: BTreeMap<String, String>,
+    pub alertmanager: AlertmanagerConfig,
+}
+
+/// The Alertmanagers alerts are sent to.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertmanagerConfig {
+    /// Base URLs, e.g. `http://alertmanager:9093` (alerts go to
+    /// `<url>/api/v2/alerts`). Empty: alerts are evaluated but not sent.
+    pub urls: Vec<String>,
+    pub timeout: PromDuration,
+    pub basic_auth: Option<BasicAuth>,
+    /// Sent as `Authorization: Bearer <token>`.
+    pub bearer_token: Option<String>,
+    /// Read at start and on reload, instead of `bearer_token`.
+    pub bearer_token_file: Option<PathBuf>,
+    /// Alerts waiting to be sent; the oldest are dropped (and counted) when full.
+    pub queue_capacity: usize,
+    /// Most alerts in one request.
+    pub max_batch_size: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct BasicAuth {
+    pub username: String,
+    pub password: Option<String>,
+    pub password_file: Option<PathBuf>,
+}
+
+impl Default for RulesConfig {
+    fn default() -> Self {
+        RulesConfig {
+            files: Vec::new(),
+            log_files: Vec::new(),
+            evaluation_interval: PromDuration::from_secs(60),
+            resend_delay: PromDuration::from_secs(60),
+            outage_tolerance: PromDuration::from_secs(3600),
+            for_grace_period: PromDuration::from_secs(600),
+            external_labels: BTreeMap::new(),
+            alertmanager: AlertmanagerConfig::default(),
+        }
+    }
+}
+
+impl Default for AlertmanagerConfig {
+    fn default() -> Self {
+        AlertmanagerConfig {
+            urls: Vec::new(),
+            timeout: PromDuration::from_secs(10),
+            basic_auth: None,
+            bearer_token: None,
+            bearer_token_file: None,
+            queue_capacity: 10_000,
+            max_batch_size: 256,
+        }
+    }
 }
 
 impl Default for ServerConfig {

@@ -11,6 +11,7 @@ pub mod logs;
 pub mod metrics;
 pub mod model;
 pub mod promql;
+pub mod rules;
 pub mod selfmon;
 pub mod server;
 pub mod storage;

@@ -7,3 +7,4 @@ pub mod loki;
 pub mod params;
 pub mod prom_json;
 pub mod prometheus;
+pub mod rules;

@@ -600,16 +600,6 @@ pub async fn tsdb_status(
     Ok(json_response(success_with(&data.to_string(), &[], &[])))
 }
 
-/// `GET /api/v1/rules` — no rules exist until the rules issue lands.
-pub async fn rules() -> Response {
-    json_response(success_with("{\"groups\":[]}", &[], &[]))
-}
-
-/// `GET /api/v1/alerts`
-pub async fn alerts() -> Response {
-    json_response(success_with("{\"alerts\":[]}", &[], &[]))
-}
-
 /// `GET|POST /api/v1/format_query`
 pub async fn format_query(
     State(st): State<SharedState>,

@@ -211,6 +211,24 @@ pub struct SelfMetrics {
     pub http_requests: Family<Counter>,
     pub http_duration: Family<Histogram>,
     pub queries_rejected: Counter,
+    /// Rule group evaluations, by tenant and group (`file;group`).
+    pub rule_group_evaluations: Family<Counter>,
+    /// Rule evaluations that failed (query error, limit, template data).
+    pub rule_evaluation_failures: Family<Counter>,
+    /// Group evaluations skipped because the previous one overran.
+    pub rule_group_iterations_missed: Family<Counter>,
+    /// Time one group evaluation took.
+    pub rule_group_duration: Family<Histogram>,
+    /// Alert batches delivered, by Alertmanager URL.
+    pub notifications_sent: Family<Counter>,
+    /// Alert sends that failed, by Alertmanager URL.
+    pub notification_errors: Family<Counter>,
+    /// Alerts dropped because the queue was full (oldest first).
+    pub notifications_dropped: Counter,
+    /// Latency of alert sends, by Alertmanager URL.
+    pub notification_latency: Family<Histogram>,
+    /// Rule file (re)loads that failed.
+    pub rule_reload_failures: Counter,
     started: std::time::Instant,
 }
 
@@ -232,6 +250,13 @@ pub struct Gauges {
     pub log_disk_bytes: u64,
     pub tenants: u64,
     pub ready: bool,
+    /// Alerts waiting in the notifier's queue, and its capacity.
+    pub notification_queue_length: u64,
+    pub notification_queue_capacity: u64,
+    /// Whether the last rule (re)load succeeded.
+    pub rule_reload_successful: bool,
+    /// Groups loaded, over all tenants.
+    pub rule_groups: u64,
 }
 
 impl SelfMetrics {
@@ -276,6 +301,50 @@ impl SelfMetrics {
                 || Histogram::new(LATENCY_BUCKETS),
             ),
             queries_rejected: Counter::default(),
+            rule_group_evaluations: Family::new(
+                "cairn_rule_group_evaluations_total",
+                "Rule group evaluations, by tenant and group (file;group).",
+                &["tenant", "rule_group"],
+                Counter::default,
+            ),
+            rule_evaluation_failures: Family::new(
+                "cairn_rule_evaluation_failures_total",
+                "Rule evaluations that failed, by tenant and group.",
+                &["tenant", "rule_group"],
+                Counter::default,
+            ),
+            rule_group_iterations_missed: Family::new(
+                "cairn_rule_group_iterations_missed_total",
+                "Group evaluations skipped because the previous one took longer than the interval.",
+                &["tenant", "rule_group"],
+                Counter::default,
+            ),
+            rule_group_duration: Family::new(
+                "cairn_rule_group_duration_seconds",
+                "Time one evaluation of a rule group took.",
+                &["tenant", "rule_group"],
+                || Histogram::new(LATENCY_BUCKETS),
+            ),
+            notifications_sent: Family::new(
+                "cairn_notifications_sent_total",
+                "Alerts delivered to an Alertmanager.",
+                &["alertmanager"],
+                Counter::default,
+            ),
+            notification_errors: Family::new(
+                "cairn_notifications_errors_total",
+                "Alerts whose delivery to an Alertmanager failed.",
+                &["alertmanager"],
+                Counter::default,
+            ),
+            notifications_dropped: Counter::default(),
+            notification_latency: Family::new(
+                "cairn_notifications_latency_seconds",
+                "Latency of sending a batch of alerts to an Alertmanager.",
+                &["alertmanager"],
+                || Histogram::new(LATENCY_BUCKETS),
+            ),
+            rule_reload_failures: Counter::default(),
             started: std::time::Instant::now(),
         }
     }
@@ -359,6 +428,42 @@ impl SelfMetrics {
                 if g.ready { 1.0 } else { 0.0 },
             ),
             (
+                "cairn_notifications_dropped_total",
+                "Alerts dropped because the notification queue was full (oldest first).",
+                "counter",
+                self.notifications_dropped.get() as f64,
+            ),
+            (
+                "cairn_notifications_queue_length",
+                "Alerts waiting to be sent to the Alertmanagers.",
+                "gauge",
+                g.notification_queue_length as f64,
+            ),
+            (
+                "cairn_notifications_queue_capacity",
+                "Capacity of the notification queue.",
+                "gauge",
+                g.notification_queue_capacity as f64,
+            ),
+            (
+                "cairn_rule_config_last_reload_successful",
+                "1 if the last load of the rule files succeeded.",
+                "gauge",
+                if g.rule_reload_successful { 1.0 } else { 0.0 },
+            ),
+            (
+                "cairn_rule_config_reload_failures_total",
+                "Rule file loads that failed (the previous rules stay in force).",
+                "counter",
+                self.rule_reload_failures.get() as f64,
+            ),
+            (
+                "cairn_rule_groups",
+                "Rule groups loaded, over all tenants.",
+                "gauge",
+                g.rule_groups as f64,
+            ),
+            (
                 "cairn_uptime_seconds",
                 "Seconds since the process started.",
                 "gauge",
@@ -376,6 +481,13 @@ impl SelfMetrics {
         self.query_duration.render(&mut out);
         self.http_requests.render(&mut out);
         self.http_duration.render(&mut out);
+        self.rule_group_evaluations.render(&mut out);
+        self.rule_evaluation_failures.render(&mut out);
+        self.rule_group_iterations_missed.render(&mut out);
+        self.rule_group_duration.render(&mut out);
+        self.notifications_sent.render(&mut out);
+        self.notification_errors.render(&mut out);
+        self.notification_latency.render(&mut out);
         out
     }
 }

@@ -48,7 +48,22 @@ pub fn build_state(cfg: Arc<Config>, clock: Arc<dyn Clock>) -> SharedState {
         max_samples: cfg.query.max_samples,
         timeout: cfg.query.timeout.0,
     }));
+    let notifier = crate::rules::Notifier::new(&cfg.rules, selfmon.clone());
+    let rules = crate::rules::RuleManager::new(
+        cfg.clone(),
+        crate::rules::manager::RuleDeps {
+            metrics: metrics.clone(),
+            logs: logs.clone(),
+            engine: engine.clone(),
+            log_engine: log_engine.clone(),
+            clock: clock.clone(),
+            selfmon: selfmon.clone(),
+            notifier: notifier.clone(),
+        },
+    );
     Arc::new(AppState {
+        rules,
+        notifier,
         queries: QueryGate::new(cfg.query.max_concurrent),
         cfg,
         metrics,
@@ -79,8 +94,8 @@ fn prometheus_api(st: SharedState) -> Router<SharedState> {
         )
         .route("/api/v1/status/buildinfo", get(prom::buildinfo))
         .route("/api/v1/status/tsdb", get(prom::tsdb_status))
-        .route("/api/v1/rules", get(prom::rules))
-        .route("/api/v1/alerts", get(prom::alerts))
+        .route("/api/v1/rules", get(crate::api::rules::rules))
+        .route("/api/v1/alerts", get(crate::api::rules::alerts))
         .route(
             "/api/v1/format_query",
             get(prom::format_query).post(prom::format_query),
@@ -187,6 +202,10 @@ async fn self_metrics(State(st): State<SharedState>) -> Response {
             log_disk_bytes: st2.logs.disk_bytes(),
             tenants: dbs.len() as u64,
             ready: st2.ready.load(Ordering::SeqCst),
+            notification_queue_length: st2.notifier.queue_len() as u64,
+            notification_queue_capacity: st2.notifier.queue_capacity() as u64,
+            rule_reload_successful: st2.rules.reload_ok(),
+            rule_groups: st2.rules.group_count() as u64,
         }
     })
     .await

@@ -25,6 +25,10 @@ pub struct AppState {
     pub queries: QueryGate,
     pub limiters: RateLimiters,
     pub selfmon: Arc<SelfMetrics>,
+    /// Recording and alerting rules of every tenant.
+    pub rules: Arc<crate::rules::RuleManager>,
+    /// Sends alerts to the Alertmanagers.
+    pub notifier: Arc<crate::rules::Notifier>,
     /// False while WAL replay runs; `/ready` answers 503 until it is true.
     pub ready: AtomicBool,
 }

@@ -1,0 +1,1 @@
+//! One recording rule: evaluates its expression and names the result.
