@@ -107,6 +107,11 @@ pub fn run() -> i32 {
                 log_level: args.log_level,
                 log_format: args.log_format,
             };
+            let loader: crate::server::state::ConfigLoader = {
+                let path = args.config.clone();
+                let flags = flags.clone();
+                Arc::new(move || Config::load(path.as_deref(), env_vars(), &flags))
+            };
             let cfg = match Config::load(args.config.as_deref(), env_vars(), &flags) {
                 Ok(c) => c,
                 Err(e) => {
@@ -128,7 +133,7 @@ pub fn run() -> i32 {
                     return 1;
                 }
             };
-            match rt.block_on(crate::server::serve(Arc::new(cfg))) {
+            match rt.block_on(crate::server::serve(Arc::new(cfg), Some(loader))) {
                 Ok(()) => 0,
                 Err(e) => {
                     tracing::error!(error = %e, "fatal");

@@ -1,17 +1,23 @@
 //! Every tenant's rule groups: loading the files, reloading them (a broken
-//! file keeps the previous rules), the evaluation schedule and restoring
-//! alerts' `for` state after a restart.
+//! file keeps the previous rules and its error is shown), the evaluation
+//! schedule, and restoring alerts' `for` state after a restart.
 
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
-use crate::config::Config;
+use crate::config::{Config, RulesConfig};
 use crate::logs::LogStore;
 use crate::metrics::MetricsStore;
+use crate::model::TenantId;
 use crate::selfmon::SelfMetrics;
 use crate::storage::clock::Clock;
 
+use super::file::{load_rule_files, QueryLanguage, RuleFile, RuleFileError};
+use super::group::Group;
 use super::notifier::Notifier;
 use super::view::GroupView;
 
@@ -31,6 +37,66 @@ pub struct RuleDeps {
 pub struct RuleManager {
     cfg: RwLock<Arc<Config>>,
     deps: RuleDeps,
+    /// Per tenant, groups in file then group order.
+    groups: RwLock<BTreeMap<String, Vec<Arc<Group>>>>,
+    /// Serialises reloads.
+    reloading: Mutex<()>,
+    /// Whether the first load happened (groups loaded later are not restored).
+    loaded_once: AtomicBool,
+    reload_ok: AtomicBool,
+    last_reload_error: Mutex<Option<String>>,
+    /// Wakes the scheduler after a reload.
+    wake: tokio::sync::Notify,
+}
+
+/// The rule files of one tenant, by language.
+struct TenantFiles {
+    tenant: TenantId,
+    files: Vec<String>,
+    log_files: Vec<String>,
+}
+
+fn tenant_files(cfg: &Config) -> Vec<TenantFiles> {
+    let mut out = vec![TenantFiles {
+        tenant: TenantId::default_tenant(),
+        files: cfg.rules.files.clone(),
+        log_files: cfg.rules.log_files.clone(),
+    }];
+    for (name, o) in &cfg.tenants {
+        if o.rule_files.is_empty() && o.log_rule_files.is_empty() {
+            continue;
+        }
+        let Ok(tenant) = TenantId::parse(name) else {
+            continue;
+        };
+        if let Some(t) = out.iter_mut().find(|t| t.tenant == tenant) {
+            t.files.extend(o.rule_files.iter().cloned());
+            t.log_files.extend(o.log_rule_files.iter().cloned());
+        } else {
+            out.push(TenantFiles {
+                tenant,
+                files: o.rule_files.clone(),
+                log_files: o.log_rule_files.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// The files that could be parsed and the errors of those that could not.
+fn load_all(
+    patterns: &[String],
+    lang: QueryLanguage,
+    ok: &mut Vec<RuleFile>,
+    errors: &mut Vec<RuleFileError>,
+) {
+    // Load file by file so one broken file does not hide the others.
+    for p in patterns {
+        match load_rule_files(std::slice::from_ref(p), lang) {
+            Ok(files) => ok.extend(files),
+            Err(e) => errors.extend(e),
+        }
+    }
 }
 
 impl RuleManager {
@@ -38,24 +104,139 @@ impl RuleManager {
         Arc::new(RuleManager {
             cfg: RwLock::new(cfg),
             deps,
+            groups: RwLock::new(BTreeMap::new()),
+            reloading: Mutex::new(()),
+            loaded_once: AtomicBool::new(false),
+            reload_ok: AtomicBool::new(true),
+            last_reload_error: Mutex::new(None),
+            wake: tokio::sync::Notify::new(),
         })
     }
 
-    /// (Re)loads the rule files of `cfg` (or of the current config). On
-    /// any error the previous groups stay in force and the error is
-    /// returned, logged, counted and shown as the affected rules' `lastError`.
+    /// The rules section in force.
+    pub fn rules_config(&self) -> RulesConfig {
+        self.cfg.read().rules.clone()
+    }
+
+    /// (Re)loads the rule files of `cfg` (or of the current config). Files
+    /// that fail keep their previous groups, whose rules then show the
+    /// error as `lastError`; the error is logged, counted and returned.
+    /// Returns the number of groups loaded.
     pub fn reload(&self, cfg: Option<Arc<Config>>) -> Result<usize, String> {
+        let _one = self.reloading.lock();
         if let Some(c) = cfg {
+            self.deps.notifier.apply_config(&c.rules);
             *self.cfg.write() = c;
         }
-        let _ = &self.deps;
-        Ok(0)
+        let cfg = self.cfg.read().clone();
+        let restore = !self.loaded_once.swap(true, Ordering::SeqCst);
+        let default_interval = cfg.rules.evaluation_interval.as_millis_i64().max(1);
+        let old = self.groups.read().clone();
+        let mut new: BTreeMap<String, Vec<Arc<Group>>> = BTreeMap::new();
+        let mut all_errors: Vec<RuleFileError> = Vec::new();
+        for tf in tenant_files(&cfg) {
+            let mut files = Vec::new();
+            let mut errors = Vec::new();
+            load_all(&tf.files, QueryLanguage::PromQL, &mut files, &mut errors);
+            load_all(&tf.log_files, QueryLanguage::LogQL, &mut files, &mut errors);
+            let old_groups = old.get(tf.tenant.as_str()).cloned().unwrap_or_default();
+            let failed_files: Vec<&str> = errors.iter().map(|e| e.file.as_str()).collect();
+            let mut groups: Vec<Arc<Group>> = Vec::new();
+            for f in &files {
+                for spec in &f.groups {
+                    let g = Group::new(tf.tenant.clone(), &f.path, spec, default_interval, restore);
+                    if let Some(o) = old_groups
+                        .iter()
+                        .find(|o| o.file == f.path && o.name == spec.name)
+                    {
+                        g.copy_state_from(o);
+                    }
+                    groups.push(Arc::new(g));
+                }
+            }
+            // Groups of files that failed to load stay, showing the error.
+            for o in &old_groups {
+                if let Some(e) = errors.iter().find(|e| e.file == o.file) {
+                    o.set_config_error(Some(format!(
+                        "rule file failed to reload, still evaluating the previous version: {e}"
+                    )));
+                    groups.push(o.clone());
+                } else if !failed_files.contains(&o.file.as_str())
+                    && !groups.iter().any(|g| g.file == o.file && g.name == o.name)
+                {
+                    o.mark_all_stale(&self.deps, self.deps.clock.now_ms());
+                }
+            }
+            groups.sort_by(|a, b| (&a.file, &a.name).cmp(&(&b.file, &b.name)));
+            for g in &groups {
+                if !errors.iter().any(|e| e.file == g.file) {
+                    g.set_config_error(None);
+                }
+            }
+            all_errors.extend(errors);
+            if !groups.is_empty() {
+                new.insert(tf.tenant.as_str().to_string(), groups);
+            }
+        }
+        let count = new.values().map(Vec::len).sum();
+        *self.groups.write() = new;
+        self.wake.notify_one();
+        if all_errors.is_empty() {
+            self.reload_ok.store(true, Ordering::SeqCst);
+            *self.last_reload_error.lock() = None;
+            tracing::info!(groups = count, "rules loaded");
+            Ok(count)
+        } else {
+            let msg = all_errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ");
+            self.reload_ok.store(false, Ordering::SeqCst);
+            self.deps.selfmon.rule_reload_failures.inc();
+            tracing::error!(error = %msg, "loading rule files failed; previous rules of those files stay in force");
+            *self.last_reload_error.lock() = Some(msg.clone());
+            Err(msg)
+        }
     }
 
     /// Snapshots of a tenant's groups, in file then group order.
     pub fn groups(&self, tenant: &str) -> Vec<GroupView> {
-        let _ = tenant;
-        Vec::new()
+        self.groups
+            .read()
+            .get(tenant)
+            .map(|gs| gs.iter().map(|g| g.view()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Every loaded group (tests, scheduling).
+    pub fn all_groups(&self) -> Vec<Arc<Group>> {
+        self.groups.read().values().flatten().cloned().collect()
+    }
+
+    /// Whether the last (re)load succeeded.
+    pub fn reload_ok(&self) -> bool {
+        self.reload_ok.load(Ordering::SeqCst)
+    }
+
+    /// The error of the last (re)load, if it failed.
+    pub fn last_reload_error(&self) -> Option<String> {
+        self.last_reload_error.lock().clone()
+    }
+
+    /// Groups loaded over all tenants.
+    pub fn group_count(&self) -> usize {
+        self.groups.read().values().map(Vec::len).sum()
+    }
+
+    fn count_missed(&self, g: &Group, missed: u64) {
+        if missed > 0 {
+            self.deps
+                .selfmon
+                .rule_group_iterations_missed
+                .with(&[g.tenant.as_str(), &g.key()])
+                .add(missed);
+        }
     }
 
     /// Evaluates, on the calling thread, every group whose next tick is at
@@ -67,17 +248,53 @@ impl RuleManager {
     /// The server's scheduler evaluates through the same path; tests drive
     /// a `ManualClock` and call this directly.
     pub fn eval_due(&self, now_ms: i64) -> usize {
-        let _ = now_ms;
-        0
+        let cfg = self.cfg.read().clone();
+        let mut ran = 0;
+        for g in self.all_groups() {
+            if let Some((ts, missed)) = g.take_due(now_ms) {
+                self.count_missed(&g, missed);
+                g.eval(ts, &self.deps, &cfg.rules, &cfg.server.external_url);
+                ran += 1;
+            }
+        }
+        ran
     }
 
-    /// Whether the last (re)load succeeded.
-    pub fn reload_ok(&self) -> bool {
-        true
-    }
-
-    /// Groups loaded over all tenants.
-    pub fn group_count(&self) -> usize {
-        0
+    /// Runs the schedule on the current tokio runtime until the task is
+    /// aborted: each due group is evaluated on a blocking thread; a group
+    /// still running when its next tick comes skips that tick (counted as
+    /// missed).
+    pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let now = me.deps.clock.now_ms();
+                let cfg = me.cfg.read().clone();
+                let mut next_wake = now + 1000;
+                for g in me.all_groups() {
+                    if g.is_running() {
+                        // Its tick passes while it runs: counted as missed
+                        // when it is next taken.
+                        next_wake = next_wake.min(now + 100);
+                        continue;
+                    }
+                    if let Some((ts, missed)) = g.take_due(now) {
+                        me.count_missed(&g, missed);
+                        let me2 = me.clone();
+                        let cfg2 = cfg.clone();
+                        tokio::task::spawn_blocking(move || {
+                            g.eval(ts, &me2.deps, &cfg2.rules, &cfg2.server.external_url)
+                        });
+                    } else {
+                        next_wake = next_wake.min(g.next_eval_ms(now));
+                    }
+                }
+                let sleep_ms = (next_wake - now).clamp(1, 1000) as u64;
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(sleep_ms)) => {}
+                    _ = me.wake.notified() => {}
+                }
+            }
+        })
     }
 }

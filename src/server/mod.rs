@@ -64,6 +64,7 @@ pub fn build_state(cfg: Arc<Config>, clock: Arc<dyn Clock>) -> SharedState {
     Arc::new(AppState {
         rules,
         notifier,
+        config_loader: None,
         queries: QueryGate::new(cfg.query.max_concurrent),
         cfg,
         metrics,
@@ -149,6 +150,7 @@ pub fn router(st: SharedState) -> Router {
                 require_ready_plain,
             )),
         )
+        .route("/-/reload", post(reload_rules).put(reload_rules))
         .route("/ready", get(ready))
         .route("/metrics", get(self_metrics))
         .route("/", get(index))
@@ -241,6 +243,38 @@ async fn track_requests(State(st): State<SharedState>, req: Request, next: Next)
     resp
 }
 
+/// Re-reads the configuration (if it came from a file) and the rule
+/// files. A broken config or rule file keeps the rules in force.
+pub async fn reload(st: &SharedState) -> Result<usize, String> {
+    let st2 = st.clone();
+    tokio::task::spawn_blocking(move || {
+        let cfg = match &st2.config_loader {
+            Some(load) => Some(Arc::new(load().map_err(|e| {
+                st2.selfmon.rule_reload_failures.inc();
+                tracing::error!(error = %e, "reloading the configuration failed; nothing changed");
+                format!("reloading the configuration: {e}")
+            })?)),
+            None => None,
+        };
+        st2.rules.reload(cfg)
+    })
+    .await
+    .map_err(|e| format!("reload task failed: {e}"))?
+}
+
+/// `POST /-/reload`: as Prometheus, 200 when the rules reloaded, 500 with
+/// the error otherwise.
+async fn reload_rules(State(st): State<SharedState>) -> Response {
+    match reload(&st).await {
+        Ok(n) => (StatusCode::OK, format!("reloaded {n} rule groups\n")).into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("failed to reload config: {e}\n"),
+        )
+            .into_response(),
+    }
+}
+
 /// Opens the stores (WAL replay) and flips readiness.
 pub async fn open_stores(st: SharedState) -> anyhow::Result<()> {
     let st2 = st.clone();
@@ -250,6 +284,10 @@ pub async fn open_stores(st: SharedState) -> anyhow::Result<()> {
     let n_logs = tokio::task::spawn_blocking(move || st2.logs.open_existing()).await??;
     st.logs.start_sealer();
     st.ready.store(true, Ordering::SeqCst);
+    // Rules read the stores: load them once the replay is done. A broken
+    // rule file at start is reported and the valid files still run.
+    let st2 = st.clone();
+    let _ = tokio::task::spawn_blocking(move || st2.rules.reload(None)).await;
     tracing::info!(
         tenants = n,
         log_tenants = n_logs,
@@ -299,14 +337,20 @@ pub fn spawn_maintenance(st: SharedState) -> tokio::task::JoinHandle<()> {
 /// Serves until SIGTERM/SIGINT, then stops accepting, lets in-flight
 /// requests finish (bounded by the graceful shutdown timeout) and closes
 /// the WALs.
-pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
-    let st = build_state(cfg.clone(), Arc::new(SystemClock));
+pub async fn serve(cfg: Arc<Config>, loader: Option<state::ConfigLoader>) -> anyhow::Result<()> {
+    let mut st = build_state(cfg.clone(), Arc::new(SystemClock));
+    if let Some(st) = Arc::get_mut(&mut st) {
+        st.config_loader = loader;
+    }
     let listener = tokio::net::TcpListener::bind(&cfg.server.http_listen_address)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.server.http_listen_address))?;
     tracing::info!(address = %cfg.server.http_listen_address, data_dir = %cfg.storage.data_dir.display(), "Cairn listening");
     let opener = tokio::spawn(open_stores(st.clone()));
     let maintenance = spawn_maintenance(st.clone());
+    let notifier = st.notifier.spawn();
+    let scheduler = st.rules.spawn();
+    let hup = spawn_sighup(st.clone());
     let app = router(st.clone());
     let grace = cfg.server.graceful_shutdown_timeout.0;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -328,6 +372,10 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
     }
     maintenance.abort();
     opener.abort();
+    scheduler.abort();
+    hup.abort();
+    st.notifier.flush(std::time::Duration::from_secs(5)).await;
+    notifier.abort();
     let st2 = st.clone();
     tokio::task::spawn_blocking(move || {
         st2.logs.close();
@@ -336,6 +384,26 @@ pub async fn serve(cfg: Arc<Config>) -> anyhow::Result<()> {
     .await?;
     tracing::info!("write-ahead logs flushed and closed, bye");
     Ok(())
+}
+
+/// Reloads on SIGHUP, as Prometheus does.
+fn spawn_sighup(st: SharedState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            let Ok(mut hup) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            else {
+                return;
+            };
+            while hup.recv().await.is_some() {
+                tracing::info!("SIGHUP: reloading the configuration and rule files");
+                let _ = reload(&st).await;
+            }
+        }
+        #[cfg(not(unix))]
+        drop(st);
+    })
 }
 
 async fn shutdown_signal() {

@@ -29,11 +29,17 @@ pub struct AppState {
     pub rules: Arc<crate::rules::RuleManager>,
     /// Sends alerts to the Alertmanagers.
     pub notifier: Arc<crate::rules::Notifier>,
+    /// Re-reads the configuration (SIGHUP and `POST /-/reload`); `None`:
+    /// reloads re-read the rule files of the configuration in force.
+    pub config_loader: Option<ConfigLoader>,
     /// False while WAL replay runs; `/ready` answers 503 until it is true.
     pub ready: AtomicBool,
 }
 
 pub type SharedState = Arc<AppState>;
+
+/// Loads the configuration again from its file, environment and flags.
+pub type ConfigLoader = Arc<dyn Fn() -> Result<Config, String> + Send + Sync>;
 
 /// Bounds concurrent queries: `max` run at once, up to `4 × max` wait; more
 /// are refused (429) rather than queued without bound.

@@ -32,6 +32,7 @@ mod tests;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+pub use builtins::query_escape;
 pub use time::Time;
 pub use value::{Func, Map, Value};
 
