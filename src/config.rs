@@ -252,6 +252,59 @@ impl Default for RulesConfig {
     }
 }
 
+impl RulesConfig {
+    /// Checks what cannot be checked by types alone.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.evaluation_interval.0.is_zero() {
+            return Err("rules.evaluation_interval must be greater than 0".into());
+        }
+        for (k, v) in &self.external_labels {
+            if !crate::model::labels::is_valid_label_name(k) {
+                return Err(format!("rules.external_labels: invalid label name {k:?}"));
+            }
+            if v.is_empty() {
+                return Err(format!("rules.external_labels.{k}: empty value"));
+            }
+        }
+        let am = &self.alertmanager;
+        for u in &am.urls {
+            let ok = (u.starts_with("http://") || u.starts_with("https://"))
+                && u.split("://").nth(1).is_some_and(|rest| !rest.is_empty());
+            if !ok {
+                return Err(format!(
+                    "rules.alertmanager.urls: {u:?} is not an http:// or https:// URL"
+                ));
+            }
+        }
+        if am.queue_capacity == 0 || am.max_batch_size == 0 {
+            return Err(
+                "rules.alertmanager.queue_capacity and max_batch_size must be greater than 0"
+                    .into(),
+            );
+        }
+        if am.bearer_token.is_some() && am.bearer_token_file.is_some() {
+            return Err(
+                "rules.alertmanager: set bearer_token or bearer_token_file, not both".into(),
+            );
+        }
+        if let Some(b) = &am.basic_auth {
+            if b.password.is_some() && b.password_file.is_some() {
+                return Err(
+                    "rules.alertmanager.basic_auth: set password or password_file, not both".into(),
+                );
+            }
+            if (am.bearer_token.is_some() || am.bearer_token_file.is_some())
+                && !b.username.is_empty()
+            {
+                return Err(
+                    "rules.alertmanager: basic_auth and a bearer token are exclusive".into(),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Default for AlertmanagerConfig {
     fn default() -> Self {
         AlertmanagerConfig {
@@ -484,6 +537,7 @@ impl Config {
         if self.storage.wal_segment_size.0 < 1 << 20 {
             return Err("storage.wal_segment_size must be at least 1MiB".into());
         }
+        self.rules.validate()?;
         for (id, t) in &self.tenants {
             for (name, r) in [
                 ("metrics", t.retention.metrics),
@@ -679,6 +733,56 @@ mod tests {
             .contains("retention.metrics"));
         assert!(load_str("storage:\n  fsync: sometimes\n", vec![]).is_err());
         assert!(load_str("metrics:\n  block_duration: 10s\n", vec![]).is_err());
+    }
+
+    #[test]
+    fn rules_section() {
+        let yaml = "rules:\n  files: [/etc/cairn/rules/*.yaml]\n  log_files: [/etc/cairn/loki/*.yaml]\n  evaluation_interval: 30s\n  external_labels: {cluster: eks-prod}\n  alertmanager:\n    urls: [http://alertmanager:9093]\n    basic_auth: {username: cairn, password: s3cret}\ntenants:\n  team-a:\n    rule_files: [/rules/team-a/*.yaml]\n";
+        let c = load_str(yaml, vec![]).unwrap();
+        assert_eq!(c.rules.files, vec!["/etc/cairn/rules/*.yaml".to_string()]);
+        assert_eq!(
+            c.rules.log_files,
+            vec!["/etc/cairn/loki/*.yaml".to_string()]
+        );
+        assert_eq!(c.rules.evaluation_interval.0, Duration::from_secs(30));
+        assert_eq!(c.rules.resend_delay.0, Duration::from_secs(60));
+        assert_eq!(c.rules.external_labels["cluster"], "eks-prod");
+        assert_eq!(
+            c.rules.alertmanager.urls,
+            vec!["http://alertmanager:9093".to_string()]
+        );
+        assert_eq!(c.rules.alertmanager.timeout.0, Duration::from_secs(10));
+        assert_eq!(
+            c.rules
+                .alertmanager
+                .basic_auth
+                .as_ref()
+                .map(|b| b.username.as_str()),
+            Some("cairn")
+        );
+        assert_eq!(
+            c.tenants["team-a"].rule_files,
+            vec!["/rules/team-a/*.yaml".to_string()]
+        );
+        let bad = [
+            (
+                "rules:\n  alertmanager:\n    urls: [alertmanager:9093]\n",
+                "not an http",
+            ),
+            ("rules:\n  evaluation_interval: 0s\n", "evaluation_interval"),
+            (
+                "rules:\n  external_labels: {\"bad-name\": x}\n",
+                "invalid label name",
+            ),
+            (
+                "rules:\n  alertmanager:\n    bearer_token: a\n    bearer_token_file: /b\n",
+                "not both",
+            ),
+        ];
+        for (yaml, want) in bad {
+            let err = load_str(yaml, vec![]).unwrap_err();
+            assert!(err.contains(want), "{yaml}: {err}");
+        }
     }
 
     #[test]

@@ -339,3 +339,63 @@ async fn pending_for_clock_survives_a_restart() {
     st.metrics.close();
     st.logs.close();
 }
+
+#[tokio::test]
+async fn alert_resolved_before_a_restart_starts_a_fresh_for_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let spec = group(
+        "g",
+        QueryLanguage::PromQL,
+        vec![rule(RuleKind::Alert("Slow".into()), "latency > 1", 1800)],
+    );
+    {
+        let st = open(dir.path(), clock.clone()).await;
+        let d = deps(&st);
+        let cfg = st.cfg.rules.clone();
+        let g = Group::new(TenantId::default_tenant(), "r.yaml", &spec, 60_000, false);
+        for i in 0..10 {
+            let t = T0 + i * 30_000;
+            clock.set(t);
+            // Above the threshold for 4.5 minutes, then below.
+            write(
+                &st,
+                "latency",
+                &[("job", "api")],
+                t,
+                if i < 9 { 2.0 } else { 0.5 },
+            );
+            g.eval(t, &d, &cfg, "http://cairn");
+        }
+        assert!(g.view().rules.iter().all(|r| match r {
+            RuleView::Alerting { alerts, .. } => alerts.is_empty(),
+            _ => false,
+        }));
+        // Its ALERTS_FOR_STATE series was marked stale when it resolved.
+        assert_eq!(query(&st, "ALERTS_FOR_STATE", T0 + 270_000), vec![]);
+        st.metrics.close();
+        st.logs.close();
+    }
+    let restart = T0 + 400_000;
+    clock.set(restart);
+    let st = open(dir.path(), clock.clone()).await;
+    let d = deps(&st);
+    let cfg = st.cfg.rules.clone();
+    let g = Group::new(TenantId::default_tenant(), "r.yaml", &spec, 60_000, true);
+    for i in 0..2 {
+        let t = restart + i * 30_000;
+        clock.set(t);
+        write(&st, "latency", &[("job", "api")], t, 2.0);
+        g.eval(t, &d, &cfg, "http://cairn");
+    }
+    let RuleView::Alerting { alerts, .. } = &g.view().rules[0] else {
+        panic!("alerting rule expected");
+    };
+    assert_eq!(
+        (alerts[0].state, alerts[0].active_at_ms),
+        (AlertState::Pending, restart),
+        "the old pending period is not restored"
+    );
+    st.metrics.close();
+    st.logs.close();
+}
