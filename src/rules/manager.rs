@@ -178,6 +178,11 @@ impl RuleManager {
                 new.insert(tf.tenant.as_str().to_string(), groups);
             }
         }
+        // Fix each new group's first tick now: the first after loading.
+        let now = self.deps.clock.now_ms();
+        for g in new.values().flatten() {
+            g.next_eval_ms(now);
+        }
         let count = new.values().map(Vec::len).sum();
         *self.groups.write() = new;
         self.wake.notify_one();
