@@ -279,7 +279,7 @@ fn match_selects_on_rule_labels() {
     assert_eq!(run("match[]=up").unwrap(), ok(vec![]));
     assert_eq!(
         bad("match[]={team=~\".*\"}"),
-        "invalid parameter \"match[]\": match[] must contain at least one non-empty matcher"
+        "invalid parameter \"match[]\": 1:1: parse error: vector selector must contain at least one non-empty matcher"
     );
     assert!(bad("match[]={team=").starts_with("invalid parameter \"match[]\": "));
 }
