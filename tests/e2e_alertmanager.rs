@@ -101,7 +101,8 @@ struct Stack {
 
 fn alertmanager_bin() -> PathBuf {
     let bin = PathBuf::from(
-        std::env::var("ALERTMANAGER_BIN").unwrap_or_else(|_| "/usr/bin/prometheus-alertmanager".into()),
+        std::env::var("ALERTMANAGER_BIN")
+            .unwrap_or_else(|_| "/usr/bin/prometheus-alertmanager".into()),
     );
     assert!(
         bin.exists(),
@@ -119,7 +120,10 @@ async fn wait_ready(client: &reqwest::Client, url: &str, what: &str) {
                 return;
             }
         }
-        assert!(Instant::now() < deadline, "{what} did not become ready at {url}");
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not become ready at {url}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -128,22 +132,16 @@ fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
 }
 
-impl Stack {
-    /// Starts everything with these rule files (Prometheus' format; the
-    /// second is a log rule file, LogQL).
-    async fn start(metric_rules: &str, log_rules: &str) -> Stack {
-        let am_bin = alertmanager_bin();
-        let dir = tempfile::tempdir().expect("tempdir");
-        let client = reqwest::Client::new();
-        let webhook = Webhook::default();
-        let hook_url = webhook.start().await;
-
-        let am_port = free_port();
-        let am_cfg = dir.path().join("alertmanager.yml");
-        write(
-            &am_cfg,
-            &format!(
-                r#"route:
+/// Starts Alertmanager with a webhook receiver at `hook_url` (group wait
+/// and interval 1 s, resolved notifications on); returns it and its port.
+async fn start_alertmanager(dir: &Path, hook_url: &str, client: &reqwest::Client) -> (Proc, u16) {
+    let am_bin = alertmanager_bin();
+    let am_port = free_port();
+    let am_cfg = dir.join("alertmanager.yml");
+    write(
+        &am_cfg,
+        &format!(
+            r#"route:
   receiver: sink
   group_by: [alertname]
   group_wait: 1s
@@ -155,28 +153,38 @@ receivers:
       - url: "{hook_url}"
         send_resolved: true
 "#
-            ),
-        );
-        let am = Proc(
-            Command::new(&am_bin)
-                .arg(format!("--config.file={}", am_cfg.display()))
-                .arg(format!(
-                    "--storage.path={}",
-                    dir.path().join("am-data").display()
-                ))
-                .arg("--cluster.listen-address=")
-                .arg(format!("--web.listen-address=127.0.0.1:{am_port}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {}: {e}", am_bin.display())),
-        );
-        wait_ready(
-            &client,
-            &format!("http://127.0.0.1:{am_port}/-/ready"),
-            "Alertmanager",
-        )
-        .await;
+        ),
+    );
+    let am = Proc(
+        Command::new(&am_bin)
+            .arg(format!("--config.file={}", am_cfg.display()))
+            .arg(format!("--storage.path={}", dir.join("am-data").display()))
+            .arg("--cluster.listen-address=")
+            .arg(format!("--web.listen-address=127.0.0.1:{am_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", am_bin.display())),
+    );
+    wait_ready(
+        client,
+        &format!("http://127.0.0.1:{am_port}/-/ready"),
+        "Alertmanager",
+    )
+    .await;
+    (am, am_port)
+}
+
+impl Stack {
+    /// Starts everything with these rule files (Prometheus' format; the
+    /// second is a log rule file, LogQL).
+    async fn start(metric_rules: &str, log_rules: &str) -> Stack {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let client = reqwest::Client::new();
+        let webhook = Webhook::default();
+        let hook_url = webhook.start().await;
+
+        let (am, am_port) = start_alertmanager(dir.path(), &hook_url, &client).await;
 
         let rules = dir.path().join("rules.yml");
         write(&rules, metric_rules);
@@ -250,7 +258,12 @@ rules:
     async fn push_error_lines(&self, n: usize) {
         let ns = now_ms() as i128 * 1_000_000;
         let values: Vec<Value> = (0..n)
-            .map(|i| json!([(ns + i as i128).to_string(), format!("PHP error: database connection lost #{i}")]))
+            .map(|i| {
+                json!([
+                    (ns + i as i128).to_string(),
+                    format!("PHP error: database connection lost #{i}")
+                ])
+            })
             .collect();
         let body = json!({"streams": [{
             "stream": {"namespace": "wordpress-staging", "app": "wordpress"},
@@ -335,7 +348,10 @@ async fn promql_alert_fires_and_resolves_through_alertmanager() {
             "severity": "critical"
         })
     );
-    assert_eq!(alerts[0]["annotations"], json!({"summary": "Disk sda at 91%"}));
+    assert_eq!(
+        alerts[0]["annotations"],
+        json!({"summary": "Disk sda at 91%"})
+    );
     assert_eq!(alerts[0]["status"], "firing");
 
     // The API shows the firing alert (without external labels, as Prometheus).
@@ -395,8 +411,74 @@ async fn logql_alert_fires_and_resolves_through_alertmanager() {
     // The lines leave the 10 s window; the alert resolves.
     let resolved = s
         .webhook
-        .wait_for("resolved", "WordpressErrors", "error lines out of the 10s window")
+        .wait_for(
+            "resolved",
+            "WordpressErrors",
+            "error lines out of the 10s window",
+        )
         .await;
     assert_eq!(resolved["alerts"][0]["labels"], alerts[0]["labels"]);
     assert!(s.active_alerts().await.is_empty());
+}
+
+/// Cairn's notifier alone against the real Alertmanager: the body it sends
+/// is accepted, and a firing then a resolved alert reach the webhook. This
+/// checks the wire format independently of rule evaluation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs prometheus-alertmanager (Debian); run by .ci/run"]
+async fn notifier_alerts_reach_alertmanager_webhook() {
+    use cairn::rules::{Notifier, PostableAlert};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let client = reqwest::Client::new();
+    let webhook = Webhook::default();
+    let hook_url = webhook.start().await;
+    let (_am, am_port) = start_alertmanager(dir.path(), &hook_url, &client).await;
+
+    let mut cfg = cairn::config::RulesConfig::default();
+    cfg.alertmanager.urls = vec![format!("http://127.0.0.1:{am_port}")];
+    cfg.external_labels = [("cluster".to_string(), "e2e".to_string())].into();
+    let selfmon = Arc::new(cairn::selfmon::SelfMetrics::new());
+    let notifier = Notifier::new(&cfg, selfmon.clone());
+    let task = notifier.spawn();
+
+    let now = now_ms();
+    let mut alert = PostableAlert {
+        labels: [
+            ("alertname".to_string(), "NotifierE2E".to_string()),
+            ("severity".to_string(), "critical".to_string()),
+        ]
+        .into(),
+        annotations: [("summary".to_string(), "sent by the notifier".to_string())].into(),
+        starts_at_ms: now,
+        ends_at_ms: now + 60_000,
+        generator_url: "http://cairn.example/graph?g0.expr=up&g0.tab=1".into(),
+    };
+    notifier.send(vec![alert.clone()]);
+    let firing = webhook
+        .wait_for("firing", "NotifierE2E", "a firing alert sent directly")
+        .await;
+    let a = &firing["alerts"][0];
+    assert_eq!(
+        a["labels"],
+        json!({"alertname": "NotifierE2E", "cluster": "e2e", "severity": "critical"})
+    );
+    assert_eq!(a["annotations"], json!({"summary": "sent by the notifier"}));
+    assert_eq!(
+        a["generatorURL"],
+        "http://cairn.example/graph?g0.expr=up&g0.tab=1"
+    );
+    let url = format!("http://127.0.0.1:{am_port}/api/v2/alerts");
+    assert_eq!(selfmon.notifications_sent.with(&[&url]).get(), 1);
+    assert_eq!(selfmon.notification_errors.with(&[&url]).get(), 0);
+
+    // Resolved: endsAt in the past.
+    alert.ends_at_ms = now_ms();
+    notifier.send(vec![alert]);
+    let resolved = webhook
+        .wait_for("resolved", "NotifierE2E", "the same alert with endsAt now")
+        .await;
+    assert_eq!(resolved["alerts"][0]["labels"], a["labels"]);
+    assert_eq!(selfmon.notifications_sent.with(&[&url]).get(), 2);
+    task.abort();
 }

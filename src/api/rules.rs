@@ -31,12 +31,10 @@ pub async fn rules(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let result = tenant(&headers)
-        .map_err(PromError::bad_data)
-        .and_then(|t| {
-            let params = Params::from_parts(q.as_deref(), None);
-            rules_json(&st.rules.groups(t.as_str()), &params)
-        });
+    let result = tenant(&headers).map_err(PromError::bad_data).and_then(|t| {
+        let params = Params::from_parts(q.as_deref(), None);
+        rules_json(&st.rules.groups(t.as_str()), &params)
+    });
     match result {
         Ok(v) => json_response(&v),
         Err(e) => e.into_response(),
@@ -85,9 +83,5 @@ pub fn alerts_json(groups: &[GroupView]) -> Value {
 }
 
 fn json_response(v: &Value) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        v.to_string(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response()
 }

@@ -89,7 +89,10 @@ impl Notifier {
         if q.len() > cap {
             let d = q.len() - cap;
             q.drain(..d);
-            self.dropped(d, "alert notification queue shrunk by a reload, dropping alerts");
+            self.dropped(
+                d,
+                "alert notification queue shrunk by a reload, dropping alerts",
+            );
         }
     }
 

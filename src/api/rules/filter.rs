@@ -71,9 +71,7 @@ impl RulesFilter {
             None | Some("") => None,
             Some("alert") => Some(Kind::Alert),
             Some("record") => Some(Kind::Record),
-            Some(other) => {
-                return Err(invalid("type", format!("not supported value {other:?}")))
-            }
+            Some(other) => return Err(invalid("type", format!("not supported value {other:?}"))),
         };
         let exclude_alerts = match p.get("exclude_alerts").map(str::to_ascii_lowercase) {
             None => false,
@@ -160,9 +158,8 @@ impl RulesFilter {
             && (self.rule_names.is_empty() || self.rule_names.contains(&c.name))
             && (self.matcher_sets.is_empty()
                 || self.matcher_sets.iter().any(|ms| {
-                    ms.iter().all(|m| {
-                        m.matches(c.labels.get(&m.name).map(String::as_str).unwrap_or(""))
-                    })
+                    ms.iter()
+                        .all(|m| m.matches(c.labels.get(&m.name).map(String::as_str).unwrap_or("")))
                 }))
     }
 }
@@ -195,7 +192,10 @@ fn parse_page(p: &Params) -> Result<Option<(usize, Option<String>)>, PromError> 
         )
     })?;
     if n <= 0 {
-        return Err(invalid("group_limit", "group_limit needs to be greater than 0"));
+        return Err(invalid(
+            "group_limit",
+            "group_limit needs to be greater than 0",
+        ));
     }
     let token = (!token.is_empty()).then(|| token.to_string());
     Ok(Some((n as usize, token)))

@@ -28,7 +28,10 @@ pub(super) struct Target {
 #[derive(Clone, Debug, PartialEq)]
 pub(super) enum Auth {
     None,
-    Basic { username: String, password: String },
+    Basic {
+        username: String,
+        password: String,
+    },
     Bearer(String),
     /// The configured secret could not be read, or the config is
     /// contradictory: every send fails with this message.
@@ -88,9 +91,7 @@ fn target(base: &str) -> Target {
             "Alertmanager {trimmed}: https is not supported (this build has no TLS client); use http:// or a TLS-terminating proxy"
         ))
     } else if !lower.starts_with("http://") || trimmed.len() <= "http://".len() {
-        Some(format!(
-            "Alertmanager URL {base:?} is not an http:// URL"
-        ))
+        Some(format!("Alertmanager URL {base:?} is not an http:// URL"))
     } else {
         None
     };
@@ -227,7 +228,10 @@ mod tests {
             am.basic_auth = Some(BasicAuth::default());
         }));
         assert!(matches!(s.auth, Auth::Broken(_)));
-        assert_eq!(Settings::from_config(&RulesConfig::default()).auth, Auth::None);
+        assert_eq!(
+            Settings::from_config(&RulesConfig::default()).auth,
+            Auth::None
+        );
     }
 
     #[test]

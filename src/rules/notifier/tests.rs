@@ -121,7 +121,10 @@ fn names(body: &serde_json::Value) -> Vec<String> {
 async fn batches_of_max_size_in_queue_order() {
     let am = Sink::start(200).await;
     let sm = Arc::new(SelfMetrics::new());
-    let n = Notifier::new(&cfg(&[&am.base], |c| c.alertmanager.max_batch_size = 2), sm.clone());
+    let n = Notifier::new(
+        &cfg(&[&am.base], |c| c.alertmanager.max_batch_size = 2),
+        sm.clone(),
+    );
     n.send((1..=5).map(|i| alert(&format!("A{i}"))).collect());
     assert_eq!(n.queue_len(), 5);
     let task = n.spawn();
@@ -147,7 +150,10 @@ async fn batches_of_max_size_in_queue_order() {
 async fn full_queue_drops_the_oldest_and_counts_them() {
     let am = Sink::start(200).await;
     let sm = Arc::new(SelfMetrics::new());
-    let n = Notifier::new(&cfg(&[&am.base], |c| c.alertmanager.queue_capacity = 3), sm.clone());
+    let n = Notifier::new(
+        &cfg(&[&am.base], |c| c.alertmanager.queue_capacity = 3),
+        sm.clone(),
+    );
     assert_eq!(n.queue_capacity(), 3);
     n.send(vec![alert("A1"), alert("A2")]);
     n.send(vec![alert("A3"), alert("A4")]);
@@ -196,7 +202,9 @@ async fn bearer_token_from_file() {
     let tok = dir.path().join("token");
     std::fs::write(&tok, "tok-123\n").unwrap();
     let n = Notifier::new(
-        &cfg(&[&am.base], |c| c.alertmanager.bearer_token_file = Some(tok.clone())),
+        &cfg(&[&am.base], |c| {
+            c.alertmanager.bearer_token_file = Some(tok.clone())
+        }),
         Arc::new(SelfMetrics::new()),
     );
     n.send(vec![alert("A")]);

@@ -66,8 +66,14 @@ mod tests {
     #[test]
     fn times_keep_three_fraction_digits() {
         assert_eq!(rfc3339_millis(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(rfc3339_millis(1_700_000_000_500), "2023-11-14T22:13:20.500Z");
-        assert_eq!(rfc3339_millis(1_700_000_000_007), "2023-11-14T22:13:20.007Z");
+        assert_eq!(
+            rfc3339_millis(1_700_000_000_500),
+            "2023-11-14T22:13:20.500Z"
+        );
+        assert_eq!(
+            rfc3339_millis(1_700_000_000_007),
+            "2023-11-14T22:13:20.007Z"
+        );
         assert_eq!(rfc3339_millis(-1), "1969-12-31T23:59:59.999Z");
     }
 
