@@ -402,3 +402,70 @@ fn alerts_lists_every_active_alert() {
         ]}})
     );
 }
+
+/// Which handler [`call`] runs.
+#[derive(Clone, Copy)]
+enum Endpoint {
+    Rules,
+    Alerts,
+}
+
+/// Runs a handler against a fresh server state (no rules loaded).
+async fn call(ep: Endpoint, tenant: Option<&str>, query: Option<&str>) -> (StatusCode, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = crate::config::Config::default();
+    cfg.storage.data_dir = dir.path().to_path_buf();
+    let st = crate::server::build_state(
+        std::sync::Arc::new(cfg),
+        std::sync::Arc::new(crate::storage::clock::SystemClock),
+    );
+    let mut headers = axum::http::HeaderMap::new();
+    if let Some(t) = tenant {
+        headers.insert("X-Scope-OrgID", t.parse().unwrap());
+    }
+    let (state, raw) = (
+        axum::extract::State(st),
+        axum::extract::RawQuery(query.map(str::to_string)),
+    );
+    let resp = match ep {
+        Endpoint::Rules => rules(state, headers, raw).await,
+        Endpoint::Alerts => alerts(state, headers, raw).await,
+    };
+    let status = resp.status();
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (status, serde_json::from_slice(&body).unwrap())
+}
+
+#[tokio::test]
+async fn handlers_answer_in_prometheus_envelopes() {
+    assert_eq!(
+        call(Endpoint::Rules, None, None).await,
+        (
+            StatusCode::OK,
+            json!({"status": "success", "data": {"groups": []}})
+        )
+    );
+    assert_eq!(
+        call(Endpoint::Alerts, Some("team-a"), None).await,
+        (
+            StatusCode::OK,
+            json!({"status": "success", "data": {"alerts": []}})
+        )
+    );
+    assert_eq!(
+        call(Endpoint::Rules, Some("team-a"), Some("type=bogus")).await,
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"status": "error", "errorType": "bad_data",
+                   "error": "invalid parameter \"type\": not supported value \"bogus\""})
+        )
+    );
+    let (status, body) = call(Endpoint::Rules, Some("a|b"), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["errorType"], "bad_data");
+    let (status, body) = call(Endpoint::Alerts, Some("a|b"), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["status"], "error");
+}
