@@ -148,12 +148,12 @@ impl RulesFilter {
 
     fn keeps(&self, r: &RuleView) -> bool {
         let c = r.common();
-        let kind_ok = match (self.kind, r) {
-            (None, _) => true,
-            (Some(Kind::Alert), RuleView::Alerting { .. }) => true,
-            (Some(Kind::Record), RuleView::Recording(_)) => true,
-            _ => false,
-        };
+        let kind_ok = matches!(
+            (self.kind, r),
+            (None, _)
+                | (Some(Kind::Alert), RuleView::Alerting { .. })
+                | (Some(Kind::Record), RuleView::Recording(_))
+        );
         kind_ok
             && (self.rule_names.is_empty() || self.rule_names.contains(&c.name))
             && (self.matcher_sets.is_empty()
