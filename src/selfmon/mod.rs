@@ -223,7 +223,7 @@ pub struct SelfMetrics {
     pub notifications_sent: Family<Counter>,
     /// Alert sends that failed, by Alertmanager URL.
     pub notification_errors: Family<Counter>,
-    /// Alerts dropped because the queue was full (oldest first).
+    /// Alerts dropped: queue full (oldest first) or no Alertmanager took the batch.
     pub notifications_dropped: Counter,
     /// Latency of alert sends, by Alertmanager URL.
     pub notification_latency: Family<Histogram>,
@@ -429,7 +429,7 @@ impl SelfMetrics {
             ),
             (
                 "cairn_notifications_dropped_total",
-                "Alerts dropped because the notification queue was full (oldest first).",
+                "Alerts dropped: the notification queue was full (oldest first), or no Alertmanager accepted their batch.",
                 "counter",
                 self.notifications_dropped.get() as f64,
             ),
