@@ -219,3 +219,35 @@ pub fn load_rule_files(
         Err(errors)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(line: usize, group: Option<&str>, rule: Option<(usize, &str)>) -> String {
+        RuleFileError {
+            file: "r.yml".into(),
+            line,
+            col: if line > 0 { 7 } else { 0 },
+            group: group.map(str::to_string),
+            rule_index: rule.map(|r| r.0),
+            rule_name: rule.map(|r| r.1.to_string()),
+            message: "boom".into(),
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn errors_print_like_promtool() {
+        assert_eq!(
+            err(3, Some("g"), Some((2, "A\"x"))),
+            "r.yml: 3:7: group \"g\", rule 2, \"A\\\"x\": boom"
+        );
+        assert_eq!(
+            err(0, Some("g"), Some((1, ""))),
+            "r.yml: group \"g\", rule 1, \"\": boom"
+        );
+        assert_eq!(err(3, Some("g"), None), "r.yml: 3:7: group \"g\": boom");
+        assert_eq!(err(0, None, None), "r.yml: boom");
+    }
+}
