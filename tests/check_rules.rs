@@ -745,6 +745,18 @@ fn outcome(output: &str) -> Option<usize> {
     })
 }
 
+/// promtool's `lint error N duplicate rule(s) found.` or our
+/// `WARNING: N duplicate rule(s) found.` → `Some(N)`.
+fn duplicates_reported(output: &str) -> Option<usize> {
+    output.lines().find_map(|l| {
+        let l = l.trim();
+        l.strip_prefix("lint error ")
+            .or_else(|| l.strip_prefix("WARNING: "))
+            .and_then(|rest| rest.strip_suffix(" duplicate rule(s) found."))
+            .and_then(|n| n.parse().ok())
+    })
+}
+
 fn run(cmd: &str, args: &[&str], file: &Path) -> (bool, String) {
     let out = std::process::Command::new(cmd)
         .args(args)
@@ -783,8 +795,16 @@ fn promtool_agrees() {
             checked += 1;
             let (p_ok, p_out) = run(&promtool, &["check", "rules"], &f);
             let (c_ok, c_out) = run(cairn, &["check-rules"], &f);
-            let agree =
-                p_ok == c_ok && p_ok == want_valid && (!p_ok || outcome(&p_out) == outcome(&c_out));
+            // With duplicate rules promtool prints its lint instead of the
+            // rule count (and still succeeds); we print both.
+            let same_count = match outcome(&p_out) {
+                Some(n) => outcome(&c_out) == Some(n),
+                None => !p_ok || duplicates_reported(&p_out).is_some(),
+            };
+            let agree = p_ok == c_ok
+                && p_ok == want_valid
+                && same_count
+                && duplicates_reported(&p_out) == duplicates_reported(&c_out);
             if !agree {
                 disagreements.push(format!(
                     "{}:\n--- promtool (ok: {p_ok})\n{p_out}--- cairn (ok: {c_ok})\n{c_out}",
