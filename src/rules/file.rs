@@ -5,8 +5,15 @@
 //! Cairn's one extension: a group may say `language: logql` (default
 //! `promql`); files configured as log rule files default to LogQL.
 
+mod decode;
+mod paths;
+mod validate;
+mod yaml;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
+
+pub use validate::parse_expr;
 
 /// The query language of a group's expressions.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -87,43 +94,160 @@ pub struct RuleFileError {
 }
 
 impl std::fmt::Display for RuleFileError {
+    /// As promtool prints it: `<file>: <line>:<col>: group "g", rule 2,
+    /// "Name": <message>` (no position when unknown; `group "g": ` for a
+    /// problem of a group's own fields).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.file)?;
+        write!(f, "{}:", self.file)?;
         if self.line > 0 {
-            write!(f, ":{}:{}", self.line, self.col)?;
+            write!(f, " {}:{}:", self.line, self.col)?;
         }
-        write!(f, ":")?;
-        if let Some(g) = &self.group {
-            write!(f, " group {g:?},")?;
-        }
-        if let Some(i) = self.rule_index {
-            write!(f, " rule {i},")?;
-        }
-        if let Some(n) = &self.rule_name {
-            write!(f, " {n:?}:")?;
+        match (&self.group, self.rule_index) {
+            (g, Some(i)) => write!(
+                f,
+                " group {:?}, rule {i}, {:?}:",
+                g.as_deref().unwrap_or(""),
+                self.rule_name.as_deref().unwrap_or("")
+            )?,
+            (Some(g), None) => write!(f, " group {g:?}:")?,
+            (None, None) => {}
         }
         write!(f, " {}", self.message)
     }
 }
 
 /// Parses and validates one rule file's content. Every problem found is
-/// reported, not only the first.
+/// reported, not only the first. `path` is only used in the errors and
+/// the result.
 pub fn parse_rule_file(
     path: &str,
     content: &str,
     default_language: QueryLanguage,
 ) -> Result<RuleFile, Vec<RuleFileError>> {
-    let _ = (path, content, default_language);
-    Err(vec![])
+    let root = match yaml::parse_document(content) {
+        Ok(root) => root,
+        Err(e) => {
+            return Err(vec![RuleFileError {
+                file: path.to_string(),
+                line: e.pos.line,
+                col: e.pos.col,
+                group: None,
+                rule_index: None,
+                rule_name: None,
+                message: format!("yaml: {}", e.message),
+            }])
+        }
+    };
+    let raw = decode::decode_file(root.as_ref());
+    let errors = validate::validate(path, &raw, default_language);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(RuleFile {
+        path: path.to_string(),
+        groups: raw
+            .groups
+            .into_iter()
+            .map(|g| group_spec(g, default_language))
+            .collect(),
+    })
+}
+
+/// A valid decoded group as the rest of Cairn sees it.
+fn group_spec(g: decode::RawGroup, default_language: QueryLanguage) -> GroupSpec {
+    GroupSpec {
+        name: g.name,
+        interval: g.interval,
+        query_offset: g.query_offset,
+        limit: g.limit,
+        labels: entries_map(g.labels),
+        language: g.language.unwrap_or(default_language),
+        rules: g.rules.into_iter().map(rule_spec).collect(),
+    }
+}
+
+fn rule_spec(r: decode::RawRule) -> RuleSpec {
+    let kind = match (r.alert, r.record) {
+        (Some(a), _) if !a.value.is_empty() => RuleKind::Alert(a.value),
+        (_, r) => RuleKind::Record(r.map(|s| s.value).unwrap_or_default()),
+    };
+    RuleSpec {
+        kind,
+        expr: r.expr.map(|s| s.value).unwrap_or_default(),
+        for_: r.for_,
+        keep_firing_for: r.keep_firing_for,
+        labels: entries_map(r.labels),
+        annotations: entries_map(r.annotations),
+    }
+}
+
+fn entries_map(entries: Vec<decode::Entry>) -> BTreeMap<String, String> {
+    entries.into_iter().map(|e| (e.key, e.value)).collect()
 }
 
 /// Expands `patterns` (globs; a plain path is a pattern matching itself)
-/// and parses every file, in path order. A pattern matching nothing is not
-/// an error (as in Prometheus).
+/// and parses every file, in path order, each file once. A pattern
+/// matching nothing is not an error (as in Prometheus); an invalid pattern
+/// or an unreadable file is. The same group name may appear in two files.
 pub fn load_rule_files(
     patterns: &[String],
     default_language: QueryLanguage,
 ) -> Result<Vec<RuleFile>, Vec<RuleFileError>> {
-    let _ = (patterns, default_language);
-    Ok(vec![])
+    let (paths, mut errors) = paths::expand(patterns);
+    let mut files = Vec::new();
+    for path in paths {
+        let shown = path.display().to_string();
+        match std::fs::read_to_string(&path) {
+            Ok(content) => match parse_rule_file(&shown, &content, default_language) {
+                Ok(f) => files.push(f),
+                Err(e) => errors.extend(e),
+            },
+            Err(e) => errors.push(RuleFileError {
+                file: shown,
+                line: 0,
+                col: 0,
+                group: None,
+                rule_index: None,
+                rule_name: None,
+                message: format!("cannot read the file: {e}"),
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(files)
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(line: usize, group: Option<&str>, rule: Option<(usize, &str)>) -> String {
+        RuleFileError {
+            file: "r.yml".into(),
+            line,
+            col: if line > 0 { 7 } else { 0 },
+            group: group.map(str::to_string),
+            rule_index: rule.map(|r| r.0),
+            rule_name: rule.map(|r| r.1.to_string()),
+            message: "boom".into(),
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn errors_print_like_promtool() {
+        assert_eq!(
+            err(3, Some("g"), Some((2, "A\"x"))),
+            "r.yml: 3:7: group \"g\", rule 2, \"A\\\"x\": boom"
+        );
+        assert_eq!(
+            err(0, Some("g"), Some((1, ""))),
+            "r.yml: group \"g\", rule 1, \"\": boom"
+        );
+        assert_eq!(err(3, Some("g"), None), "r.yml: 3:7: group \"g\": boom");
+        assert_eq!(err(0, None, None), "r.yml: boom");
+    }
 }
