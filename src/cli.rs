@@ -34,7 +34,7 @@ pub enum Command {
     },
     /// Validate rule files as `promtool check rules` does.
     CheckRules {
-        /// Treat every group as LogQL (Loki ruler files).
+        /// Groups without a `language:` key hold LogQL (Loki ruler files).
         #[arg(long)]
         logql: bool,
         /// The rule files to check.

@@ -206,7 +206,7 @@ impl AlertingRule {
                 }
                 if a.state == AlertState::Pending
                     || a.resolved_at_ms
-                        .is_some_and(|r| ts_ms - r > RESOLVED_RETENTION_MS)
+                        .is_some_and(|r| ts_ms - r >= RESOLVED_RETENTION_MS)
                 {
                     remove.push(key.clone());
                 }
@@ -328,7 +328,8 @@ impl AlertingRule {
         st.last_error = old_st.last_error.clone();
         st.last_eval_ms = old_st.last_eval_ms;
         st.eval_time_s = old_st.eval_time_s;
-        st.restored = old_st.restored;
+        // `restored` stays as constructed: the group decides whether the
+        // new version still has to restore.
     }
 
     /// A snapshot for the API. `config_error` (a failed reload of the
@@ -501,10 +502,13 @@ mod tests {
         assert!(send(&r, 180).is_empty());
         eval(&r, 210, &[]);
         assert_eq!(send(&r, 210).len(), 1);
-        eval(&r, 150 + 15 * 60, &[]);
+        eval(&r, 150 + 15 * 60 - 30, &[]);
         assert_eq!(states(&r).len(), 1);
-        eval(&r, 150 + 15 * 60 + 30, &[]);
+        assert_eq!(send(&r, 150 + 15 * 60 - 30).len(), 1, "last resend");
+        // Sent while less than 15 minutes have passed (the specification).
+        eval(&r, 150 + 15 * 60, &[]);
         assert!(states(&r).is_empty());
+        assert!(send(&r, 150 + 15 * 60).is_empty());
     }
 
     #[test]

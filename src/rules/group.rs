@@ -189,6 +189,13 @@ impl Group {
         Some((ts, missed))
     }
 
+    /// Whether this group still has to restore `for` state (loaded at
+    /// start and not yet evaluated twice): a reload in that window passes
+    /// the duty on to the new version.
+    pub fn restore_pending(&self) -> bool {
+        self.should_restore && self.state.lock().evaluations < 2
+    }
+
     /// Whether an evaluation is running now.
     pub fn is_running(&self) -> bool {
         self.running.is_locked()

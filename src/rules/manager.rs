@@ -144,11 +144,12 @@ impl RuleManager {
             let mut groups: Vec<Arc<Group>> = Vec::new();
             for f in &files {
                 for spec in &f.groups {
-                    let g = Group::new(tf.tenant.clone(), &f.path, spec, default_interval, restore);
-                    if let Some(o) = old_groups
+                    let prev = old_groups
                         .iter()
-                        .find(|o| o.file == f.path && o.name == spec.name)
-                    {
+                        .find(|o| o.file == f.path && o.name == spec.name);
+                    let restore = restore || prev.is_some_and(|o| o.restore_pending());
+                    let g = Group::new(tf.tenant.clone(), &f.path, spec, default_interval, restore);
+                    if let Some(o) = prev {
                         g.copy_state_from(o);
                     }
                     groups.push(Arc::new(g));
