@@ -1890,6 +1890,21 @@ async fn wait_for_alerts(rx: &receiver::Receiver, n: usize, patience: Duration) 
 /// The whole upstream suite against one in-process Cairn.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alert_generator_compliance() {
+    run_suite(false).await;
+}
+
+/// The same after a reload of the rule files right after start, before
+/// any evaluation (SIGHUP or `POST /-/reload` early): the reloaded groups
+/// must behave as freshly loaded ones (and write `ALERTS`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alert_generator_compliance_after_an_early_reload() {
+    run_suite(true).await;
+}
+
+/// Runs the simulation described in the module docs; panics with every
+/// failure found. `early_reload`: reload the rules once more before the
+/// first evaluation.
+async fn run_suite(early_reload: bool) {
     use timebase::*;
     let path = rules_yaml();
     assert!(path.exists(), "{} is missing", path.display());
@@ -1916,6 +1931,11 @@ async fn alert_generator_compliance() {
     if state.rules.group_count() == 0 {
         if let Err(e) = state.rules.reload(None) {
             panic!("rules.yaml does not load: {e}");
+        }
+    }
+    if early_reload {
+        if let Err(e) = state.rules.reload(None) {
+            panic!("rules.yaml does not reload: {e}");
         }
     }
     assert_eq!(state.rules.group_count(), cases.len(), "groups loaded");
