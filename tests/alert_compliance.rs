@@ -1667,72 +1667,53 @@ fn rules_yaml_is_the_one_the_cases_describe() {
 #[test]
 fn model_agrees_with_upstream_expectations_for_any_offset() {
     use timebase::*;
-    // (group, alertname, variant?, upstream firing index, upstream resolved index, cut-off index)
-    let upstream: &[(&str, &str, Option<&str>, i64, i64, Option<i64>)] = &[
-        (
-            "NewAlerts_OrderCheck",
-            "NewAlerts_OrderCheck_Rule1",
-            Some("one"),
-            20,
-            73,
-            None,
-        ),
-        (
-            "NewAlerts_OrderCheck",
-            "NewAlerts_OrderCheck_Rule1",
-            Some("two"),
-            44,
-            65,
-            None,
-        ),
-        (
-            "NewAlerts_OrderCheck",
-            "NewAlerts_OrderCheck_Rule2",
-            None,
-            44,
-            65,
-            None,
-        ),
-        (
-            "PendingAndFiringAndResolved",
+    /// One alert of an upstream `ExpectedAlerts()`: the sample indices at
+    /// which it fires and resolves, and the index at which its resolved
+    /// resends are cut by a new alert with the same labels (`_89th`).
+    struct Upstream {
+        group: &'static str,
+        alertname: &'static str,
+        variant: Option<&'static str>,
+        fire: i64,
+        res: i64,
+        cut: Option<i64>,
+    }
+    let u = |group, alertname, variant, fire, res, cut| Upstream {
+        group,
+        alertname,
+        variant,
+        fire,
+        res,
+        cut,
+    };
+    let (nao, pfr, zfsf) = (
+        "NewAlerts_OrderCheck",
+        "PendingAndFiringAndResolved",
+        "ZeroFor_SmallFor",
+    );
+    let upstream = [
+        u(nao, "NewAlerts_OrderCheck_Rule1", Some("one"), 20, 73, None),
+        u(nao, "NewAlerts_OrderCheck_Rule1", Some("two"), 44, 65, None),
+        u(nao, "NewAlerts_OrderCheck_Rule2", None, 44, 65, None),
+        u(
+            pfr,
             "PendingAndFiringAndResolved_SimpleAlert",
             None,
             32,
             69,
             Some(89),
         ),
-        (
-            "PendingAndFiringAndResolved",
+        u(
+            pfr,
             "PendingAndFiringAndResolved_SimpleAlert",
             None,
             113,
             134,
             None,
         ),
-        (
-            "ZeroFor_SmallFor",
-            "ZeroFor_SmallFor_ZeroFor",
-            None,
-            8,
-            21,
-            Some(93),
-        ),
-        (
-            "ZeroFor_SmallFor",
-            "ZeroFor_SmallFor_ZeroFor",
-            None,
-            93,
-            106,
-            None,
-        ),
-        (
-            "ZeroFor_SmallFor",
-            "ZeroFor_SmallFor_SmallFor",
-            None,
-            10,
-            21,
-            None,
-        ),
+        u(zfsf, "ZeroFor_SmallFor_ZeroFor", None, 8, 21, Some(93)),
+        u(zfsf, "ZeroFor_SmallFor_ZeroFor", None, 93, 106, None),
+        u(zfsf, "ZeroFor_SmallFor_SmallFor", None, 10, 21, None),
     ];
     let cases = cases::all();
     for off_ms in (0..GI).step_by(250) {
@@ -1746,7 +1727,15 @@ fn model_agrees_with_upstream_expectations_for_any_offset() {
             total += sends.len();
         }
         let mut matched = 0;
-        for &(g, name, variant, fire, res, cut) in upstream {
+        for &Upstream {
+            group: g,
+            alertname: name,
+            variant,
+            fire,
+            res,
+            cut,
+        } in &upstream
+        {
             let c = cases.iter().find(|c| c.group == g).expect("case");
             let mine: Vec<model::Send> = model::sends(c, off)
                 .into_iter()
