@@ -32,6 +32,7 @@ mod tests;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+pub use builtins::query_escape;
 pub use time::Time;
 pub use value::{Func, Map, Value};
 
@@ -240,6 +241,32 @@ impl Template {
             cur: &self.name,
         };
         ex.walk_list(data, &self.root, out).map(|_| ())
+    }
+
+    /// Executes the template `name` defined in this one (by `{{define}}`,
+    /// or this template itself), as Go's `ExecuteTemplate`: `data` is `.`
+    /// and `$`, output is appended to `out`.
+    pub fn execute_template_into<'a>(
+        &'a self,
+        name: &str,
+        data: &Value<'a>,
+        late: &[&LateFn<'a>],
+        out: &mut String,
+    ) -> Result<(), TemplateError> {
+        let Some((key, body)) = self.defines.get_key_value(name) else {
+            return Err(TemplateError::new(format!(
+                "template: no template {name:?} associated with template {:?}",
+                self.name
+            )));
+        };
+        let mut ex = exec::Exec {
+            tmpl: self,
+            late,
+            vars: vec![("$", data.clone())],
+            depth: 0,
+            cur: key,
+        };
+        ex.walk_list(data, body, out).map(|_| ())
     }
 
     /// 1-based line and 0-based byte column of a source offset.

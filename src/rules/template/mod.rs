@@ -1,0 +1,175 @@
+//! Prometheus' alert templates on the shared Go template engine: the data
+//! (`.Labels`, `.Value`, `.ExternalLabels`, `.ExternalURL` and the `$labels`,
+//! `$value`, `$externalLabels`, `$externalURL` variables) and the function
+//! table of Prometheus' template reference (`humanize*`, `query`, `first`,
+//! `label`, `value`, `sortByLabel`, `args`, `title`, `match`, ...).
+//!
+//! As Prometheus (2.42) does, the template text is prefixed with the
+//! variable definitions, named `__alert_<rule>`, and executed as a text
+//! (not HTML) template with `missingkey=zero`.
+//!
+//! - [`funcs`]: the function table.
+//! - [`humanize`]: the number formatting functions.
+//! - [`text`]: the string functions.
+
+mod funcs;
+mod humanize;
+#[cfg(test)]
+mod tests;
+mod text;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use crate::template::{LateFn, MissingKey, Options, Template, TemplateError, Value};
+
+/// One sample of a template's `query` result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuerySample {
+    pub labels: BTreeMap<String, String>,
+    pub value: f64,
+}
+
+/// Runs a query for the template `query` function at the evaluation time.
+pub type QueryFn<'a> = dyn Fn(&str) -> Result<Vec<QuerySample>, String> + 'a;
+
+/// What an alert's label and annotation templates see.
+pub struct TemplateData<'a> {
+    pub labels: &'a BTreeMap<String, String>,
+    pub value: f64,
+    pub external_labels: &'a BTreeMap<String, String>,
+    pub external_url: &'a str,
+}
+
+/// The variable definitions Prometheus puts before every alert template.
+pub const PRELUDE: &str = "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}";
+
+/// The Go template name of an alerting rule's templates: `__alert_<rule>`.
+/// A name already carrying the prefix is kept as it is.
+pub fn template_name(rule: &str) -> Cow<'_, str> {
+    if rule.starts_with("__alert_") {
+        Cow::Borrowed(rule)
+    } else {
+        Cow::Owned(format!("__alert_{rule}"))
+    }
+}
+
+fn parse(
+    name: &str,
+    text: &str,
+    funcs: &crate::template::FuncMap,
+) -> Result<Template, TemplateError> {
+    let src = format!("{PRELUDE}{text}");
+    Template::parse(&template_name(name), &src, funcs).map(|t| {
+        t.with_options(Options {
+            missing_key: MissingKey::Zero,
+        })
+    })
+}
+
+/// Parses a template as Prometheus would (with its variable prelude and
+/// functions), for rule file validation. `name` is the alerting rule's
+/// name; the error is Go's (`template: __alert_<name>:1: function "x" not
+/// defined`), as `promtool check rules` reports it after `label "k": ` or
+/// `annotation "k": `.
+pub fn check(name: &str, text: &str) -> Result<(), String> {
+    parse(name, text, funcs::alert_funcs())
+        .map(|_| ())
+        .map_err(|e| e.msg)
+}
+
+fn string_map<'a>(m: &'a BTreeMap<String, String>) -> Value<'a> {
+    Value::map(
+        m.iter()
+            .map(|(k, v)| (k.as_str(), Value::Str(Cow::Borrowed(v.as_str())))),
+    )
+}
+
+/// The template's `.`: Prometheus' `AlertTemplateData`.
+fn data_value<'a>(data: &TemplateData<'a>) -> Value<'a> {
+    Value::map([
+        ("Labels", string_map(data.labels)),
+        ("ExternalLabels", string_map(data.external_labels)),
+        ("ExternalURL", Value::Str(Cow::Borrowed(data.external_url))),
+        ("Value", Value::Float(data.value)),
+    ])
+}
+
+/// A query result as templates see it: a list of `{Labels, Value}`.
+fn samples_value(samples: Vec<QuerySample>) -> Value<'static> {
+    Value::list(samples.into_iter().map(|smp| {
+        Value::map([
+            (
+                "Labels",
+                Value::map(
+                    smp.labels
+                        .into_iter()
+                        .map(|(k, v)| (k, Value::Str(Cow::Owned(v)))),
+                ),
+            ),
+            ("Value", Value::Float(smp.value)),
+        ])
+    }))
+}
+
+fn arity(name: &str, want: usize, args: &[Value<'_>]) -> Result<(), String> {
+    if args.len() == want {
+        Ok(())
+    } else {
+        Err(format!(
+            "wrong number of args for {name}: want {want} got {}",
+            args.len()
+        ))
+    }
+}
+
+/// Expands `text` for one alert. `name` is the alerting rule's name (the
+/// template is named `__alert_<name>`). `ts_ms` is the evaluation time,
+/// at which `query` runs its queries. Errors are returned with
+/// Prometheus' wording (`error executing template __alert_X: template:
+/// ...`); the caller writes `<error expanding template: ...>` in the
+/// value as Prometheus does.
+pub fn expand(
+    name: &str,
+    text: &str,
+    data: &TemplateData<'_>,
+    ts_ms: i64,
+    query: &QueryFn<'_>,
+) -> Result<String, String> {
+    let _ = ts_ms;
+    let tname = template_name(name);
+    let funcs = funcs::with_external_url(data.external_url);
+    let tmpl = parse(name, text, &funcs)
+        .map_err(|e| format!("error parsing template {tname}: {}", e.msg))?;
+    let dot = data_value(data);
+    let query_fn = late_fn(|args| {
+        arity("query", 1, args)?;
+        let q = funcs::arg_str(args, 0)?;
+        query(q).map(samples_value)
+    });
+    // `tmpl` runs a named template of this one; inside it, `tmpl` itself
+    // is not available again (it yields nothing).
+    let no_tmpl = late_fn(|_| Ok(Value::str("")));
+    let inner: [&LateFn<'_>; 2] = [&query_fn, &no_tmpl];
+    let tmpl_fn = late_fn(|args| {
+        arity("tmpl", 2, args)?;
+        let which = funcs::arg_str(args, 0)?;
+        let mut text = String::new();
+        tmpl.execute_template_into(which, &args[1], &inner, &mut text)
+            .map_err(|e| e.msg)?;
+        Ok(Value::Str(Cow::Owned(text)))
+    });
+    let late: [&LateFn<'_>; 2] = [&query_fn, &tmpl_fn];
+    let mut out = String::new();
+    tmpl.execute_into(&dot, &late, &mut out)
+        .map_err(|e| format!("error executing template {tname}: {}", e.msg))?;
+    Ok(out)
+}
+
+/// Pins a closure to one value lifetime, as [`LateFn`] wants it.
+fn late_fn<'a, F>(f: F) -> F
+where
+    F: Fn(&[Value<'a>]) -> Result<Value<'a>, String> + 'a,
+{
+    f
+}

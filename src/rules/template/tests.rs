@@ -1,0 +1,3 @@
+//! Tests of alert template expansion against Prometheus' outputs.
+
+use super::*;
