@@ -198,7 +198,12 @@ fn index<'a>(item: &Value<'a>, idx: &[Value<'a>]) -> Result<Value<'a>, String> {
                 )
             }
             Value::Map(m) => match i {
-                Value::Str(k) => m.get(k.as_ref()).cloned().unwrap_or(Value::Nil),
+                // A missing key gives the zero of the element type.
+                Value::Str(k) => match m.get(k.as_ref()) {
+                    Some(v) => v.clone(),
+                    None if super::value::is_string_map(m) => Value::Str(Cow::Borrowed("")),
+                    None => Value::Nil,
+                },
                 other => {
                     return Err(format!(
                         "value has type {}; should be string",

@@ -16,6 +16,12 @@ pub type Func = Arc<dyn for<'b> Fn(&[Value<'b>]) -> Result<Value<'b>, String> + 
 /// A map value: keys in order, as Go's templates range over them.
 pub type Map<'a> = BTreeMap<Cow<'a, str>, Value<'a>>;
 
+/// Whether a map holds only strings, so that Go would have typed it
+/// `map[string]string` (a missing key's zero value is then `""`).
+pub fn is_string_map(m: &Map<'_>) -> bool {
+    m.values().all(|v| matches!(v, Value::Str(_)))
+}
+
 /// A template value. Strings may borrow from the data or the template
 /// (`'a`), so formatting a log line need not copy label values.
 #[derive(Clone, Default)]

@@ -106,8 +106,8 @@ pub fn with_external_url(url: &str) -> FuncMap {
 
 fn build() -> FuncMap {
     let mut f = FuncMap::new();
-    let q = f.declare_late("query");
-    let t = f.declare_late("tmpl");
+    let q = f.declare_late_arity("query", 1, Some(1));
+    let t = f.declare_late_arity("tmpl", 2, Some(2));
     debug_assert_eq!((q, t), (QUERY_SLOT, TMPL_SLOT));
 
     f.insert_arity("first", 1, Some(1), |a| {

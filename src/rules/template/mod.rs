@@ -62,7 +62,7 @@ fn parse(
     let src = format!("{PRELUDE}{text}");
     Template::parse(&template_name(name), &src, funcs).map(|t| {
         t.with_options(Options {
-            missing_key: MissingKey::Zero,
+            missing_key: MissingKey::TypedZero,
         })
     })
 }
@@ -112,17 +112,6 @@ fn samples_value(samples: Vec<QuerySample>) -> Value<'static> {
     }))
 }
 
-fn arity(name: &str, want: usize, args: &[Value<'_>]) -> Result<(), String> {
-    if args.len() == want {
-        Ok(())
-    } else {
-        Err(format!(
-            "wrong number of args for {name}: want {want} got {}",
-            args.len()
-        ))
-    }
-}
-
 /// Expands `text` for one alert. `name` is the alerting rule's name (the
 /// template is named `__alert_<name>`). `ts_ms` is the evaluation time,
 /// at which `query` runs its queries. Errors are returned with
@@ -143,7 +132,6 @@ pub fn expand(
         .map_err(|e| format!("error parsing template {tname}: {}", e.msg))?;
     let dot = data_value(data);
     let query_fn = late_fn(|args| {
-        arity("query", 1, args)?;
         let q = funcs::arg_str(args, 0)?;
         query(q).map(samples_value)
     });
@@ -152,7 +140,6 @@ pub fn expand(
     let no_tmpl = late_fn(|_| Ok(Value::str("")));
     let inner: [&LateFn<'_>; 2] = [&query_fn, &no_tmpl];
     let tmpl_fn = late_fn(|args| {
-        arity("tmpl", 2, args)?;
         let which = funcs::arg_str(args, 0)?;
         let mut text = String::new();
         tmpl.execute_template_into(which, &args[1], &inner, &mut text)

@@ -81,7 +81,9 @@ fn compliance_template_test_numbers() {
 #[test]
 fn compliance_template_test_strings() {
     assert_eq!(
-        exp(r#"{{title "this part"}} {{toUpper "is testing"}} {{toLower "THE STRINGS"}}. {{ stripPort "[::1]:6006"}} {{ stripPort "127.0.0.1:4004"}}. {{parseDuration "2h10m15s"}}. {{if match "[0-9]+" "1234"}}{{reReplaceAll "r.*d" "replaced" "rpld text"}}{{end}}. {{if match "[0-9]+$" "1234a"}}WRONG{{end}}."#),
+        exp(
+            r#"{{title "this part"}} {{toUpper "is testing"}} {{toLower "THE STRINGS"}}. {{ stripPort "[::1]:6006"}} {{ stripPort "127.0.0.1:4004"}}. {{parseDuration "2h10m15s"}}. {{if match "[0-9]+" "1234"}}{{reReplaceAll "r.*d" "replaced" "rpld text"}}{{end}}. {{if match "[0-9]+$" "1234a"}}WRONG{{end}}."#
+        ),
         "This Part IS TESTING the strings. ::1 127.0.0.1. 7815. replaced text. ."
     );
 }
@@ -138,6 +140,17 @@ fn missing_label_is_empty() {
     assert_eq!(exp("[{{ .Labels.nope }}]"), "[]");
     assert_eq!(exp("[{{ $externalLabels.nope }}]"), "[]");
     assert_eq!(exp("{{ if $labels.nope }}yes{{ else }}no{{ end }}"), "no");
+    assert_eq!(exp(r#"[{{ index $labels "nope" }}]"#), "[]");
+    assert_eq!(exp(r#"{{ index $labels "job" }}"#), "node");
+    // `args` builds a map[string]interface{}: a missing key is no value
+    // (told apart from a label map by its values not all being strings).
+    assert_eq!(
+        exp(
+            r#"{{ define "t" }}{{ .arg0 }} {{ .arg1 }} {{ .arg2 }}{{ end }}{{ template "t" (args "a" 1) }}"#
+        ),
+        "a 1 <no value>"
+    );
+    assert_eq!(exp("{{ $labels }}"), "map[instance:host:9100 job:node]");
 }
 
 #[test]
@@ -157,7 +170,9 @@ fn humanize_numbers_and_strings() {
         "0:1:1.235M:120m"
     );
     assert_eq!(
-        exp(r#"{{ humanize "0.0" }}:{{ humanize "1.0" }}:{{ humanize "1234567.0" }}:{{ humanize ".12" }}"#),
+        exp(
+            r#"{{ humanize "0.0" }}:{{ humanize "1.0" }}:{{ humanize "1234567.0" }}:{{ humanize ".12" }}"#
+        ),
         "0:1:1.235M:120m"
     );
     assert_eq!(
@@ -178,7 +193,11 @@ fn humanize_numbers_and_strings() {
     );
     assert_eq!(
         exp_err("{{ humanize true }}"),
-        exec_err(3, "humanize true", "error calling humanize: can't convert bool to float")
+        exec_err(
+            3,
+            "humanize true",
+            "error calling humanize: can't convert bool to float"
+        )
     );
 }
 
@@ -189,7 +208,9 @@ fn humanize1024_values() {
         "0:1:1Mi:0.12"
     );
     assert_eq!(
-        exp(r#"{{ humanize1024 "1048576.0" }}:{{ humanize1024 -1 }}:{{ humanize1024 1234567 }}:{{ humanize1024 9223372036854775807 }}"#),
+        exp(
+            r#"{{ humanize1024 "1048576.0" }}:{{ humanize1024 -1 }}:{{ humanize1024 1234567 }}:{{ humanize1024 9223372036854775807 }}"#
+        ),
         "1Mi:-1:1.177Mi:8Ei"
     );
     assert_eq!(
@@ -225,7 +246,11 @@ fn humanize_duration_values() {
         ("135.3563", "2m 15s"),
     ];
     for (input, want) in cases {
-        assert_eq!(exp(&format!("{{{{ humanizeDuration {input} }}}}")), want, "{input}");
+        assert_eq!(
+            exp(&format!("{{{{ humanizeDuration {input} }}}}")),
+            want,
+            "{input}"
+        );
         assert_eq!(
             exp(&format!("{{{{ humanizeDuration \"{input}\" }}}}")),
             want,
@@ -259,7 +284,9 @@ fn humanize_percentage_values() {
         "-22.22%:0%:12.35%:123.5%"
     );
     assert_eq!(
-        exp(r#"{{ "-0.22222" | humanizePercentage }}:{{ 1234567 | humanizePercentage }}:{{ -1 | humanizePercentage }}"#),
+        exp(
+            r#"{{ "-0.22222" | humanizePercentage }}:{{ 1234567 | humanizePercentage }}:{{ -1 | humanizePercentage }}"#
+        ),
         "-22.22%:1.235e+08%:-100%"
     );
     assert_eq!(
@@ -279,7 +306,9 @@ fn humanize_timestamp_values() {
         "1970-01-01 00:00:00 +0000 UTC|1969-12-31 23:59:59 +0000 UTC|1970-01-01 00:00:01 +0000 UTC|1970-01-15 06:56:07 +0000 UTC|2262-04-11 23:47:16 +0000 UTC"
     );
     assert_eq!(
-        exp(r#"{{ 1435065584.128 | humanizeTimestamp }}|{{ "1435065584.128" | humanizeTimestamp }}"#),
+        exp(
+            r#"{{ 1435065584.128 | humanizeTimestamp }}|{{ "1435065584.128" | humanizeTimestamp }}"#
+        ),
         "2015-06-23 13:19:44.128 +0000 UTC|2015-06-23 13:19:44.128 +0000 UTC"
     );
     assert_eq!(
@@ -295,10 +324,15 @@ fn humanize_timestamp_values() {
 #[test]
 fn to_time_and_parse_duration() {
     assert_eq!(
-        exp(r#"{{ (1435065584.128 | toTime).Format "2006" }} {{ ("1435065584.128" | toTime).Format "2006-01-02" }}"#),
+        exp(
+            r#"{{ (1435065584.128 | toTime).Format "2006" }} {{ ("1435065584.128" | toTime).Format "2006-01-02" }}"#
+        ),
         "2015 2015-06-23"
     );
-    assert_eq!(exp("{{ 1643114203 | toTime }}"), "2022-01-25 12:36:43 +0000 UTC");
+    assert_eq!(
+        exp("{{ 1643114203 | toTime }}"),
+        "2022-01-25 12:36:43 +0000 UTC"
+    );
     assert_eq!(
         exp(r#"{{ printf "%0.2f" (parseDuration "1h2m10ms") }}"#),
         "3720.01"
@@ -317,11 +351,17 @@ fn to_time_and_parse_duration() {
 #[test]
 fn string_functions() {
     assert_eq!(exp(r#"{{ "aa bb CC" | title }}"#), "Aa Bb CC");
-    assert_eq!(exp(r#"{{ "hello_world foo.bar x-y" | title }}"#), "Hello_world Foo.Bar X-Y");
+    assert_eq!(
+        exp(r#"{{ "hello_world foo.bar x-y" | title }}"#),
+        "Hello_world Foo.Bar X-Y"
+    );
     assert_eq!(exp(r#"{{ "aa bb CC" | toUpper }}"#), "AA BB CC");
     assert_eq!(exp(r#"{{ "aA bB CC" | toLower }}"#), "aa bb cc");
     assert_eq!(exp(r#"{{ "straße" | toUpper }}"#), "STRAßE");
-    assert_eq!(exp(r#"{{ match "a+" "aa" }} {{ match "a+" "b" }}"#), "true false");
+    assert_eq!(
+        exp(r#"{{ match "a+" "aa" }} {{ match "a+" "b" }}"#),
+        "true false"
+    );
     assert_eq!(exp(r#"{{ reReplaceAll "(a)b" "x$1" "ab" }}"#), "xa");
     assert_eq!(
         exp(r#"{{ reReplaceAll "(?P<host>[^:]+):(\\d+)" "${host} port $2" $labels.instance }}"#),
@@ -392,14 +432,20 @@ fn query_helpers() {
     assert_eq!(exp(r#"{{ query "ids" | first | value }}"#), "2");
     assert_eq!(exp(r#"{{ query "ids" | first | label "id" }}"#), "102");
     assert_eq!(exp(r#"[{{ query "ids" | first | label "foo" }}]"#), "[]");
-    assert_eq!(exp(r#"[{{ $x := query "ids" | first }}{{ $x.Labels.foo }}]"#), "[]");
+    assert_eq!(
+        exp(r#"[{{ $x := query "ids" | first }}{{ $x.Labels.foo }}]"#),
+        "[]"
+    );
     assert_eq!(exp(r#"{{ query "value" | first | strvalue }}"#), "a");
     assert_eq!(exp(r#"[{{ query "ids" | first | strvalue }}]"#), "[]");
     assert_eq!(
         exp(r#"{{ range query "ids" | sortByLabel "id" }}{{ .Labels.id }}:{{ .Value }} {{ end }}"#),
         "101:1 102:2 103:3 "
     );
-    assert_eq!(exp(r#"{{ len (query "ids") }} {{ len (query "none") }}"#), "3 0");
+    assert_eq!(
+        exp(r#"{{ len (query "ids") }} {{ len (query "none") }}"#),
+        "3 0"
+    );
     assert_eq!(
         exp(r#"{{ with query "none" }}some{{ else }}none{{ end }}"#),
         "none"
@@ -483,7 +529,19 @@ fn optional_functions_are_accepted() {
 fn arity_errors() {
     assert_eq!(
         exp_err("{{ humanize }}"),
-        exec_err(3, "humanize", "wrong number of args for humanize: want 1 got 0")
+        exec_err(
+            3,
+            "humanize",
+            "wrong number of args for humanize: want 1 got 0"
+        )
+    );
+    assert_eq!(
+        exp_err("{{ query }}"),
+        exec_err(3, "query", "wrong number of args for query: want 1 got 0")
+    );
+    assert_eq!(
+        exp_err(r#"{{ tmpl "a" }}"#),
+        exec_err(3, "tmpl", "wrong number of args for tmpl: want 2 got 1")
     );
 }
 
