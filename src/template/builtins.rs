@@ -300,8 +300,15 @@ pub fn eq(a: &Value<'_>, b: &Value<'_>) -> Result<bool, String> {
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::Str(x), Value::Str(y)) => x == y,
         (Value::Time(x), Value::Time(y)) => x == y,
+        // Pointers compare by identity.
+        (Value::Struct(x), Value::Struct(y)) if x.pointer && y.pointer => {
+            if x.type_name != y.type_name {
+                return Err("incompatible types for comparison".into());
+            }
+            Arc::ptr_eq(x, y)
+        }
         _ if ka == Kind::Invalid => true,
-        (Value::List(_), _) | (Value::Map(_), _) | (Value::Func(_), _) => {
+        (Value::List(_), _) | (Value::Map(_), _) | (Value::Func(_), _) | (Value::Struct(_), _) => {
             return Err(format!("non-comparable type {}", a.type_name()))
         }
         _ => return Err("incompatible types for comparison".into()),

@@ -370,6 +370,19 @@ impl<'a> Exec<'a, '_> {
                     },
                 }
             }
+            Value::Struct(st) => match st.field(name) {
+                Some(_) if has_args => Err(self.err(
+                    pos,
+                    node,
+                    format!("{name} has arguments but cannot be invoked as function"),
+                )),
+                Some(v) => Ok(v.clone()),
+                None => Err(self.err(
+                    pos,
+                    node,
+                    format!("can't evaluate field {name} in type {}", st.type_name),
+                )),
+            },
             Value::Time(t) => {
                 let mut vals = Vec::with_capacity(args.len() + 1);
                 for a in args {

@@ -34,7 +34,7 @@ use std::sync::Arc;
 
 pub use builtins::query_escape;
 pub use time::Time;
-pub use value::{Func, Map, Value};
+pub use value::{Func, Map, Struct, Value};
 
 use node::{Arg, Node};
 

@@ -10,7 +10,8 @@ use std::sync::OnceLock;
 
 use super::humanize::{self, to_float};
 use super::text;
-use crate::template::{FuncMap, Value};
+use super::SAMPLE_TYPE;
+use crate::template::{FuncMap, Struct, Value};
 
 /// Execution-time slot of `query`.
 pub const QUERY_SLOT: usize = 0;
@@ -40,21 +41,21 @@ pub fn arg_str<'v>(args: &'v [Value<'_>], i: usize) -> Result<&'v str, String> {
     }
 }
 
-/// The labels of a `*sample` parameter (a map with `Labels` and `Value`).
-fn sample_labels<'v, 'a>(v: &'v Value<'a>) -> Result<Option<&'v Value<'a>>, String> {
+/// A `*sample` parameter.
+fn sample<'v, 'a>(v: &'v Value<'a>) -> Result<&'v Struct<'a>, String> {
     match v {
-        Value::Map(m) if m.contains_key("Labels") && m.contains_key("Value") => Ok(m.get("Labels")),
+        Value::Struct(st) if st.type_name == SAMPLE_TYPE => Ok(st),
         // A nil *sample: Go dereferences it and the call panics.
         Value::Missing | Value::Nil => {
             Err("runtime error: invalid memory address or nil pointer dereference".into())
         }
-        other => Err(wrong_type("*template.sample", other)),
+        other => Err(wrong_type(SAMPLE_TYPE, other)),
     }
 }
 
 /// A label of a sample, empty if absent.
 fn sample_label<'a>(v: &Value<'a>, name: &str) -> Result<Value<'a>, String> {
-    Ok(match sample_labels(v)? {
+    Ok(match sample(v)?.field("Labels") {
         Some(Value::Map(l)) => l.get(name).cloned().unwrap_or_else(|| s("")),
         _ => s(""),
     })
@@ -72,7 +73,7 @@ fn query_result<'v, 'a>(v: &'v Value<'a>) -> Result<&'v [Value<'a>], String> {
 /// The label value a sample sorts by.
 fn sort_key<'v>(v: &'v Value<'_>, name: &str) -> &'v str {
     match v {
-        Value::Map(m) => match m.get("Labels") {
+        Value::Struct(st) => match st.field("Labels") {
             Some(Value::Map(l)) => l.get(name).and_then(|x| x.as_str()).unwrap_or(""),
             _ => "",
         },
@@ -121,11 +122,10 @@ fn build() -> FuncMap {
         sample_label(&a[1], name)
     });
     f.insert_arity("value", 1, Some(1), |a| {
-        sample_labels(&a[0])?;
-        match &a[0] {
-            Value::Map(m) => Ok(m.get("Value").cloned().unwrap_or(Value::Float(0.0))),
-            _ => Ok(Value::Float(0.0)),
-        }
+        Ok(sample(&a[0])?
+            .field("Value")
+            .cloned()
+            .unwrap_or(Value::Float(0.0)))
     });
     f.insert_arity("strvalue", 1, Some(1), |a| sample_label(&a[0], "__value__"));
     f.insert("args", |a| {

@@ -20,8 +20,9 @@ mod text;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use crate::template::{LateFn, MissingKey, Options, Template, TemplateError, Value};
+use crate::template::{LateFn, MissingKey, Options, Struct, Template, TemplateError, Value};
 
 /// One sample of a template's `query` result.
 #[derive(Clone, Debug, PartialEq)]
@@ -85,30 +86,39 @@ fn string_map<'a>(m: &'a BTreeMap<String, String>) -> Value<'a> {
     )
 }
 
+/// Go's name of the type of Prometheus' `AlertTemplateData`.
+const DATA_TYPE: &str = "struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; Value float64 }";
+
+/// Go's name of a query result sample's type.
+pub(crate) const SAMPLE_TYPE: &str = "*template.sample";
+
 /// The template's `.`: Prometheus' `AlertTemplateData`.
 fn data_value<'a>(data: &TemplateData<'a>) -> Value<'a> {
-    Value::map([
-        ("Labels", string_map(data.labels)),
-        ("ExternalLabels", string_map(data.external_labels)),
-        ("ExternalURL", Value::Str(Cow::Borrowed(data.external_url))),
-        ("Value", Value::Float(data.value)),
-    ])
+    Value::Struct(Arc::new(Struct {
+        type_name: DATA_TYPE,
+        fields: vec![
+            ("Labels", string_map(data.labels)),
+            ("ExternalLabels", string_map(data.external_labels)),
+            ("ExternalURL", Value::Str(Cow::Borrowed(data.external_url))),
+            ("Value", Value::Float(data.value)),
+        ],
+        pointer: false,
+    }))
 }
 
-/// A query result as templates see it: a list of `{Labels, Value}`.
+/// A query result as templates see it: a list of `*sample{Labels, Value}`.
 fn samples_value(samples: Vec<QuerySample>) -> Value<'static> {
     Value::list(samples.into_iter().map(|smp| {
-        Value::map([
-            (
-                "Labels",
-                Value::map(
-                    smp.labels
-                        .into_iter()
-                        .map(|(k, v)| (k, Value::Str(Cow::Owned(v)))),
-                ),
-            ),
-            ("Value", Value::Float(smp.value)),
-        ])
+        let labels = Value::map(
+            smp.labels
+                .into_iter()
+                .map(|(k, v)| (k, Value::Str(Cow::Owned(v)))),
+        );
+        Value::Struct(Arc::new(Struct {
+            type_name: SAMPLE_TYPE,
+            fields: vec![("Labels", labels), ("Value", Value::Float(smp.value))],
+            pointer: true,
+        }))
     }))
 }
 

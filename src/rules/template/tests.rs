@@ -481,6 +481,50 @@ fn query_errors() {
 }
 
 #[test]
+fn go_struct_semantics() {
+    assert_eq!(
+        exp_err("{{ .Foo }}"),
+        exec_err(
+            3,
+            ".Foo",
+            &format!("can't evaluate field Foo in type {DATA_TYPE}")
+        )
+    );
+    assert_eq!(
+        exp_err("{{ .labels.instance }}"),
+        exec_err(
+            3,
+            ".labels.instance",
+            &format!("can't evaluate field labels in type {DATA_TYPE}")
+        )
+    );
+    assert_eq!(
+        exp(r#"{{ query "value" | first }}"#),
+        "&{map[__value__:a] 11}"
+    );
+    assert_eq!(
+        exp_err(r#"{{ (query "value" | first).Nope }}"#),
+        exec_err(
+            26,
+            "(query \"value\" | first).Nope",
+            "can't evaluate field Nope in type *template.sample"
+        )
+    );
+    assert_eq!(
+        exp("{{ . }}"),
+        "{map[instance:host:9100 job:node] map[cluster:eu1] http://cairn.example:9090/prefix 12}"
+    );
+    assert_eq!(
+        exp_err(r#"{{ label "x" . }}"#),
+        exec_err(
+            3,
+            "label \"x\" .",
+            &format!("error calling label: wrong type for value; expected *template.sample; got {DATA_TYPE}")
+        )
+    );
+}
+
+#[test]
 fn args_and_templates() {
     assert_eq!(
         exp(r#"{{define "x"}}{{.arg0}} {{.arg1}}{{end}}{{template "x" (args 1 "2")}}"#),
