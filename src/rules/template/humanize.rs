@@ -76,7 +76,8 @@ pub fn float_to_time(v: f64) -> Result<Time, String> {
     let ns = v * 1e9;
     // Go compares against float64(MaxInt64) and float64(MinInt64), which
     // are both exactly ±2^63.
-    if ns > 9_223_372_036_854_775_808.0 || ns < -9_223_372_036_854_775_808.0 {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if !(-LIMIT..=LIMIT).contains(&ns) {
         return Err(format!(
             "{} cannot be represented as a nanoseconds timestamp since it overflows int64",
             float_v(v)
