@@ -1,9 +1,9 @@
 //! The function table of Prometheus' alert templates, built once: the
 //! query helpers (`first`, `label`, `value`, `strvalue`, `sortByLabel`),
 //! `args`, the string and number functions, and the execution-time slots
-//! for `query` and `tmpl`, whose implementations depend on the alert being
-//! expanded (see [`super::expand`]). `externalURL` and `pathPrefix` are
-//! registered per expansion with [`with_external_url`].
+//! for `query`, `tmpl`, `externalURL` and `pathPrefix`, whose
+//! implementations depend on the alert being expanded (see
+//! [`super::expand`]).
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
@@ -17,6 +17,10 @@ use crate::template::{FuncMap, Struct, Value};
 pub const QUERY_SLOT: usize = 0;
 /// Execution-time slot of `tmpl`.
 pub const TMPL_SLOT: usize = 1;
+/// Execution-time slot of `externalURL`.
+pub const EXTERNAL_URL_SLOT: usize = 2;
+/// Execution-time slot of `pathPrefix`.
+pub const PATH_PREFIX_SLOT: usize = 3;
 
 fn s<'a>(x: impl Into<Cow<'a, str>>) -> Value<'a> {
     Value::Str(x.into())
@@ -89,27 +93,22 @@ fn str_fn(f: &mut FuncMap, name: &str, g: fn(&str) -> String) {
     f.insert_arity(name, 1, Some(1), move |a| Ok(s(g(arg_str(a, 0)?))));
 }
 
-/// The function table (without `externalURL` and `pathPrefix`).
+/// The function table.
 pub fn alert_funcs() -> &'static FuncMap {
     static FUNCS: OnceLock<FuncMap> = OnceLock::new();
     FUNCS.get_or_init(build)
-}
-
-/// The table with `externalURL` and `pathPrefix` answering for `url`.
-pub fn with_external_url(url: &str) -> FuncMap {
-    let mut f = alert_funcs().clone();
-    let full = url.to_string();
-    f.insert_arity("externalURL", 0, Some(0), move |_| Ok(s(full.clone())));
-    let prefix = text::path_prefix(url);
-    f.insert_arity("pathPrefix", 0, Some(0), move |_| Ok(s(prefix.clone())));
-    f
 }
 
 fn build() -> FuncMap {
     let mut f = FuncMap::new();
     let q = f.declare_late_arity("query", 1, Some(1));
     let t = f.declare_late_arity("tmpl", 2, Some(2));
-    debug_assert_eq!((q, t), (QUERY_SLOT, TMPL_SLOT));
+    let u = f.declare_late_arity("externalURL", 0, Some(0));
+    let p = f.declare_late_arity("pathPrefix", 0, Some(0));
+    debug_assert_eq!(
+        [q, t, u, p],
+        [QUERY_SLOT, TMPL_SLOT, EXTERNAL_URL_SLOT, PATH_PREFIX_SLOT]
+    );
 
     f.insert_arity("first", 1, Some(1), |a| {
         match query_result(&a[0])?.first() {
@@ -171,8 +170,5 @@ fn build() -> FuncMap {
         crate::promql::parser::duration::parse_duration_ms(d)
             .map(|ms| Value::Float(ms as f64 / 1000.0))
     });
-    // Console-only in Prometheus; here they answer without a console.
-    f.insert_arity("externalURL", 0, Some(0), |_| Ok(s("")));
-    f.insert_arity("pathPrefix", 0, Some(0), |_| Ok(s("")));
     f
 }

@@ -6,7 +6,10 @@
 //!
 //! As Prometheus (2.42) does, the template text is prefixed with the
 //! variable definitions, named `__alert_<rule>`, and executed as a text
-//! (not HTML) template with `missingkey=zero`.
+//! (not HTML) template with `missingkey=zero`: a missing label is `""`.
+//! The data and the query samples are Go structs (a misspelt field such
+//! as `.labels` is an error, as in Prometheus), the label maps
+//! `map[string]string`.
 //!
 //! - [`funcs`]: the function table.
 //! - [`humanize`]: the number formatting functions.
@@ -55,13 +58,11 @@ pub fn template_name(rule: &str) -> Cow<'_, str> {
     }
 }
 
-fn parse(
-    name: &str,
-    text: &str,
-    funcs: &crate::template::FuncMap,
-) -> Result<Template, TemplateError> {
+/// Parses the prelude and `text` as template `__alert_<name>` with the
+/// alert function table.
+fn parse(name: &str, text: &str) -> Result<Template, TemplateError> {
     let src = format!("{PRELUDE}{text}");
-    Template::parse(&template_name(name), &src, funcs).map(|t| {
+    Template::parse(&template_name(name), &src, funcs::alert_funcs()).map(|t| {
         t.with_options(Options {
             missing_key: MissingKey::TypedZero,
         })
@@ -74,9 +75,7 @@ fn parse(
 /// defined`), as `promtool check rules` reports it after `label "k": ` or
 /// `annotation "k": `.
 pub fn check(name: &str, text: &str) -> Result<(), String> {
-    parse(name, text, funcs::alert_funcs())
-        .map(|_| ())
-        .map_err(|e| e.msg)
+    parse(name, text).map(|_| ()).map_err(|e| e.msg)
 }
 
 fn string_map<'a>(m: &'a BTreeMap<String, String>) -> Value<'a> {
@@ -137,18 +136,20 @@ pub fn expand(
 ) -> Result<String, String> {
     let _ = ts_ms;
     let tname = template_name(name);
-    let funcs = funcs::with_external_url(data.external_url);
-    let tmpl = parse(name, text, &funcs)
-        .map_err(|e| format!("error parsing template {tname}: {}", e.msg))?;
+    let tmpl =
+        parse(name, text).map_err(|e| format!("error parsing template {tname}: {}", e.msg))?;
     let dot = data_value(data);
     let query_fn = late_fn(|args| {
         let q = funcs::arg_str(args, 0)?;
         query(q).map(samples_value)
     });
+    let url_fn = late_fn(|_| Ok(Value::str(data.external_url)));
+    let prefix = text::path_prefix(data.external_url);
+    let prefix_fn = late_fn(|_| Ok(Value::str(prefix.as_str())));
     // `tmpl` runs a named template of this one; inside it, `tmpl` itself
     // is not available again (it yields nothing).
     let no_tmpl = late_fn(|_| Ok(Value::str("")));
-    let inner: [&LateFn<'_>; 2] = [&query_fn, &no_tmpl];
+    let inner: [&LateFn<'_>; 4] = [&query_fn, &no_tmpl, &url_fn, &prefix_fn];
     let tmpl_fn = late_fn(|args| {
         let which = funcs::arg_str(args, 0)?;
         let mut text = String::new();
@@ -156,7 +157,8 @@ pub fn expand(
             .map_err(|e| e.msg)?;
         Ok(Value::Str(Cow::Owned(text)))
     });
-    let late: [&LateFn<'_>; 2] = [&query_fn, &tmpl_fn];
+    // In slot order: funcs::{QUERY, TMPL, EXTERNAL_URL, PATH_PREFIX}_SLOT.
+    let late: [&LateFn<'_>; 4] = [&query_fn, &tmpl_fn, &url_fn, &prefix_fn];
     let mut out = String::new();
     tmpl.execute_into(&dot, &late, &mut out)
         .map_err(|e| format!("error executing template {tname}: {}", e.msg))?;

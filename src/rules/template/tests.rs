@@ -423,6 +423,14 @@ fn links_and_urls() {
     );
     assert_eq!(exp("{{ pathPrefix }}"), "/prefix");
     assert_eq!(exp("{{ externalURL }}"), "http://cairn.example:9090/prefix");
+    assert_eq!(
+        exp_err("{{ pathPrefix 1 }}"),
+        exec_err(
+            3,
+            "pathPrefix",
+            "wrong number of args for pathPrefix: want 0 got 1"
+        )
+    );
     assert_eq!(text::path_prefix("http://h:9090"), "");
     assert_eq!(text::path_prefix("https://h/a/b?x=1#f"), "/a/b");
 }
