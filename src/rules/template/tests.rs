@@ -617,3 +617,27 @@ fn go_parse_float() {
         Err("strconv.ParseFloat: parsing \"1e400\": value out of range".to_string())
     );
 }
+
+#[test]
+fn prelude_variables_are_not_visible_in_defines() {
+    assert_eq!(
+        check("T", r#"{{ define "x" }}{{ $labels.job }}{{ end }}"#),
+        Err("template: __alert_T:1: undefined variable \"$labels\"".to_string())
+    );
+    assert_eq!(
+        exp(r#"{{ define "x" }}{{ .Labels.job }}/{{ $.Value }}{{ end }}{{ template "x" . }}"#),
+        "node/12"
+    );
+}
+
+#[test]
+fn multi_line_errors_count_lines() {
+    assert_eq!(
+        check("T", "line one\n{{ $value }}\n{{ nope }}"),
+        Err("template: __alert_T:3: function \"nope\" not defined".to_string())
+    );
+    assert_eq!(
+        exp_err("a\n{{ humanize \"x\" }}"),
+        "error executing template __alert_Test: template: __alert_Test:2:3: executing \"__alert_Test\" at <humanize \"x\">: error calling humanize: strconv.ParseFloat: parsing \"x\": invalid syntax"
+    );
+}
