@@ -641,3 +641,26 @@ fn multi_line_errors_count_lines() {
         "error executing template __alert_Test: template: __alert_Test:2:3: executing \"__alert_Test\" at <humanize \"x\">: error calling humanize: strconv.ParseFloat: parsing \"x\": invalid syntax"
     );
 }
+
+#[test]
+fn perl_classes_are_ascii_as_in_go() {
+    assert_eq!(
+        exp(
+            r#"{{ match "^\\d+$" "١٢" }} {{ match "^\\d+$" "12" }} {{ reReplaceAll "\\w+" "W" "héllo wörld" }} {{ reReplaceAll "\\s+" "_" "a b	c" }}"#
+        ),
+        "false true WéW WöW a_b_c"
+    );
+    assert_eq!(
+        exp("{{ reReplaceAll \"\\\\s\" \"_\" \"a\u{a0}b\" }}"),
+        "a\u{a0}b"
+    );
+    assert_eq!(
+        exp(r#"{{ reReplaceAll "[\\d.]+" "N" "v1.25-é٣" }}"#),
+        "vN-é٣"
+    );
+    assert_eq!(
+        text::ascii_perl_classes(r"\d\D[\w\]x][^]a][[:alpha:]\s]\b\B\."),
+        r"[0-9][^0-9][0-9A-Za-z_\]x][^]a][[:alpha:]\t\n\f\r ](?-u:\b)(?-u:\B)\."
+    );
+    assert_eq!(text::ascii_perl_classes(r"a\\d"), r"a\\d");
+}

@@ -152,11 +152,76 @@ fn re_quote(s: &str) -> String {
     }
 }
 
+/// Rewrites Go's (RE2's) Perl classes, which are ASCII-only in Go, into
+/// explicit ASCII classes (Rust's are Unicode-aware): `\d \w \s` (also
+/// inside brackets), `\D \W \S`, and `\b \B` as ASCII word boundaries.
+pub fn ascii_perl_classes(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars().peekable();
+    let mut in_class = false;
+    // Just after `[` or `[^`, where `]` is a literal.
+    let mut class_start = false;
+    while let Some(c) = chars.next() {
+        let starting = std::mem::take(&mut class_start);
+        match c {
+            '\\' => {
+                let Some(n) = chars.next() else {
+                    out.push(c);
+                    break;
+                };
+                let (inside, outside) = match n {
+                    'd' => ("0-9", "[0-9]"),
+                    'w' => ("0-9A-Za-z_", "[0-9A-Za-z_]"),
+                    's' => ("\\t\\n\\f\\r ", "[\\t\\n\\f\\r ]"),
+                    'D' => ("", "[^0-9]"),
+                    'W' => ("", "[^0-9A-Za-z_]"),
+                    'S' => ("", "[^\\t\\n\\f\\r ]"),
+                    'b' => ("", "(?-u:\\b)"),
+                    'B' => ("", "(?-u:\\B)"),
+                    _ => ("", ""),
+                };
+                let rewrite = if in_class { inside } else { outside };
+                if rewrite.is_empty() {
+                    out.push(c);
+                    out.push(n);
+                } else {
+                    out.push_str(rewrite);
+                }
+            }
+            '[' if in_class && chars.peek() == Some(&':') => {
+                // A POSIX class such as `[:alpha:]`, copied whole.
+                out.push(c);
+                for d in chars.by_ref() {
+                    out.push(d);
+                    if d == ']' {
+                        break;
+                    }
+                }
+            }
+            '[' if !in_class => {
+                in_class = true;
+                class_start = true;
+                out.push(c);
+                if chars.peek() == Some(&'^') {
+                    out.push('^');
+                    chars.next();
+                }
+            }
+            ']' if in_class && !starting => {
+                in_class = false;
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Compiles a Go (RE2) regular expression; the error is worded as Go's
 /// `regexp.Compile` (`error parsing regexp: ...`) where the cause is
 /// recognisable, with the underlying message otherwise.
 pub fn compile(pattern: &str) -> Result<regex::Regex, String> {
-    regex::Regex::new(pattern).map_err(|e| {
+    regex::Regex::new(&ascii_perl_classes(pattern)).map_err(|e| {
         let text = e.to_string();
         let what = if text.contains("unclosed group") {
             format!("missing closing ): {}", re_quote(pattern))
