@@ -135,34 +135,55 @@ pub fn expand(
     query: &QueryFn<'_>,
 ) -> Result<String, String> {
     let _ = ts_ms;
-    let tname = template_name(name);
-    let tmpl =
-        parse(name, text).map_err(|e| format!("error parsing template {tname}: {}", e.msg))?;
-    let dot = data_value(data);
-    let query_fn = late_fn(|args| {
-        let q = funcs::arg_str(args, 0)?;
-        query(q).map(samples_value)
-    });
-    let url_fn = late_fn(|_| Ok(Value::str(data.external_url)));
-    let prefix = text::path_prefix(data.external_url);
-    let prefix_fn = late_fn(|_| Ok(Value::str(prefix.as_str())));
-    // `tmpl` runs a named template of this one; inside it, `tmpl` itself
-    // is not available again (it yields nothing).
-    let no_tmpl = late_fn(|_| Ok(Value::str("")));
-    let inner: [&LateFn<'_>; 4] = [&query_fn, &no_tmpl, &url_fn, &prefix_fn];
-    let tmpl_fn = late_fn(|args| {
-        let which = funcs::arg_str(args, 0)?;
-        let mut text = String::new();
-        tmpl.execute_template_into(which, &args[1], &inner, &mut text)
-            .map_err(|e| e.msg)?;
-        Ok(Value::Str(Cow::Owned(text)))
-    });
-    // In slot order: funcs::{QUERY, TMPL, EXTERNAL_URL, PATH_PREFIX}_SLOT.
-    let late: [&LateFn<'_>; 4] = [&query_fn, &tmpl_fn, &url_fn, &prefix_fn];
-    let mut out = String::new();
-    tmpl.execute_into(&dot, &late, &mut out)
-        .map_err(|e| format!("error executing template {tname}: {}", e.msg))?;
-    Ok(out)
+    AlertTemplate::parse(name, text)?.expand(data, query)
+}
+
+/// A parsed alert template, to expand for many alerts of one rule
+/// without parsing again. [`expand`] is `parse` then `expand`.
+#[derive(Debug)]
+pub struct AlertTemplate {
+    tmpl: Template,
+}
+
+impl AlertTemplate {
+    /// Parses `text` for the alerting rule `name`; the error reads
+    /// `error parsing template __alert_<name>: template: ...`.
+    pub fn parse(name: &str, text: &str) -> Result<AlertTemplate, String> {
+        parse(name, text)
+            .map(|tmpl| AlertTemplate { tmpl })
+            .map_err(|e| format!("error parsing template {}: {}", template_name(name), e.msg))
+    }
+
+    /// Expands for one alert; `query` answers the template's `query`
+    /// calls at the evaluation time.
+    pub fn expand(&self, data: &TemplateData<'_>, query: &QueryFn<'_>) -> Result<String, String> {
+        let tmpl = &self.tmpl;
+        let dot = data_value(data);
+        let query_fn = late_fn(|args| {
+            let q = funcs::arg_str(args, 0)?;
+            query(q).map(samples_value)
+        });
+        let url_fn = late_fn(|_| Ok(Value::str(data.external_url)));
+        let prefix = text::path_prefix(data.external_url);
+        let prefix_fn = late_fn(|_| Ok(Value::str(prefix.as_str())));
+        // `tmpl` runs a named template of this one; inside it, `tmpl`
+        // itself is not available again (it yields nothing).
+        let no_tmpl = late_fn(|_| Ok(Value::str("")));
+        let inner: [&LateFn<'_>; 4] = [&query_fn, &no_tmpl, &url_fn, &prefix_fn];
+        let tmpl_fn = late_fn(|args| {
+            let which = funcs::arg_str(args, 0)?;
+            let mut out = String::new();
+            tmpl.execute_template_into(which, &args[1], &inner, &mut out)
+                .map_err(|e| e.msg)?;
+            Ok(Value::Str(Cow::Owned(out)))
+        });
+        // In slot order: funcs::{QUERY, TMPL, EXTERNAL_URL, PATH_PREFIX}_SLOT.
+        let late: [&LateFn<'_>; 4] = [&query_fn, &tmpl_fn, &url_fn, &prefix_fn];
+        let mut out = String::new();
+        tmpl.execute_into(&dot, &late, &mut out)
+            .map_err(|e| format!("error executing template {}: {}", tmpl.name(), e.msg))?;
+        Ok(out)
+    }
 }
 
 /// Pins a closure to one value lifetime, as [`LateFn`] wants it.

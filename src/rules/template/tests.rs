@@ -664,3 +664,44 @@ fn perl_classes_are_ascii_as_in_go() {
     );
     assert_eq!(text::ascii_perl_classes(r"a\\d"), r"a\\d");
 }
+
+#[test]
+fn parsed_once_expanded_per_alert() {
+    let t = AlertTemplate::parse("Test", "{{ $labels.instance }}={{ $value | humanize }}");
+    let t = match t {
+        Ok(t) => t,
+        Err(e) => panic!("{e}"),
+    };
+    let ext = BTreeMap::new();
+    let mut outs = Vec::new();
+    for (inst, v) in [("a", 1500.0), ("b", 0.25)] {
+        let l = labels(&[("instance", inst)]);
+        let data = TemplateData {
+            labels: &l,
+            value: v,
+            external_labels: &ext,
+            external_url: "",
+        };
+        outs.push(t.expand(&data, &test_query));
+    }
+    assert_eq!(
+        outs,
+        vec![Ok("a=1.5k".to_string()), Ok("b=250m".to_string())]
+    );
+    assert_eq!(
+        AlertTemplate::parse("Test", "{{ end }}").map(|_| ()),
+        Err(
+            "error parsing template __alert_Test: template: __alert_Test:1: unexpected {{end}}"
+                .to_string()
+        )
+    );
+}
+
+#[test]
+fn parsed_templates_can_be_shared_across_threads() {
+    fn shared<T: Send + Sync>(_: &T) -> bool {
+        true
+    }
+    let t = AlertTemplate::parse("Test", "{{ $value }}");
+    assert_eq!(t.as_ref().map(shared), Ok(true));
+}
