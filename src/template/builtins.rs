@@ -198,7 +198,12 @@ fn index<'a>(item: &Value<'a>, idx: &[Value<'a>]) -> Result<Value<'a>, String> {
                 )
             }
             Value::Map(m) => match i {
-                Value::Str(k) => m.get(k.as_ref()).cloned().unwrap_or(Value::Nil),
+                // A missing key gives the zero of the element type.
+                Value::Str(k) => match m.get(k.as_ref()) {
+                    Some(v) => v.clone(),
+                    None if super::value::is_string_map(m) => Value::Str(Cow::Borrowed("")),
+                    None => Value::Nil,
+                },
                 other => {
                     return Err(format!(
                         "value has type {}; should be string",
@@ -295,8 +300,15 @@ pub fn eq(a: &Value<'_>, b: &Value<'_>) -> Result<bool, String> {
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::Str(x), Value::Str(y)) => x == y,
         (Value::Time(x), Value::Time(y)) => x == y,
+        // Pointers compare by identity.
+        (Value::Struct(x), Value::Struct(y)) if x.pointer && y.pointer => {
+            if x.type_name != y.type_name {
+                return Err("incompatible types for comparison".into());
+            }
+            Arc::ptr_eq(x, y)
+        }
         _ if ka == Kind::Invalid => true,
-        (Value::List(_), _) | (Value::Map(_), _) | (Value::Func(_), _) => {
+        (Value::List(_), _) | (Value::Map(_), _) | (Value::Func(_), _) | (Value::Struct(_), _) => {
             return Err(format!("non-comparable type {}", a.type_name()))
         }
         _ => return Err("incompatible types for comparison".into()),

@@ -359,12 +359,30 @@ impl<'a> Exec<'a, '_> {
                     None => match self.tmpl.options.missing_key {
                         MissingKey::Default => Ok(Value::Missing),
                         MissingKey::Zero => Ok(Value::Str(Cow::Borrowed(""))),
+                        MissingKey::TypedZero => Ok(if super::value::is_string_map(m) {
+                            Value::Str(Cow::Borrowed(""))
+                        } else {
+                            Value::Missing
+                        }),
                         MissingKey::Error => {
                             Err(self.err(pos, node, format!("map has no entry for key {name:?}")))
                         }
                     },
                 }
             }
+            Value::Struct(st) => match st.field(name) {
+                Some(_) if has_args => Err(self.err(
+                    pos,
+                    node,
+                    format!("{name} has arguments but cannot be invoked as function"),
+                )),
+                Some(v) => Ok(v.clone()),
+                None => Err(self.err(
+                    pos,
+                    node,
+                    format!("can't evaluate field {name} in type {}", st.type_name),
+                )),
+            },
             Value::Time(t) => {
                 let mut vals = Vec::with_capacity(args.len() + 1);
                 for a in args {
@@ -457,7 +475,7 @@ impl<'a> Exec<'a, '_> {
         let (min, max) = match func {
             FuncRef::Builtin(b) => builtins::arity(*b),
             FuncRef::User(d) => (d.min_args, d.max_args),
-            FuncRef::Late(_) => (0, None),
+            FuncRef::Late(_, min, max) => (*min, *max),
         };
         let arity_err = match max {
             Some(m) if m == min && n != m => {
@@ -508,7 +526,7 @@ impl<'a> Exec<'a, '_> {
         let r = match func {
             FuncRef::Builtin(b) => builtins::call(*b, &vals),
             FuncRef::User(d) => (d.f)(&vals),
-            FuncRef::Late(i) => match self.late.get(*i) {
+            FuncRef::Late(i, ..) => match self.late.get(*i) {
                 Some(f) => f(&vals),
                 None => Err(format!("function {name:?} has no value at execution")),
             },

@@ -524,5 +524,18 @@ fn format_one(out: &mut String, verb: char, spec: &Spec, arg: &Value<'_>) {
             out.push(']');
         }
         Value::Func(_) => bad_verb(out, verb, arg),
+        Value::Struct(s) => {
+            if s.pointer {
+                out.push('&');
+            }
+            out.push('{');
+            for (i, (_, v)) in s.fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                format_one(out, verb, spec, v);
+            }
+            out.push('}');
+        }
     }
 }

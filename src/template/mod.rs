@@ -34,7 +34,7 @@ use std::sync::Arc;
 
 pub use builtins::query_escape;
 pub use time::Time;
-pub use value::{Func, Map, Value};
+pub use value::{Func, Map, Struct, Value};
 
 use node::{Arg, Node};
 
@@ -70,7 +70,8 @@ pub type LateFn<'a> = dyn Fn(&[Value<'a>]) -> Result<Value<'a>, String> + 'a;
 #[derive(Clone, Default)]
 pub struct FuncMap {
     funcs: HashMap<String, FuncDef>,
-    late: Vec<String>,
+    /// Late-bound names by slot, with their arity (minimum, maximum).
+    late: Vec<(String, usize, Option<usize>)>,
 }
 
 impl FuncMap {
@@ -106,12 +107,27 @@ impl FuncMap {
     /// ([`Template::execute_into`]'s `late` slice, by the returned slot):
     /// for per-call context such as Loki's `__line__`.
     pub fn declare_late(&mut self, name: &str) -> usize {
+        self.declare_late_arity(name, 0, None)
+    }
+
+    /// [`FuncMap::declare_late`] for a function taking `min..=max`
+    /// arguments (`None`: no upper bound), checked as for registered
+    /// functions.
+    pub fn declare_late_arity(&mut self, name: &str, min: usize, max: Option<usize>) -> usize {
         if let Some(i) = self.late_slot(name) {
+            self.late[i] = (name.to_string(), min, max);
             return i;
         }
         self.funcs.remove(name);
-        self.late.push(name.to_string());
+        self.late.push((name.to_string(), min, max));
         self.late.len() - 1
+    }
+
+    /// The arity of a late-bound function, by slot.
+    pub fn late_arity(&self, slot: usize) -> (usize, Option<usize>) {
+        self.late
+            .get(slot)
+            .map_or((0, None), |(_, min, max)| (*min, *max))
     }
 
     /// The registered function of that name.
@@ -121,7 +137,7 @@ impl FuncMap {
 
     /// The execution-time slot of a late-bound name.
     pub fn late_slot(&self, name: &str) -> Option<usize> {
-        self.late.iter().position(|n| n == name)
+        self.late.iter().position(|(n, ..)| n == name)
     }
 }
 
@@ -136,6 +152,11 @@ pub enum MissingKey {
     Zero,
     /// An execution error.
     Error,
+    /// Go's zero value of the map's element type, the type being inferred
+    /// from the values: the empty string in a map holding only strings
+    /// (a `map[string]string`, such as Prometheus' label maps), no value
+    /// in any other map (a `map[string]interface{}`, whose zero is nil).
+    TypedZero,
 }
 
 /// Execution options.
@@ -241,6 +262,32 @@ impl Template {
             cur: &self.name,
         };
         ex.walk_list(data, &self.root, out).map(|_| ())
+    }
+
+    /// Executes the template `name` defined in this one (by `{{define}}`,
+    /// or this template itself), as Go's `ExecuteTemplate`: `data` is `.`
+    /// and `$`, output is appended to `out`.
+    pub fn execute_template_into<'a>(
+        &'a self,
+        name: &str,
+        data: &Value<'a>,
+        late: &[&LateFn<'a>],
+        out: &mut String,
+    ) -> Result<(), TemplateError> {
+        let Some((key, body)) = self.defines.get_key_value(name) else {
+            return Err(TemplateError::new(format!(
+                "template: no template {name:?} associated with template {:?}",
+                self.name
+            )));
+        };
+        let mut ex = exec::Exec {
+            tmpl: self,
+            late,
+            vars: vec![("$", data.clone())],
+            depth: 0,
+            cur: key,
+        };
+        ex.walk_list(data, body, out).map(|_| ())
     }
 
     /// 1-based line and 0-based byte column of a source offset.

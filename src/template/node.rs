@@ -63,8 +63,9 @@ pub enum Num {
 pub enum FuncRef {
     Builtin(Builtin),
     User(FuncDef),
-    /// Supplied at execution time, by slot.
-    Late(usize),
+    /// Supplied at execution time, by slot; with its arity (minimum,
+    /// maximum) when declared with one.
+    Late(usize, usize, Option<usize>),
 }
 
 impl fmt::Debug for FuncRef {
@@ -72,7 +73,7 @@ impl fmt::Debug for FuncRef {
         match self {
             FuncRef::Builtin(b) => write!(f, "Builtin({b:?})"),
             FuncRef::User(_) => f.write_str("User"),
-            FuncRef::Late(i) => write!(f, "Late({i})"),
+            FuncRef::Late(i, ..) => write!(f, "Late({i})"),
         }
     }
 }

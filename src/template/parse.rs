@@ -628,7 +628,8 @@ impl Parser<'_> {
                 let func = if let Some(f) = self.funcs.get(&name) {
                     FuncRef::User(f.clone())
                 } else if let Some(i) = self.funcs.late_slot(&name) {
-                    FuncRef::Late(i)
+                    let (min, max) = self.funcs.late_arity(i);
+                    FuncRef::Late(i, min, max)
                 } else if let Some(b) = Builtin::lookup(&name) {
                     FuncRef::Builtin(b)
                 } else {

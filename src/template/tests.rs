@@ -516,3 +516,103 @@ fn time_values() {
         ))
     );
 }
+
+/// Runs `src` on `d` with the options and late functions given.
+fn run_with<'a>(
+    t: &'a Template,
+    d: &Value<'a>,
+    late: &[&super::LateFn<'a>],
+) -> Result<String, String> {
+    let mut out = String::new();
+    t.execute_into(d, late, &mut out).map_err(|e| e.msg)?;
+    Ok(out)
+}
+
+#[test]
+fn struct_values() {
+    let inner = Value::Struct(std::sync::Arc::new(super::Struct {
+        type_name: "*pkg.item",
+        fields: vec![("N", Value::Int(7))],
+        pointer: true,
+    }));
+    let d = Value::Struct(std::sync::Arc::new(super::Struct {
+        type_name: "struct { A string; B *pkg.item }",
+        fields: vec![("A", Value::from("x")), ("B", inner)],
+        pointer: false,
+    }));
+    let t = Template::parse(
+        "t",
+        "{{.A}} {{.B.N}} {{.}} {{.B}} {{printf \"%T %v\" .B .B}} {{if .}}t{{end}}",
+        &FuncMap::new(),
+    )
+    .map_err(|e| e.msg);
+    let r = t.as_ref().map(|t| run_with(t, &d, &[]));
+    assert_eq!(r, Ok(Ok("x 7 {x &{7}} &{7} *pkg.item &{7} t".to_string())));
+    let bad = Template::parse("t", "{{.C}}", &FuncMap::new()).map_err(|e| e.msg);
+    let r = bad.as_ref().map(|t| run_with(t, &d, &[]));
+    assert_eq!(
+        r,
+        Ok(Err("template: t:1:2: executing \"t\" at <.C>: can't evaluate field C in type struct { A string; B *pkg.item }".to_string()))
+    );
+    let ptr_eq = Template::parse("t", "{{eq .B .B}}", &FuncMap::new()).map_err(|e| e.msg);
+    let r = ptr_eq.as_ref().map(|t| run_with(t, &d, &[]));
+    assert_eq!(r, Ok(Ok("true".to_string())));
+}
+
+#[test]
+fn typed_zero_missing_keys_and_index() {
+    let d = Value::map([
+        ("labels", Value::map([("a", Value::from("1"))])),
+        ("any", Value::map([("n", Value::Int(1))])),
+    ]);
+    let t = Template::parse(
+        "t",
+        "[{{.labels.b}}] [{{.any.b}}] [{{index .labels \"b\"}}] [{{index .any \"b\"}}]",
+        &FuncMap::new(),
+    )
+    .map(|t| {
+        t.with_options(Options {
+            missing_key: MissingKey::TypedZero,
+        })
+    })
+    .map_err(|e| e.msg);
+    let r = t.as_ref().map(|t| run_with(t, &d, &[]));
+    assert_eq!(r, Ok(Ok("[] [<no value>] [] [<no value>]".to_string())));
+}
+
+#[test]
+fn late_arity_and_named_execution() {
+    let mut funcs = FuncMap::new();
+    let slot = funcs.declare_late_arity("one", 1, Some(1));
+    assert_eq!(funcs.late_arity(slot), (1, Some(1)));
+    fn echo<'a>(a: &[Value<'a>]) -> Result<Value<'a>, String> {
+        Ok(a[0].clone())
+    }
+    let one = echo;
+    let t = Template::parse("t", "{{define \"x\"}}<{{one .}}>{{end}}{{one}}", &funcs)
+        .map_err(|e| e.msg);
+    let d = Value::from("d");
+    let r = t.as_ref().map(|t| run_with(t, &d, &[&one]));
+    assert_eq!(
+        r,
+        Ok(Err("template: t:1:34: executing \"t\" at <one>: wrong number of args for one: want 1 got 0".to_string()))
+    );
+    let named = t.as_ref().map(|t| {
+        let mut out = String::new();
+        t.execute_template_into("x", &d, &[&one], &mut out)
+            .map(|_| out)
+            .map_err(|e| e.msg)
+    });
+    assert_eq!(named, Ok(Ok("<d>".to_string())));
+    let missing = t.as_ref().map(|t| {
+        let mut out = String::new();
+        t.execute_template_into("y", &d, &[&one], &mut out)
+            .map_err(|e| e.msg)
+    });
+    assert_eq!(
+        missing,
+        Ok(Err(
+            "template: no template \"y\" associated with template \"t\"".to_string()
+        ))
+    );
+}

@@ -16,6 +16,30 @@ pub type Func = Arc<dyn for<'b> Fn(&[Value<'b>]) -> Result<Value<'b>, String> + 
 /// A map value: keys in order, as Go's templates range over them.
 pub type Map<'a> = BTreeMap<Cow<'a, str>, Value<'a>>;
 
+/// Whether a map holds only strings, so that Go would have typed it
+/// `map[string]string` (a missing key's zero value is then `""`).
+pub fn is_string_map(m: &Map<'_>) -> bool {
+    m.values().all(|v| matches!(v, Value::Str(_)))
+}
+
+/// A Go struct value, or a pointer to one: its type's name (as error
+/// messages and `%T` print it) and its fields in declaration order. Field
+/// access by a name it lacks is an error, as in Go.
+#[derive(Clone, PartialEq)]
+pub struct Struct<'a> {
+    pub type_name: &'static str,
+    pub fields: Vec<(&'static str, Value<'a>)>,
+    /// A pointer to the struct: printed `&{...}`.
+    pub pointer: bool,
+}
+
+impl<'a> Struct<'a> {
+    /// The field of that name.
+    pub fn field(&self, name: &str) -> Option<&Value<'a>> {
+        self.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+}
+
 /// A template value. Strings may borrow from the data or the template
 /// (`'a`), so formatting a log line need not copy label values.
 #[derive(Clone, Default)]
@@ -34,6 +58,7 @@ pub enum Value<'a> {
     Map(Arc<Map<'a>>),
     Time(Time),
     Func(Func),
+    Struct(Arc<Struct<'a>>),
 }
 
 impl fmt::Debug for Value<'_> {
@@ -49,6 +74,10 @@ impl fmt::Debug for Value<'_> {
             Value::Map(m) => f.debug_tuple("Map").field(m).finish(),
             Value::Time(t) => write!(f, "Time({t})"),
             Value::Func(_) => f.write_str("Func"),
+            Value::Struct(s) => f
+                .debug_struct(s.type_name)
+                .field("fields", &s.fields)
+                .finish(),
         }
     }
 }
@@ -65,6 +94,7 @@ impl PartialEq for Value<'_> {
             (Value::Map(a), Value::Map(b)) => a == b,
             (Value::Time(a), Value::Time(b)) => a == b,
             (Value::Func(a), Value::Func(b)) => Arc::ptr_eq(a, b),
+            (Value::Struct(a), Value::Struct(b)) => a == b,
             _ => false,
         }
     }
@@ -130,7 +160,7 @@ impl<'a> Value<'a> {
             Value::Str(s) => !s.is_empty(),
             Value::List(l) => !l.is_empty(),
             Value::Map(m) => !m.is_empty(),
-            Value::Time(_) | Value::Func(_) => true,
+            Value::Time(_) | Value::Func(_) | Value::Struct(_) => true,
         }
     }
 
@@ -146,6 +176,7 @@ impl<'a> Value<'a> {
             Value::Map(_) => "map[string]interface {}",
             Value::Time(_) => "time.Time",
             Value::Func(_) => "func",
+            Value::Struct(s) => s.type_name,
         }
     }
 
@@ -176,6 +207,15 @@ impl<'a> Value<'a> {
             )),
             Value::Time(t) => Value::Time(t),
             Value::Func(f) => Value::Func(f),
+            Value::Struct(s) => Value::Struct(Arc::new(Struct {
+                type_name: s.type_name,
+                fields: s
+                    .fields
+                    .iter()
+                    .map(|(n, v)| (*n, v.clone().into_static()))
+                    .collect(),
+                pointer: s.pointer,
+            })),
         }
     }
 
@@ -222,6 +262,19 @@ impl<'a> Value<'a> {
                 let _ = write!(out, "{t}");
             }
             Value::Func(_) => out.push_str("<func>"),
+            Value::Struct(s) => {
+                if s.pointer {
+                    out.push('&');
+                }
+                out.push('{');
+                for (i, (_, v)) in s.fields.iter().enumerate() {
+                    if i > 0 {
+                        out.push(' ');
+                    }
+                    v.write_inner(out, false);
+                }
+                out.push('}');
+            }
         }
     }
 
