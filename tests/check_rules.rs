@@ -558,7 +558,6 @@ fn label_and_annotation_names() {
 }
 
 #[test]
-#[ignore = "needs rules::template::check, written in parallel (it accepts everything until then)"]
 fn templates_must_parse() {
     for (name, pos, what) in [
         (
