@@ -27,6 +27,33 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// `YYYY-MM-DDTHH:MM:SS` of Unix seconds, in UTC (the RFC 3339 date and
+/// time without fraction or zone; callers add those in their API's form).
+pub fn format_date_time(secs: i64) -> String {
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// RFC 3339 with nanoseconds as Go's `RFC3339Nano` writes it (trailing
+/// zeros of the fraction dropped), in UTC.
+pub fn rfc3339_nano(ns: i64) -> String {
+    let mut s = format_date_time(ns.div_euclid(1_000_000_000));
+    let frac = ns.rem_euclid(1_000_000_000);
+    if frac != 0 {
+        let f = format!("{frac:09}");
+        s.push('.');
+        s.push_str(f.trim_end_matches('0'));
+    }
+    s.push('Z');
+    s
+}
+
 pub fn is_leap(y: i64) -> bool {
     (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
 }

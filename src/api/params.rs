@@ -3,7 +3,7 @@
 //! parsers for times (float seconds or RFC3339) and durations (float seconds
 //! or Prometheus duration strings).
 
-use crate::calendar::{civil_from_days, days_from_civil, days_in_month};
+use crate::calendar::{days_from_civil, days_in_month, format_date_time};
 use crate::units::parse_duration;
 
 /// Parameters from the URL and the form body, in order.
@@ -161,21 +161,10 @@ pub fn parse_rfc3339_ns(s: &str) -> Option<i64> {
 
 /// Formats milliseconds as RFC3339 with millisecond precision (UTC).
 pub fn format_rfc3339(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let frac = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86400);
-    let rem = secs.rem_euclid(86400);
-    let (y, m, d) = civil_from_days(days);
-    let base = format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    );
-    if frac == 0 {
-        format!("{base}Z")
-    } else {
-        format!("{base}.{frac:03}Z")
+    let base = format_date_time(ms.div_euclid(1000));
+    match ms.rem_euclid(1000) {
+        0 => format!("{base}Z"),
+        frac => format!("{base}.{frac:03}Z"),
     }
 }
 

@@ -3,7 +3,6 @@
 //! `label` and `label/<name>/values` (`{"values":[..]}`); `series` and
 //! `tail` share the v1 code.
 
-use crate::calendar::civil_from_days;
 use std::collections::BTreeSet;
 use std::time::Instant;
 
@@ -18,26 +17,7 @@ use crate::logql::ast::Expr;
 use crate::logql::eval::{QueryOutput, QueryParams};
 
 /// RFC3339 with nanoseconds (Go's `RFC3339Nano`: trailing zeros dropped).
-pub fn rfc3339_nano(ns: i64) -> String {
-    let secs = ns.div_euclid(1_000_000_000);
-    let frac = ns.rem_euclid(1_000_000_000);
-    let days = secs.div_euclid(86400);
-    let rem = secs.rem_euclid(86400);
-    let (y, m, d) = civil_from_days(days);
-    let mut s = format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    );
-    if frac != 0 {
-        let f = format!("{frac:09}");
-        s.push('.');
-        s.push_str(f.trim_end_matches('0'));
-    }
-    s.push('Z');
-    s
-}
+pub use crate::calendar::rfc3339_nano;
 
 /// `GET /api/prom/query`: a log query over `start`..`end`.
 pub fn query(cx: &Ctx<'_>, p: &Params) -> ApiResponse {

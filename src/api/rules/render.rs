@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use crate::calendar::civil_from_days;
+use crate::calendar::rfc3339_nano;
 use crate::rules::view::{AlertView, GroupView, RuleView};
 
 /// Go's zero `time.Time`, what Prometheus shows for a group or rule that
@@ -108,23 +108,7 @@ pub fn time(ms: Option<i64>) -> String {
     let Some(ms) = ms else {
         return ZERO_TIME.to_string();
     };
-    let secs = ms.div_euclid(1000);
-    let frac = ms.rem_euclid(1000);
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
-    let mut s = format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    );
-    if frac != 0 {
-        let f = format!("{frac:03}");
-        s.push('.');
-        s.push_str(f.trim_end_matches('0'));
-    }
-    s.push('Z');
-    s
+    rfc3339_nano(ms.saturating_mul(1_000_000))
 }
 
 /// `strconv.FormatFloat(v, 'e', -1, 64)`: the shortest digits that read

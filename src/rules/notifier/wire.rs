@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::PostableAlert;
-use crate::calendar::civil_from_days;
+use crate::calendar::format_date_time;
 
 #[derive(Serialize)]
 struct Wire<'a> {
@@ -41,15 +41,10 @@ pub(super) fn encode(alerts: &[PostableAlert]) -> Result<Vec<u8>, serde_json::Er
 /// Milliseconds since the epoch as `2006-01-02T15:04:05.000Z` (Go's
 /// `strfmt.DateTime`, always three fractional digits), in UTC.
 pub(super) fn rfc3339_millis(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let frac = ms.rem_euclid(1000);
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{frac:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
+        "{}.{:03}Z",
+        format_date_time(ms.div_euclid(1000)),
+        ms.rem_euclid(1000)
     )
 }
 
