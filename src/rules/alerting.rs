@@ -12,8 +12,8 @@ use crate::model::labels::METRIC_NAME;
 use crate::model::Labels;
 
 use super::notifier::PostableAlert;
-use super::template::{self, QueryFn, TemplateData};
-use super::view::{AlertState, AlertView, Health, RuleCommon, RuleView};
+use super::template::{AlertTemplate, QueryFn, TemplateData};
+use super::view::{AlertState, AlertView, EvalRecord, RuleView};
 
 /// Resolved alerts are kept (and resent) this long (Prometheus' `resolvedRetention`).
 pub const RESOLVED_RETENTION_MS: i64 = 15 * 60 * 1000;
@@ -63,10 +63,7 @@ pub struct TemplateEnv<'a> {
 struct State {
     /// Pending, firing, and recently resolved alerts, by labels.
     active: BTreeMap<Labels, Alert>,
-    health: Health,
-    last_error: String,
-    last_eval_ms: Option<i64>,
-    eval_time_s: f64,
+    eval: EvalRecord,
     /// False until `for` state has been restored after a start: until then
     /// no `ALERTS`/`ALERTS_FOR_STATE` samples are written (as Prometheus).
     restored: bool,
@@ -82,6 +79,9 @@ pub struct AlertingRule {
     /// Label templates (group labels merged in, rule labels winning).
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
+    /// The label and annotation templates, parsed once.
+    label_tmpls: Vec<(String, Result<AlertTemplate, String>)>,
+    annotation_tmpls: Vec<(String, Result<AlertTemplate, String>)>,
     state: Mutex<State>,
 }
 
@@ -98,6 +98,13 @@ impl AlertingRule {
         annotations: BTreeMap<String, String>,
         restored: bool,
     ) -> Self {
+        let parse_all = |m: &BTreeMap<String, String>| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), AlertTemplate::parse(&name, v)))
+                .collect::<Vec<_>>()
+        };
+        let label_tmpls = parse_all(&labels);
+        let annotation_tmpls = parse_all(&annotations);
         AlertingRule {
             name,
             expr,
@@ -105,12 +112,11 @@ impl AlertingRule {
             keep_firing_for_ms,
             labels,
             annotations,
+            label_tmpls,
+            annotation_tmpls,
             state: Mutex::new(State {
                 active: BTreeMap::new(),
-                health: Health::Unknown,
-                last_error: String::new(),
-                last_eval_ms: None,
-                eval_time_s: 0.0,
+                eval: EvalRecord::default(),
                 restored,
             }),
         }
@@ -136,29 +142,28 @@ impl AlertingRule {
                 external_labels: env.external_labels,
                 external_url: env.external_url,
             };
-            let tmpl_name = format!("__alert_{}", self.name);
-            let expand = |text: &str| -> String {
-                template::expand(&tmpl_name, text, &data, ts_ms, env.query)
+            let expand = |t: &Result<AlertTemplate, String>| -> String {
+                t.as_ref()
+                    .map_err(|e| e.clone())
+                    .and_then(|t| t.expand(&data, env.query))
                     .unwrap_or_else(|e| format!("<error expanding template: {e}>"))
             };
             let mut labels = metric.clone();
             labels.remove(METRIC_NAME);
-            for (k, v) in &self.labels {
-                labels.set(k, &expand(v));
+            for (k, t) in &self.label_tmpls {
+                labels.set(k, &expand(t));
             }
             labels.set("alertname", &self.name);
             let annotations: BTreeMap<String, String> = self
-                .annotations
+                .annotation_tmpls
                 .iter()
-                .map(|(k, v)| (k.clone(), expand(v)))
+                .map(|(k, t)| (k.clone(), expand(t)))
                 .collect();
             if fresh.contains_key(&labels) {
                 let err =
                     "vector contains metrics with the same labelset after applying alert labels"
                         .to_string();
-                let mut st = self.state.lock();
-                st.health = Health::Err;
-                st.last_error = err.clone();
+                self.state.lock().eval.fail(err.clone());
                 return Err(err);
             }
             fresh.insert(
@@ -239,8 +244,7 @@ impl AlertingRule {
         if limit > 0 && active_count > limit {
             st.active.clear();
             let err = format!("exceeded limit of {limit} with {active_count} alerts");
-            st.health = Health::Err;
-            st.last_error = err.clone();
+            st.eval.fail(err.clone());
             return Err(err);
         }
         Ok(out)
@@ -277,19 +281,7 @@ impl AlertingRule {
 
     /// Records the outcome of an evaluation.
     pub fn set_health(&self, ts_ms: i64, took_s: f64, err: Option<String>) {
-        let mut st = self.state.lock();
-        st.last_eval_ms = Some(ts_ms);
-        st.eval_time_s = took_s;
-        match err {
-            Some(e) => {
-                st.health = Health::Err;
-                st.last_error = e;
-            }
-            None => {
-                st.health = Health::Ok;
-                st.last_error.clear();
-            }
-        }
+        self.state.lock().eval.record(ts_ms, took_s, err);
     }
 
     pub fn is_restored(&self) -> bool {
@@ -324,10 +316,7 @@ impl AlertingRule {
         let old_st = old.state.lock();
         let mut st = self.state.lock();
         st.active = old_st.active.clone();
-        st.health = old_st.health;
-        st.last_error = old_st.last_error.clone();
-        st.last_eval_ms = old_st.last_eval_ms;
-        st.eval_time_s = old_st.eval_time_s;
+        st.eval = old_st.eval.clone();
         // `restored` stays as constructed: the group decides whether the
         // new version still has to restore.
     }
@@ -354,20 +343,10 @@ impl AlertingRule {
             .map(|a| a.state)
             .max()
             .unwrap_or(AlertState::Inactive);
-        let (health, last_error) = match config_error {
-            Some(e) => (Health::Err, e.to_string()),
-            None => (st.health, st.last_error.clone()),
-        };
         RuleView::Alerting {
-            common: RuleCommon {
-                name: self.name.clone(),
-                query: self.expr.clone(),
-                labels: self.labels.clone(),
-                health,
-                last_error,
-                last_evaluation_ms: st.last_eval_ms,
-                evaluation_time_s: st.eval_time_s,
-            },
+            common: st
+                .eval
+                .common(&self.name, &self.expr, &self.labels, config_error),
             duration_s: self.for_ms as f64 / 1000.0,
             keep_firing_for_s: self.keep_firing_for_ms as f64 / 1000.0,
             annotations: self.annotations.clone(),
@@ -423,7 +402,7 @@ mod tests {
         )
     }
 
-    fn no_query(_: &str) -> Result<Vec<template::QuerySample>, String> {
+    fn no_query(_: &str) -> Result<Vec<crate::rules::template::QuerySample>, String> {
         Err("no queries in this test".into())
     }
 

@@ -9,15 +9,7 @@ use parking_lot::Mutex;
 use crate::model::labels::METRIC_NAME;
 use crate::model::Labels;
 
-use super::view::{Health, RuleCommon, RuleView};
-
-#[derive(Debug, Default)]
-struct State {
-    health: Option<Health>,
-    last_error: String,
-    last_eval_ms: Option<i64>,
-    eval_time_s: f64,
-}
+use super::view::{EvalRecord, RuleView};
 
 /// A recording rule.
 #[derive(Debug)]
@@ -26,7 +18,7 @@ pub struct RecordingRule {
     pub expr: String,
     /// Fixed labels (group labels merged in, rule labels winning).
     pub labels: BTreeMap<String, String>,
-    state: Mutex<State>,
+    state: Mutex<EvalRecord>,
 }
 
 impl RecordingRule {
@@ -35,7 +27,7 @@ impl RecordingRule {
             name,
             expr,
             labels,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(EvalRecord::default()),
         }
     }
 
@@ -73,47 +65,23 @@ impl RecordingRule {
 
     /// Records the outcome of an evaluation.
     pub fn set_health(&self, ts_ms: i64, took_s: f64, err: Option<String>) {
-        let mut st = self.state.lock();
-        st.last_eval_ms = Some(ts_ms);
-        st.eval_time_s = took_s;
-        match err {
-            Some(e) => {
-                st.health = Some(Health::Err);
-                st.last_error = e;
-            }
-            None => {
-                st.health = Some(Health::Ok);
-                st.last_error.clear();
-            }
-        }
+        self.state.lock().record(ts_ms, took_s, err);
     }
 
     /// Takes over the evaluation state of the previous version (reload).
     pub fn copy_state_from(&self, old: &RecordingRule) {
-        let o = old.state.lock();
-        let mut st = self.state.lock();
-        st.health = o.health;
-        st.last_error = o.last_error.clone();
-        st.last_eval_ms = o.last_eval_ms;
-        st.eval_time_s = o.eval_time_s;
+        let o = old.state.lock().clone();
+        *self.state.lock() = o;
     }
 
     /// A snapshot for the API.
     pub fn view(&self, config_error: Option<&str>) -> RuleView {
-        let st = self.state.lock();
-        let (health, last_error) = match config_error {
-            Some(e) => (Health::Err, e.to_string()),
-            None => (st.health.unwrap_or(Health::Unknown), st.last_error.clone()),
-        };
-        RuleView::Recording(RuleCommon {
-            name: self.name.clone(),
-            query: self.expr.clone(),
-            labels: self.labels.clone(),
-            health,
-            last_error,
-            last_evaluation_ms: st.last_eval_ms,
-            evaluation_time_s: st.eval_time_s,
-        })
+        RuleView::Recording(self.state.lock().common(
+            &self.name,
+            &self.expr,
+            &self.labels,
+            config_error,
+        ))
     }
 }
 

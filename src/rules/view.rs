@@ -57,6 +57,71 @@ impl AlertState {
     }
 }
 
+/// How a rule's last evaluation went: kept by every rule, shown by the API.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvalRecord {
+    pub health: Health,
+    pub last_error: String,
+    pub last_eval_ms: Option<i64>,
+    pub eval_time_s: f64,
+}
+
+impl Default for EvalRecord {
+    fn default() -> Self {
+        EvalRecord {
+            health: Health::Unknown,
+            last_error: String::new(),
+            last_eval_ms: None,
+            eval_time_s: 0.0,
+        }
+    }
+}
+
+impl EvalRecord {
+    /// Records an evaluation at `ts_ms` that took `took_s` seconds.
+    pub fn record(&mut self, ts_ms: i64, took_s: f64, err: Option<String>) {
+        self.last_eval_ms = Some(ts_ms);
+        self.eval_time_s = took_s;
+        match err {
+            Some(e) => self.fail(e),
+            None => {
+                self.health = Health::Ok;
+                self.last_error.clear();
+            }
+        }
+    }
+
+    /// Marks the rule failed.
+    pub fn fail(&mut self, err: String) {
+        self.health = Health::Err;
+        self.last_error = err;
+    }
+
+    /// The API's view; `config_error` (a failed reload of the rule's file)
+    /// overrides the evaluation's health.
+    pub fn common(
+        &self,
+        name: &str,
+        query: &str,
+        labels: &BTreeMap<String, String>,
+        config_error: Option<&str>,
+    ) -> RuleCommon {
+        let (health, last_error) = match config_error {
+            Some(e) => (Health::Err, e.to_string()),
+            None => (self.health, self.last_error.clone()),
+        };
+        RuleCommon {
+            name: name.to_string(),
+            query: query.to_string(),
+            labels: labels.clone(),
+            health,
+            last_error,
+            last_evaluation_ms: self.last_eval_ms,
+            evaluation_time_s: self.eval_time_s,
+        }
+    }
+}
+
 /// What every rule shows.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RuleCommon {
