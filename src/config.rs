@@ -268,11 +268,17 @@ impl RulesConfig {
         }
         let am = &self.alertmanager;
         for u in &am.urls {
-            let ok = (u.starts_with("http://") || u.starts_with("https://"))
-                && u.split("://").nth(1).is_some_and(|rest| !rest.is_empty());
+            if u.starts_with("https://") {
+                return Err(format!(
+                    "rules.alertmanager.urls: {u:?}: https Alertmanagers are not supported yet; use http:// (in-cluster) or a TLS-terminating proxy"
+                ));
+            }
+            let ok = u
+                .strip_prefix("http://")
+                .is_some_and(|rest| !rest.is_empty());
             if !ok {
                 return Err(format!(
-                    "rules.alertmanager.urls: {u:?} is not an http:// or https:// URL"
+                    "rules.alertmanager.urls: {u:?} is not an http:// URL"
                 ));
             }
         }
@@ -288,6 +294,9 @@ impl RulesConfig {
             );
         }
         if let Some(b) = &am.basic_auth {
+            if b.username.is_empty() {
+                return Err("rules.alertmanager.basic_auth.username must not be empty".into());
+            }
             if b.password.is_some() && b.password_file.is_some() {
                 return Err(
                     "rules.alertmanager.basic_auth: set password or password_file, not both".into(),
@@ -770,6 +779,14 @@ mod tests {
                 "not an http",
             ),
             ("rules:\n  evaluation_interval: 0s\n", "evaluation_interval"),
+            (
+                "rules:\n  alertmanager:\n    urls: [https://am:9093]\n",
+                "https Alertmanagers are not supported",
+            ),
+            (
+                "rules:\n  alertmanager:\n    basic_auth: {username: \"\", password: x}\n",
+                "username must not be empty",
+            ),
             (
                 "rules:\n  external_labels: {\"bad-name\": x}\n",
                 "invalid label name",

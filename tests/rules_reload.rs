@@ -219,3 +219,84 @@ async fn broken_file_on_reload_keeps_the_previous_rules() {
     st.metrics.close();
     st.logs.close();
 }
+
+const OTHER: &str = r#"
+groups:
+  - name: other
+    interval: 10s
+    rules:
+      - record: job:up:count
+        expr: count by (job) (up)
+"#;
+
+#[tokio::test]
+async fn a_broken_file_leaves_its_glob_siblings_running_and_edits_keep_alert_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let rules_dir = dir.path().join("rules");
+    std::fs::create_dir_all(&rules_dir).expect("mkdir");
+    std::fs::write(rules_dir.join("a.yaml"), GOOD).expect("write");
+    std::fs::write(rules_dir.join("b.yaml"), OTHER).expect("write");
+    let mut cfg = Config::default();
+    cfg.storage.data_dir = dir.path().join("data");
+    // a.yaml is matched by both patterns: loaded once.
+    cfg.rules.files = vec![
+        format!("{}/*.yaml", rules_dir.display()),
+        format!("{}/a.yaml", rules_dir.display()),
+    ];
+    let st = cairn::server::build_state(Arc::new(cfg), clock.clone());
+    cairn::server::open_stores(st.clone()).await.expect("open");
+    assert_eq!(st.rules.group_count(), 2, "each file once");
+    write(&st, "fake", "api", T0, 0.0);
+    for s in 1..=10 {
+        st.rules.eval_due(T0 + s * 1000);
+    }
+    let active_at = |st: &SharedState| -> Vec<i64> {
+        st.rules
+            .groups("fake")
+            .iter()
+            .flat_map(|g| g.rules.iter())
+            .filter_map(|r| match r {
+                RuleView::Alerting { alerts, .. } => Some(alerts.clone()),
+                _ => None,
+            })
+            .flatten()
+            .map(|a| a.active_at_ms)
+            .collect()
+    };
+    let before = active_at(&st);
+    assert_eq!(before.len(), 1);
+    // b.yaml breaks: a.yaml (same glob) keeps running without an error.
+    std::fs::write(rules_dir.join("b.yaml"), BROKEN).expect("break b");
+    assert!(st.rules.reload(None).is_err());
+    let health: Vec<(String, String, Health)> = st
+        .rules
+        .groups("fake")
+        .iter()
+        .flat_map(|g| {
+            g.rules
+                .iter()
+                .map(|r| (g.name.clone(), r.common().name.clone(), r.common().health))
+        })
+        .collect();
+    assert_eq!(
+        health,
+        vec![
+            ("api".to_string(), "job:up:sum".to_string(), Health::Ok),
+            ("api".to_string(), "JobDown".to_string(), Health::Ok),
+            ("other".to_string(), "job:up:count".to_string(), Health::Err),
+        ]
+    );
+    // Editing the alert's threshold keeps its state (rules are matched by
+    // name and labels, as Prometheus matches them).
+    std::fs::write(
+        rules_dir.join("a.yaml"),
+        GOOD.replace("job:up:sum == 0", "job:up:sum < 1"),
+    )
+    .expect("edit a");
+    std::fs::write(rules_dir.join("b.yaml"), OTHER).expect("fix b");
+    assert_eq!(st.rules.reload(None), Ok(2));
+    assert_eq!(active_at(&st), before);
+    st.metrics.close();
+    st.logs.close();
+}

@@ -47,7 +47,7 @@ impl Alert {
         }
         match self.last_sent_at_ms {
             None => true,
-            Some(s) => s + resend_delay_ms <= ts_ms,
+            Some(s) => s.saturating_add(resend_delay_ms) <= ts_ms,
         }
     }
 }
@@ -267,7 +267,7 @@ impl AlertingRule {
                 continue;
             }
             a.last_sent_at_ms = Some(ts_ms);
-            a.valid_until_ms = ts_ms + 4 * delta;
+            a.valid_until_ms = ts_ms.saturating_add(delta.saturating_mul(4));
             out.push(PostableAlert {
                 labels: label_map(&a.labels),
                 annotations: a.annotations.clone(),

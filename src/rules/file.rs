@@ -193,6 +193,21 @@ pub fn load_rule_files(
     patterns: &[String],
     default_language: QueryLanguage,
 ) -> Result<Vec<RuleFile>, Vec<RuleFileError>> {
+    let (files, errors) = load_rule_files_partial(patterns, default_language);
+    if errors.is_empty() {
+        Ok(files)
+    } else {
+        Err(errors)
+    }
+}
+
+/// As [`load_rule_files`], but keeps the files that load when others fail:
+/// the valid files, and the errors of the rest (each naming its file).
+/// Every path is loaded once, even if several patterns match it.
+pub fn load_rule_files_partial(
+    patterns: &[String],
+    default_language: QueryLanguage,
+) -> (Vec<RuleFile>, Vec<RuleFileError>) {
     let (paths, mut errors) = paths::expand(patterns);
     let mut files = Vec::new();
     for path in paths {
@@ -213,11 +228,7 @@ pub fn load_rule_files(
             }),
         }
     }
-    if errors.is_empty() {
-        Ok(files)
-    } else {
-        Err(errors)
-    }
+    (files, errors)
 }
 
 #[cfg(test)]

@@ -40,6 +40,20 @@ impl Rule {
         }
     }
 
+    fn labels(&self) -> &std::collections::BTreeMap<String, String> {
+        match self {
+            Rule::Recording(r) => &r.labels,
+            Rule::Alerting(r) => &r.labels,
+        }
+    }
+
+    fn kind_eq(&self, other: &Rule) -> bool {
+        matches!(
+            (self, other),
+            (Rule::Recording(_), Rule::Recording(_)) | (Rule::Alerting(_), Rule::Alerting(_))
+        )
+    }
+
     fn expr(&self) -> &str {
         match self {
             Rule::Recording(r) => &r.expr,
@@ -81,13 +95,24 @@ pub struct Group {
     running: Mutex<()>,
 }
 
-/// Where alerts' `generatorURL` points: Cairn's graph page for the expression.
-fn generator_url(external_url: &str, expr: &str) -> String {
+/// Where alerts' `generatorURL` points: Cairn's query API for the
+/// expression, in the group's language (Cairn has no graph page).
+fn generator_url(external_url: &str, language: QueryLanguage, expr: &str) -> String {
+    let path = match language {
+        QueryLanguage::PromQL => "/api/v1/query",
+        QueryLanguage::LogQL => "/loki/api/v1/query",
+    };
     format!(
-        "{}/graph?g0.expr={}&g0.tab=1",
+        "{}{path}?query={}",
         external_url.trim_end_matches('/'),
         crate::template::query_escape(expr)
     )
+}
+
+/// Milliseconds of a duration, saturating (durations beyond ~292 million
+/// years do not wrap negative).
+fn millis(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 impl Group {
@@ -113,8 +138,8 @@ impl Group {
                     RuleKind::Alert(name) => Rule::Alerting(AlertingRule::new(
                         name.clone(),
                         r.expr.clone(),
-                        r.for_.as_millis() as i64,
-                        r.keep_firing_for.as_millis() as i64,
+                        millis(r.for_),
+                        millis(r.keep_firing_for),
                         labels,
                         r.annotations.clone(),
                         !restore,
@@ -129,10 +154,10 @@ impl Group {
             name: spec.name.clone(),
             interval_ms: spec
                 .interval
-                .map(|d| d.as_millis() as i64)
+                .map(millis)
                 .unwrap_or(default_interval_ms)
                 .max(1),
-            query_offset_ms: spec.query_offset.map(|d| d.as_millis() as i64).unwrap_or(0),
+            query_offset_ms: spec.query_offset.map(millis).unwrap_or(0),
             limit: spec.limit,
             language: spec.language,
             rules,
@@ -207,9 +232,13 @@ impl Group {
     }
 
     /// Takes over the state of the previous version of this group: rules
-    /// matched by kind and name in order, the schedule, stale-marker
-    /// bookkeeping and the evaluation times.
-    pub fn copy_state_from(&self, old: &Group) {
+    /// matched by kind, name and labels in order (as Prometheus matches
+    /// them, so editing a threshold keeps an alert's state), the schedule,
+    /// stale-marker bookkeeping and the evaluation times. Waits for an
+    /// evaluation of the old group in flight. Returns the series the old
+    /// group's unmatched rules wrote, which the caller marks stale.
+    pub fn copy_state_from(&self, old: &Group) -> Vec<Labels> {
+        let _old_running = old.running.lock();
         let old_st = old.state.lock();
         let mut st = self.state.lock();
         st.last_eval_ms = old_st.last_eval_ms;
@@ -221,14 +250,7 @@ impl Group {
         let mut used = vec![false; old.rules.len()];
         for (i, r) in self.rules.iter().enumerate() {
             let found = old.rules.iter().enumerate().find(|(j, o)| {
-                !used[*j]
-                    && o.name() == r.name()
-                    && o.expr() == r.expr()
-                    && matches!(
-                        (o, r),
-                        (Rule::Recording(_), Rule::Recording(_))
-                            | (Rule::Alerting(_), Rule::Alerting(_))
-                    )
+                !used[*j] && o.name() == r.name() && o.labels() == r.labels() && o.kind_eq(r)
             });
             if let Some((j, o)) = found {
                 used[j] = true;
@@ -242,6 +264,12 @@ impl Group {
                 }
             }
         }
+        used.iter()
+            .enumerate()
+            .filter(|(_, u)| !**u)
+            .filter_map(|(j, _)| old_st.series_in_prev.get(j))
+            .flat_map(|s| s.iter().cloned())
+            .collect()
     }
 
     /// Series the group wrote last (for stale markers when it is removed).
@@ -313,12 +341,22 @@ impl Group {
                 }
             };
             if let Rule::Alerting(r) = rule {
-                let alerts = r.alerts_to_send(
+                let mut alerts = r.alerts_to_send(
                     ts_ms,
                     resend_delay_ms,
                     self.interval_ms,
-                    &generator_url(external_url, &r.expr),
+                    &generator_url(external_url, self.language, &r.expr),
                 );
+                // Alerts of other tenants than the default one say whose
+                // they are, or Alertmanager would merge equal alerts of two
+                // tenants.
+                if self.tenant != TenantId::default_tenant() {
+                    for a in &mut alerts {
+                        a.labels
+                            .entry("tenant".to_string())
+                            .or_insert_with(|| self.tenant.as_str().to_string());
+                    }
+                }
                 if !alerts.is_empty() {
                     deps.notifier.send(alerts);
                 }
@@ -441,8 +479,13 @@ impl Group {
     /// Writes stale markers for every series the group wrote last (when the
     /// group is removed by a reload).
     pub fn mark_all_stale(&self, deps: &RuleDeps, ts_ms: i64) {
-        let series: Vec<IncomingSeries<'_>> = self
-            .written_series()
+        let _running = self.running.lock();
+        self.write_stale(deps, self.written_series(), ts_ms);
+    }
+
+    /// Writes stale markers for `series` at `ts_ms` in the group's tenant.
+    pub fn write_stale(&self, deps: &RuleDeps, series: Vec<Labels>, ts_ms: i64) {
+        let series: Vec<IncomingSeries<'_>> = series
             .into_iter()
             .map(|l| IncomingSeries {
                 labels: l.into(),

@@ -16,7 +16,7 @@ use crate::model::TenantId;
 use crate::selfmon::SelfMetrics;
 use crate::storage::clock::Clock;
 
-use super::file::{load_rule_files, QueryLanguage, RuleFile, RuleFileError};
+use super::file::{load_rule_files_partial, QueryLanguage, RuleFile, RuleFileError};
 use super::group::Group;
 use super::notifier::Notifier;
 use super::view::GroupView;
@@ -83,20 +83,21 @@ fn tenant_files(cfg: &Config) -> Vec<TenantFiles> {
     out
 }
 
-/// The files that could be parsed and the errors of those that could not.
-fn load_all(
-    patterns: &[String],
-    lang: QueryLanguage,
-    ok: &mut Vec<RuleFile>,
-    errors: &mut Vec<RuleFileError>,
-) {
-    // Load file by file so one broken file does not hide the others.
-    for p in patterns {
-        match load_rule_files(std::slice::from_ref(p), lang) {
-            Ok(files) => ok.extend(files),
-            Err(e) => errors.extend(e),
+/// The rule files of one tenant that loaded, PromQL patterns first, each
+/// path once, and the errors of those that did not (each naming its file,
+/// so one broken file leaves the others of its glob running).
+fn load_tenant_files(tf: &TenantFiles) -> (Vec<RuleFile>, Vec<RuleFileError>) {
+    let (mut files, mut errors) = load_rule_files_partial(&tf.files, QueryLanguage::PromQL);
+    let (log_files, log_errors) = load_rule_files_partial(&tf.log_files, QueryLanguage::LogQL);
+    for f in log_files {
+        if files.iter().any(|g| g.path == f.path) {
+            tracing::warn!(file = %f.path, "rule file listed as both PromQL and LogQL rules; loaded as PromQL");
+        } else {
+            files.push(f);
         }
     }
+    errors.extend(log_errors);
+    (files, errors)
 }
 
 impl RuleManager {
@@ -135,10 +136,7 @@ impl RuleManager {
         let mut new: BTreeMap<String, Vec<Arc<Group>>> = BTreeMap::new();
         let mut all_errors: Vec<RuleFileError> = Vec::new();
         for tf in tenant_files(&cfg) {
-            let mut files = Vec::new();
-            let mut errors = Vec::new();
-            load_all(&tf.files, QueryLanguage::PromQL, &mut files, &mut errors);
-            load_all(&tf.log_files, QueryLanguage::LogQL, &mut files, &mut errors);
+            let (files, errors) = load_tenant_files(&tf);
             let old_groups = old.get(tf.tenant.as_str()).cloned().unwrap_or_default();
             let failed_files: Vec<&str> = errors.iter().map(|e| e.file.as_str()).collect();
             let mut groups: Vec<Arc<Group>> = Vec::new();
@@ -150,7 +148,8 @@ impl RuleManager {
                     let restore = restore || prev.is_some_and(|o| o.restore_pending());
                     let g = Group::new(tf.tenant.clone(), &f.path, spec, default_interval, restore);
                     if let Some(o) = prev {
-                        g.copy_state_from(o);
+                        let orphans = g.copy_state_from(o);
+                        g.write_stale(&self.deps, orphans, self.deps.clock.now_ms());
                     }
                     groups.push(Arc::new(g));
                 }
@@ -204,6 +203,14 @@ impl RuleManager {
             *self.last_reload_error.lock() = Some(msg.clone());
             Err(msg)
         }
+    }
+
+    /// Records a reload that failed before the rule files were read (the
+    /// configuration file itself was invalid): the rules in force stay.
+    pub fn note_reload_failure(&self, msg: &str) {
+        self.reload_ok.store(false, Ordering::SeqCst);
+        self.deps.selfmon.rule_reload_failures.inc();
+        *self.last_reload_error.lock() = Some(msg.to_string());
     }
 
     /// Snapshots of a tenant's groups, in file then group order.

@@ -243,16 +243,25 @@ async fn track_requests(State(st): State<SharedState>, req: Request, next: Next)
     resp
 }
 
+const NOT_READY_FOR_RELOAD: &str =
+    "Cairn is starting: rules load once the write-ahead logs are replayed";
+
 /// Re-reads the configuration (if it came from a file) and the rule
 /// files. A broken config or rule file keeps the rules in force.
 pub async fn reload(st: &SharedState) -> Result<usize, String> {
+    // Before the WAL replay is done the rules are not loaded yet (they load
+    // right after it, from the files as they are then).
+    if !st.ready.load(Ordering::SeqCst) {
+        return Err(NOT_READY_FOR_RELOAD.into());
+    }
     let st2 = st.clone();
     tokio::task::spawn_blocking(move || {
         let cfg = match &st2.config_loader {
             Some(load) => Some(Arc::new(load().map_err(|e| {
-                st2.selfmon.rule_reload_failures.inc();
+                let msg = format!("reloading the configuration: {e}");
                 tracing::error!(error = %e, "reloading the configuration failed; nothing changed");
-                format!("reloading the configuration: {e}")
+                st2.rules.note_reload_failure(&msg);
+                msg
             })?)),
             None => None,
         };
@@ -266,6 +275,9 @@ pub async fn reload(st: &SharedState) -> Result<usize, String> {
 /// the error otherwise.
 async fn reload_rules(State(st): State<SharedState>) -> Response {
     match reload(&st).await {
+        Err(e) if e == NOT_READY_FOR_RELOAD => {
+            (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response()
+        }
         Ok(n) => (StatusCode::OK, format!("reloaded {n} rule groups\n")).into_response(),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -5,6 +5,9 @@
 
 use std::borrow::Cow;
 
+/// Most iterations of `range` over an integer (Go's own has no limit).
+const MAX_RANGE_INT: i64 = 100_000;
+
 use super::builtins;
 use super::node::{Arg, Branch, Builtin, Command, FuncRef, Node, Num, Pipe};
 use super::value::Value;
@@ -194,6 +197,16 @@ impl<'a> Exec<'a, '_> {
                         b.pos,
                         &format!("{{{{range {}}}}}", b.pipe),
                         format!("can't use {n} to iterate over more than one variable"),
+                    ));
+                }
+                // Go has no bound; a server needs one: templates come from
+                // queries and rule files, and a huge count would hold a
+                // thread and grow the output without limit.
+                if *n > MAX_RANGE_INT {
+                    return Err(self.err(
+                        b.pos,
+                        &format!("{{{{range {}}}}}", b.pipe),
+                        format!("range over {n}: more than {MAX_RANGE_INT} iterations"),
                     ));
                 }
                 for i in 0..*n {

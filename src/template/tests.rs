@@ -142,6 +142,13 @@ fn range_forms() {
     assert_eq!(run("{{range .missing}}x{{else}}none{{end}}"), "none");
     assert_eq!(run("{{range 3}}{{.}}{{end}}"), "012");
     assert_eq!(run("{{range $i := 2}}<{{$i}}>{{end}}"), "<0><1>");
+    assert_eq!(run("{{range 100000}}{{end}}"), "");
+    assert!(
+        exec_err("{{range 100001}}x{{end}}")
+            .ends_with("range over 100001: more than 100000 iterations"),
+        "a server bounds what Go does not: {}",
+        exec_err("{{range 100001}}x{{end}}")
+    );
     assert_eq!(
         run("{{range .nums}}{{if eq . 2}}{{continue}}{{end}}{{.}}{{end}}"),
         "13"
