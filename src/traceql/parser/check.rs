@@ -56,9 +56,7 @@ fn valid(op: BinOp, l: Ty, r: Ty) -> bool {
         BinOp::Eq | BinOp::Neq => true,
         BinOp::Lt | BinOp::Lte | BinOp::Gt | BinOp::Gte => t.numeric() || t == Ty::Str,
         BinOp::Re | BinOp::NotRe => t == Ty::Str,
-        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod | BinOp::Pow => {
-            t.numeric()
-        }
+        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod | BinOp::Pow => t.numeric(),
     }
 }
 
@@ -108,8 +106,17 @@ fn intrinsic_type(i: Intrinsic) -> Ty {
         Kind => Ty::Kind,
         ChildCount | NestedSetLeft | NestedSetRight | NestedSetParent => Ty::Int,
         Parent => Ty::Attr,
-        Name | StatusMessage | RootName | RootServiceName | TraceId | SpanId | ParentId
-        | EventName | LinkTraceId | LinkSpanId | InstrumentationName
+        Name
+        | StatusMessage
+        | RootName
+        | RootServiceName
+        | TraceId
+        | SpanId
+        | ParentId
+        | EventName
+        | LinkTraceId
+        | LinkSpanId
+        | InstrumentationName
         | InstrumentationVersion => Ty::Str,
     }
 }

@@ -151,7 +151,9 @@ impl Parser {
             return Ok(match arg {
                 Field::Static(Static::Int(i)) => Field::Static(Static::Int(i.wrapping_neg())),
                 Field::Static(Static::Float(f)) => Field::Static(Static::Float(-f)),
-                Field::Static(Static::Duration(d)) => Field::Static(Static::Duration(d.wrapping_neg())),
+                Field::Static(Static::Duration(d)) => {
+                    Field::Static(Static::Duration(d.wrapping_neg()))
+                }
                 arg => Field::Unary {
                     op: UnaryOp::Neg,
                     arg: Box::new(arg),

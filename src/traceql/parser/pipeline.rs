@@ -198,9 +198,7 @@ impl Parser {
                     let mut stages = match lhs {
                         Node::Spanset(e) => vec![Stage::Spanset(e)],
                         Node::Stage(s) => vec![s],
-                        Node::Pipeline(st) if !matches!(st.last(), Some(Stage::Aggregate(_))) => {
-                            st
-                        }
+                        Node::Pipeline(st) if !matches!(st.last(), Some(Stage::Aggregate(_))) => st,
                         _ => return Err(self.unexpected(&[])),
                     };
                     self.advance();
@@ -327,7 +325,11 @@ impl Parser {
                 Some(self.field(0)?)
             };
             if !self.eat_op(")") {
-                let expecting: &[&str] = if arg.is_none() { &["CLOSE_PARENS"] } else { &[] };
+                let expecting: &[&str] = if arg.is_none() {
+                    &["CLOSE_PARENS"]
+                } else {
+                    &[]
+                };
                 return Err(self.unexpected(expecting));
             }
             return Ok(Node::Scalar(Scalar::Aggregate(Aggregate { op, arg })));
