@@ -129,11 +129,15 @@ impl Parser {
     /// A field expression whose binary operators all have precedence `min`
     /// or more.
     pub(super) fn field(&mut self, min: u8) -> Result<Field, ParseError> {
+        self.enter()?;
+        let mut levels = 1;
         let mut lhs = self.field_unary()?;
         while let Some((op, prec, right)) = binop(self.peek()) {
             if prec < min {
                 break;
             }
+            self.enter()?;
+            levels += 1;
             self.advance();
             let rhs = self.field(if right { prec } else { prec + 1 })?;
             lhs = Field::Binary {
@@ -142,6 +146,7 @@ impl Parser {
                 rhs: Box::new(rhs),
             };
         }
+        self.depth -= levels;
         Ok(lhs)
     }
 

@@ -37,7 +37,14 @@ pub(super) struct Parser {
     /// Set just before a stage after `|` is parsed (`coalesce()` is only
     /// allowed there).
     after_pipe: bool,
+    /// The depth of the tree being built (nesting plus operator chains),
+    /// bounded by [`MAX_DEPTH`] so that neither parsing nor walking the
+    /// tree can exhaust the stack.
+    depth: usize,
 }
+
+/// The deepest tree a query may produce.
+pub const MAX_DEPTH: usize = 256;
 
 impl Parser {
     fn new(src: &str) -> Self {
@@ -45,7 +52,22 @@ impl Parser {
             toks: lexer::lex(src),
             pos: 0,
             after_pipe: false,
+            depth: 0,
         }
+    }
+
+    /// One level deeper; an error past [`MAX_DEPTH`].
+    pub(super) fn enter(&mut self) -> Result<(), ParseError> {
+        if self.depth >= MAX_DEPTH {
+            let t = self.tok(0);
+            return Err(ParseError {
+                line: t.line,
+                col: t.col,
+                msg: format!("syntax error: query nested deeper than {MAX_DEPTH} levels"),
+            });
+        }
+        self.depth += 1;
+        Ok(())
     }
 
     fn tok(&self, off: usize) -> &Token {

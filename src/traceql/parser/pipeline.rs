@@ -182,6 +182,8 @@ impl Parser {
     /// A pipeline-level expression whose operators all have precedence
     /// `min` or more.
     fn node(&mut self, min: u8) -> Result<Node, ParseError> {
+        self.enter()?;
+        let mut levels = 1;
         let mut lhs = self.node_primary()?;
         loop {
             let scalar_lhs = matches!(lhs, Node::Scalar(_));
@@ -191,6 +193,8 @@ impl Parser {
             if prec < min {
                 break;
             }
+            self.enter()?;
+            levels += 1;
             let op_at = self.pos;
             let next_min = if right { prec } else { prec + 1 };
             lhs = match kind {
@@ -246,6 +250,7 @@ impl Parser {
                 }
             };
         }
+        self.depth -= levels;
         Ok(lhs)
     }
 

@@ -258,3 +258,26 @@ fn errors_print_like_tempo() {
         Some("binary operations must operate on the same type: name = 1s")
     );
 }
+
+#[test]
+fn nesting_is_bounded() {
+    let deep = |n: usize| format!("{{ {}.a = 1{} }}", "(".repeat(n), ")".repeat(n));
+    assert!(parse(&deep(200)).is_ok());
+    let want = ParseError {
+        line: 1,
+        col: 258,
+        msg: "syntax error: query nested deeper than 256 levels".into(),
+    };
+    assert_eq!(parse(&deep(300)), Err(want));
+    let chain = |n: usize| vec!["{ .a = 1 }"; n].join(" > ");
+    let tree = parse(&chain(200));
+    assert_eq!(tree.map(|q| q.to_string()), Ok(chain(200)));
+    assert!(parse(&chain(300)).is_err());
+    let conds = |n: usize| format!("{{ {} }}", vec![".a = 1"; n].join(" && "));
+    assert!(parse(&conds(200)).is_ok());
+    assert!(parse(&conds(300)).is_err());
+    assert!(parse(&format!("{{ {}true }}", "!".repeat(100_000))).is_err());
+    assert!(parse(&format!("{{ {}1 = 1 }}", "- ".repeat(100_000))).is_err());
+    assert!(parse(&format!("{}{{}}", "(".repeat(100_000))).is_err());
+    assert!(parse(&format!("{{ 1{} }}", " ^ 1".repeat(100_000))).is_err());
+}
