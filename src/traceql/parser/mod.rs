@@ -44,7 +44,7 @@ pub(super) struct Parser {
 }
 
 /// The deepest tree a query may produce.
-pub const MAX_DEPTH: usize = 256;
+pub const MAX_DEPTH: usize = 128;
 
 impl Parser {
     fn new(src: &str) -> Self {

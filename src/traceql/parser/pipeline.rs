@@ -195,94 +195,78 @@ impl Parser {
             }
             self.enter()?;
             levels += 1;
-            let op_at = self.pos;
             let next_min = if right { prec } else { prec + 1 };
-            lhs = match kind {
-                OpKind::Pipe => {
-                    let mut stages = match lhs {
-                        Node::Spanset(e) => vec![Stage::Spanset(e)],
-                        Node::Stage(s) => vec![s],
-                        Node::Pipeline(st) if !matches!(st.last(), Some(Stage::Aggregate(_))) => st,
-                        _ => return Err(self.unexpected(&[])),
-                    };
-                    self.advance();
-                    let rhs_at = self.pos;
-                    self.after_pipe = true;
-                    match self.node(next_min)? {
-                        Node::Spanset(e) => stages.push(Stage::Spanset(e)),
-                        Node::Stage(s) => stages.push(s),
-                        Node::Pipeline(st) => stages.extend(st),
-                        Node::Scalar(Scalar::Aggregate(a)) => stages.push(Stage::Aggregate(a)),
-                        Node::Scalar(_) => return Err(self.unexpected_at(rhs_at, &[])),
-                    }
-                    Node::Pipeline(stages)
+            lhs = self.binary(lhs, kind, next_min)?;
+        }
+        self.depth -= levels;
+        Ok(lhs)
+    }
+
+    /// The operator `kind` (the next token) applied to `lhs` and the
+    /// operand after it. Kept out of [`Parser::node`] so that the frames
+    /// of the recursion stay small.
+    fn binary(&mut self, lhs: Node, kind: OpKind, next_min: u8) -> Result<Node, ParseError> {
+        let op_at = self.pos;
+        Ok(match kind {
+            OpKind::Pipe => {
+                let mut stages = match lhs {
+                    Node::Spanset(e) => vec![Stage::Spanset(e)],
+                    Node::Stage(s) => vec![s],
+                    Node::Pipeline(st) if !matches!(st.last(), Some(Stage::Aggregate(_))) => st,
+                    _ => return Err(self.unexpected(&[])),
+                };
+                self.advance();
+                let rhs_at = self.pos;
+                self.after_pipe = true;
+                match self.node(next_min)? {
+                    Node::Spanset(e) => stages.push(Stage::Spanset(e)),
+                    Node::Stage(s) => stages.push(s),
+                    Node::Pipeline(st) => stages.extend(st),
+                    Node::Scalar(Scalar::Aggregate(a)) => stages.push(Stage::Aggregate(a)),
+                    Node::Scalar(_) => return Err(self.unexpected_at(rhs_at, &[])),
                 }
-                OpKind::Spanset(op) => {
-                    let l = as_spanset(lhs).map_err(|_| self.unexpected_at(op_at, &[]))?;
-                    self.advance();
-                    let rhs_at = self.pos;
-                    let r = as_spanset(self.node(next_min)?)
-                        .map_err(|_| self.unexpected_at(rhs_at, &[]))?;
-                    Node::Spanset(Expr::SpansetOp {
+                Node::Pipeline(stages)
+            }
+            OpKind::Spanset(op) => {
+                let l = as_spanset(lhs).map_err(|_| self.unexpected_at(op_at, &[]))?;
+                self.advance();
+                let rhs_at = self.pos;
+                let r = as_spanset(self.node(next_min)?)
+                    .map_err(|_| self.unexpected_at(rhs_at, &[]))?;
+                Node::Spanset(Expr::SpansetOp {
+                    op,
+                    lhs: Box::new(l),
+                    rhs: Box::new(r),
+                })
+            }
+            OpKind::Compare(op) | OpKind::Arith(op) => {
+                let Node::Scalar(l) = lhs else {
+                    return Err(self.unexpected_at(op_at, &[]));
+                };
+                self.advance();
+                let rhs_at = self.pos;
+                let Node::Scalar(r) = self.node(next_min)? else {
+                    return Err(self.unexpected_at(rhs_at, &[]));
+                };
+                if matches!(kind, OpKind::Compare(_)) {
+                    Node::Stage(Stage::ScalarFilter(ScalarFilter { op, lhs: l, rhs: r }))
+                } else {
+                    Node::Scalar(Scalar::Binary {
                         op,
                         lhs: Box::new(l),
                         rhs: Box::new(r),
                     })
                 }
-                OpKind::Compare(op) | OpKind::Arith(op) => {
-                    let Node::Scalar(l) = lhs else {
-                        return Err(self.unexpected_at(op_at, &[]));
-                    };
-                    self.advance();
-                    let rhs_at = self.pos;
-                    let Node::Scalar(r) = self.node(next_min)? else {
-                        return Err(self.unexpected_at(rhs_at, &[]));
-                    };
-                    if matches!(kind, OpKind::Compare(_)) {
-                        Node::Stage(Stage::ScalarFilter(ScalarFilter { op, lhs: l, rhs: r }))
-                    } else {
-                        Node::Scalar(Scalar::Binary {
-                            op,
-                            lhs: Box::new(l),
-                            rhs: Box::new(r),
-                        })
-                    }
-                }
-            };
-        }
-        self.depth -= levels;
-        Ok(lhs)
+            }
+        })
     }
 
     fn node_primary(&mut self) -> Result<Node, ParseError> {
         let after_pipe = std::mem::replace(&mut self.after_pipe, false);
         let tok = self.peek().clone();
         match tok {
-            Tok::Op("{") => {
-                self.advance();
-                if self.eat_op("}") {
-                    return Ok(Node::Spanset(Expr::Filter(None)));
-                }
-                let f = self.field(0)?;
-                if !self.eat_op("}") {
-                    return Err(self.unexpected(&[]));
-                }
-                Ok(Node::Spanset(Expr::Filter(Some(f))))
-            }
-            Tok::Op("(") => {
-                self.advance();
-                let inner = self.node(1)?;
-                if !self.eat_op(")") {
-                    return Err(self.unexpected(&[]));
-                }
-                Ok(match inner {
-                    Node::Pipeline(st) if matches!(st.last(), Some(Stage::Aggregate(_))) => {
-                        Node::Scalar(Scalar::Pipeline(st))
-                    }
-                    Node::Stage(s) => Node::Pipeline(vec![s]),
-                    n => n,
-                })
-            }
+            Tok::Op("{") => self.filter(),
+            Tok::Op("(") => self.paren(),
             Tok::Int(i) => {
                 self.advance();
                 Ok(Node::Scalar(Scalar::Static(Static::Int(i))))
@@ -309,6 +293,36 @@ impl Parser {
             Tok::Ident(w) => self.keyword_stage(&w, after_pipe),
             _ => Err(self.unexpected(&[])),
         }
+    }
+
+    /// `{ cond }` or `{}`.
+    fn filter(&mut self) -> Result<Node, ParseError> {
+        self.advance();
+        if self.eat_op("}") {
+            return Ok(Node::Spanset(Expr::Filter(None)));
+        }
+        let f = self.field(0)?;
+        if !self.eat_op("}") {
+            return Err(self.unexpected(&[]));
+        }
+        Ok(Node::Spanset(Expr::Filter(Some(f))))
+    }
+
+    /// `( ... )`: a parenthesized scalar pipeline becomes a scalar, a lone
+    /// stage a pipeline.
+    fn paren(&mut self) -> Result<Node, ParseError> {
+        self.advance();
+        let inner = self.node(1)?;
+        if !self.eat_op(")") {
+            return Err(self.unexpected(&[]));
+        }
+        Ok(match inner {
+            Node::Pipeline(st) if matches!(st.last(), Some(Stage::Aggregate(_))) => {
+                Node::Scalar(Scalar::Pipeline(st))
+            }
+            Node::Stage(s) => Node::Pipeline(vec![s]),
+            n => n,
+        })
     }
 
     /// `by()`, `select()`, `coalesce()` (after `|` only) and aggregates.
