@@ -774,6 +774,42 @@ fn cases() -> Vec<(&'static str, Query)> {
                 bin(B::Neq, dot("b"), int(2)),
             ))),
         ),
+        // Shapes Grafana's search builder and users send.
+        (
+            r#"{resource.service.name="api"&&name="GET /"&&duration>100ms}"#,
+            q(filt(bin(
+                B::And,
+                bin(
+                    B::And,
+                    eq(res("service.name"), s("api")),
+                    eq(i(I::Name), s("GET /")),
+                ),
+                bin(B::Gt, i(I::Duration), dur(100 * MS)),
+            ))),
+        ),
+        (
+            "{span.http.status_code>=400 && status=error} | select(span.http.url)",
+            q(pipe(vec![
+                ss(filt(bin(
+                    B::And,
+                    bin(B::Gte, span("http.status_code"), int(400)),
+                    eq(i(I::Status), st(Static::Status(Status::Error))),
+                ))),
+                Stage::Select(vec![span("http.url")]),
+            ])),
+        ),
+        (
+            r#"{ resource.service.name = "wp-k8s-service" && name = "POST /clone" } >> { span.k8s.op = "create_pod" }"#,
+            q(sop(
+                O::Descendant,
+                filt(bin(
+                    B::And,
+                    eq(res("service.name"), s("wp-k8s-service")),
+                    eq(i(I::Name), s("POST /clone")),
+                )),
+                filt(eq(span("k8s.op"), s("create_pod"))),
+            )),
+        ),
         // Hints.
         (
             "{} with(most_recent=true)",
