@@ -188,9 +188,10 @@ impl Parser {
             Tok::Int(i) => Static::Int(i),
             Tok::Float(f) => Static::Float(f),
             Tok::Duration(d) => Static::Duration(d),
-            Tok::Ident(w) if static_keyword(&w).is_some() => {
-                static_keyword(&w).unwrap_or(Static::Nil)
-            }
+            Tok::Ident(w) => match static_keyword(&w) {
+                Some(s) => s,
+                None => return self.attribute_field(),
+            },
             _ => return self.attribute_field(),
         };
         self.advance();
