@@ -192,6 +192,18 @@ fn cases() -> Vec<(&'static str, Query)> {
             q(filt(bin(B::Gt, i(I::Duration), dur(250)))),
         ),
         (
+            "{ duration > 5µs }",
+            q(filt(bin(B::Gt, i(I::Duration), dur(5_000)))),
+        ),
+        (
+            "{ traceDuration < 1d }",
+            q(filt(bin(B::Lt, i(I::TraceDuration), dur(86_400 * SEC)))),
+        ),
+        (
+            "{ duration > 1s250ms }",
+            q(filt(bin(B::Gt, i(I::Duration), dur(1_250 * MS)))),
+        ),
+        (
             r#"{ rootName = "POST /clone" }"#,
             q(filt(eq(i(I::RootName), s("POST /clone")))),
         ),
