@@ -16,4 +16,5 @@ pub mod selfmon;
 pub mod server;
 pub mod storage;
 pub mod template;
+pub mod traceql;
 pub mod units;
