@@ -399,3 +399,72 @@ async fn alert_resolved_before_a_restart_starts_a_fresh_for_clock() {
     st.metrics.close();
     st.logs.close();
 }
+
+/// Alerts of a tenant other than the default one reach Alertmanager with a
+/// `tenant` label, and with `generatorURL` pointing at Cairn's query API.
+#[tokio::test]
+async fn other_tenants_alerts_carry_their_tenant() {
+    use axum::routing::post;
+    let received: Arc<parking_lot::Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let sink = received.clone();
+    let app = axum::Router::new().route(
+        "/api/v2/alerts",
+        post(move |axum::Json(v): axum::Json<serde_json::Value>| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().push(v);
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let mut cfg = Config::default();
+    cfg.storage.data_dir = dir.path().to_path_buf();
+    cfg.server.external_url = "http://cairn.example:3100".into();
+    cfg.rules.alertmanager.urls = vec![format!("http://{addr}")];
+    let st = cairn::server::build_state(Arc::new(cfg), clock);
+    cairn::server::open_stores(st.clone()).await.expect("open");
+    let sender = st.notifier.spawn();
+    let d = deps(&st);
+    let team = TenantId::parse("team-a").expect("tenant");
+    let db = st.metrics.tenant(&team).expect("db");
+    db.write(
+        &[IncomingSeries {
+            labels: Labels::from_pairs([("__name__", "up"), ("job", "api")]).into(),
+            samples: vec![Sample::new(T0, 0.0)],
+            ..Default::default()
+        }],
+        &[],
+    )
+    .expect("write");
+    let spec = group(
+        "g",
+        QueryLanguage::PromQL,
+        vec![rule(RuleKind::Alert("Down".into()), "up == 0", 0)],
+    );
+    let g = Group::new(team, "r.yaml", &spec, 60_000, false);
+    g.eval(T0, &d, &st.cfg.rules, &st.cfg.server.external_url);
+    st.notifier.flush(Duration::from_secs(5)).await;
+    let got = received.lock().clone();
+    assert_eq!(got.len(), 1, "one batch: {got:?}");
+    let alert = &got[0][0];
+    assert_eq!(
+        alert["labels"],
+        serde_json::json!({"alertname": "Down", "job": "api", "tenant": "team-a"})
+    );
+    assert_eq!(
+        alert["generatorURL"],
+        "http://cairn.example:3100/api/v1/query?query=up+%3D%3D+0"
+    );
+    sender.abort();
+    st.metrics.close();
+    st.logs.close();
+}
