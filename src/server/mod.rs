@@ -350,6 +350,9 @@ pub fn spawn_maintenance(st: SharedState) -> tokio::task::JoinHandle<()> {
 /// requests finish (bounded by the graceful shutdown timeout) and closes
 /// the WALs.
 pub async fn serve(cfg: Arc<Config>, loader: Option<state::ConfigLoader>) -> anyhow::Result<()> {
+    // Handlers first: a SIGTERM that arrives as soon as the port is open
+    // must shut down gracefully, not kill the process.
+    let mut signals = ShutdownSignals::install()?;
     let mut st = build_state(cfg.clone(), Arc::new(SystemClock));
     if let Some(st) = Arc::get_mut(&mut st) {
         st.config_loader = loader;
@@ -362,7 +365,7 @@ pub async fn serve(cfg: Arc<Config>, loader: Option<state::ConfigLoader>) -> any
     let maintenance = spawn_maintenance(st.clone());
     let notifier = st.notifier.spawn();
     let scheduler = st.rules.spawn();
-    let hup = spawn_sighup(st.clone());
+    let hup = spawn_sighup(st.clone(), &mut signals);
     let app = router(st.clone());
     let grace = cfg.server.graceful_shutdown_timeout.0;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -373,7 +376,7 @@ pub async fn serve(cfg: Arc<Config>, loader: Option<state::ConfigLoader>) -> any
             })
             .await
     });
-    shutdown_signal().await;
+    signals.wait().await;
     tracing::info!("shutdown requested: no new connections, finishing in-flight requests");
     let _ = tx.send(());
     match tokio::time::timeout(grace, server).await {
@@ -399,15 +402,14 @@ pub async fn serve(cfg: Arc<Config>, loader: Option<state::ConfigLoader>) -> any
 }
 
 /// Reloads on SIGHUP, as Prometheus does.
-fn spawn_sighup(st: SharedState) -> tokio::task::JoinHandle<()> {
+fn spawn_sighup(st: SharedState, signals: &mut ShutdownSignals) -> tokio::task::JoinHandle<()> {
+    #[cfg(unix)]
+    let hup = signals.hup.take();
+    #[cfg(not(unix))]
+    let _ = signals;
     tokio::spawn(async move {
         #[cfg(unix)]
-        {
-            let Ok(mut hup) =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-            else {
-                return;
-            };
+        if let Some(mut hup) = hup {
             while hup.recv().await.is_some() {
                 tracing::info!("SIGHUP: reloading the configuration and rule files");
                 let _ = reload(&st).await;
@@ -418,23 +420,42 @@ fn spawn_sighup(st: SharedState) -> tokio::task::JoinHandle<()> {
     })
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM, SIGINT and SIGHUP, registered up front (tokio registers a
+/// signal only when its stream is created; until then the default action,
+/// ending the process, applies).
+struct ShutdownSignals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    hup: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn install() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(ShutdownSignals {
+                hup: Some(signal(SignalKind::hangup())?),
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        #[cfg(not(unix))]
+        Ok(ShutdownSignals {})
+    }
+
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {},
+            _ = self.int.recv() => {},
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
