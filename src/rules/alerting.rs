@@ -426,6 +426,21 @@ mod tests {
             .expect("evaluation succeeds")
     }
 
+    /// Evaluates `samples` at time 0 without templates' external data.
+    fn eval_raw(
+        r: &AlertingRule,
+        samples: Vec<(Labels, f64)>,
+        limit: usize,
+    ) -> Result<Vec<OutSample>, String> {
+        let ext = BTreeMap::new();
+        let env = TemplateEnv {
+            external_labels: &ext,
+            external_url: "",
+            query: &no_query,
+        };
+        r.eval(0, samples, &env, limit)
+    }
+
     fn states(r: &AlertingRule) -> Vec<(String, AlertState)> {
         r.alerts()
             .into_iter()
@@ -564,17 +579,11 @@ mod tests {
             BTreeMap::new(),
             true,
         );
-        let ext = BTreeMap::new();
-        let env = TemplateEnv {
-            external_labels: &ext,
-            external_url: "",
-            query: &no_query,
-        };
         let samples = vec![
             (Labels::from_pairs([("__name__", "a"), ("x", "1")]), 1.0),
             (Labels::from_pairs([("__name__", "b"), ("x", "1")]), 1.0),
         ];
-        let err = r.eval(0, samples, &env, 0).unwrap_err();
+        let err = eval_raw(&r, samples, 0).unwrap_err();
         assert_eq!(
             err,
             "vector contains metrics with the same labelset after applying alert labels"
@@ -584,17 +593,11 @@ mod tests {
     #[test]
     fn limit_clears_alerts_and_fails() {
         let r = rule(0, 0);
-        let ext = BTreeMap::new();
-        let env = TemplateEnv {
-            external_labels: &ext,
-            external_url: "",
-            query: &no_query,
-        };
         let samples = vec![
             (Labels::from_pairs([("job", "a")]), 1.0),
             (Labels::from_pairs([("job", "b")]), 1.0),
         ];
-        let err = r.eval(0, samples, &env, 1).unwrap_err();
+        let err = eval_raw(&r, samples, 1).unwrap_err();
         assert_eq!(err, "exceeded limit of 1 with 2 alerts");
         assert!(r.alerts().is_empty());
     }
@@ -610,15 +613,7 @@ mod tests {
             BTreeMap::new(),
             false,
         );
-        let ext = BTreeMap::new();
-        let env = TemplateEnv {
-            external_labels: &ext,
-            external_url: "",
-            query: &no_query,
-        };
-        let out = r
-            .eval(0, vec![(Labels::from_pairs([("job", "a")]), 1.0)], &env, 0)
-            .expect("ok");
+        let out = eval_raw(&r, vec![(Labels::from_pairs([("job", "a")]), 1.0)], 0).expect("ok");
         assert!(out.is_empty());
         assert_eq!(r.alerts().len(), 1);
     }

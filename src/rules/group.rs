@@ -47,6 +47,13 @@ impl Rule {
         }
     }
 
+    fn set_health(&self, ts_ms: i64, took_s: f64, err: Option<String>) {
+        match self {
+            Rule::Recording(r) => r.set_health(ts_ms, took_s, err),
+            Rule::Alerting(r) => r.set_health(ts_ms, took_s, err),
+        }
+    }
+
     fn kind_eq(&self, other: &Rule) -> bool {
         matches!(
             (self, other),
@@ -321,10 +328,7 @@ impl Group {
             let took = rule_started.elapsed().as_secs_f64();
             let out = match outcome {
                 Ok(out) => {
-                    match rule {
-                        Rule::Recording(r) => r.set_health(ts_ms, took, None),
-                        Rule::Alerting(r) => r.set_health(ts_ms, took, None),
-                    }
+                    rule.set_health(ts_ms, took, None);
                     out
                 }
                 Err(e) => {
@@ -333,10 +337,7 @@ impl Group {
                         .rule_evaluation_failures
                         .with(&[tenant, &key])
                         .inc();
-                    match rule {
-                        Rule::Recording(r) => r.set_health(ts_ms, took, Some(e)),
-                        Rule::Alerting(r) => r.set_health(ts_ms, took, Some(e)),
-                    }
+                    rule.set_health(ts_ms, took, Some(e));
                     continue;
                 }
             };
