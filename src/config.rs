@@ -21,6 +21,8 @@ pub struct Config {
     pub retention: RetentionConfig,
     pub metrics: MetricsConfig,
     pub logs: LogsConfig,
+    pub traces: TracesConfig,
+    pub otlp: OtlpConfig,
     pub limits: Limits,
     pub query: QueryConfig,
     pub rules: RulesConfig,
@@ -103,6 +105,35 @@ pub struct MetricsConfig {
     pub out_of_order_window: PromDuration,
     /// Exemplars kept in memory per tenant (a ring buffer).
     pub max_exemplars: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TracesConfig {
+    /// A live trace that received no span for this long is complete: it
+    /// leaves the in-memory head at the next seal.
+    pub trace_idle_timeout: PromDuration,
+    /// The head is sealed into a partition once its spans reach this size
+    /// (encoded protobuf bytes) ...
+    pub max_head_bytes: ByteSize,
+    /// ... or once its oldest complete trace has waited this long.
+    pub max_head_age: PromDuration,
+    /// Build the tantivy search index of sealed partitions.
+    pub index: bool,
+}
+
+/// The OTLP receivers. The main HTTP port serves `/v1/traces`, `/v1/logs`
+/// and `/v1/metrics` as well; these are the standard OTLP ports.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct OtlpConfig {
+    /// OTLP/gRPC (the trace, logs and metrics services); empty disables.
+    pub grpc_listen_address: String,
+    /// OTLP/HTTP; empty disables (the main port still accepts OTLP).
+    pub http_listen_address: String,
+    /// OTLP logs: resource attributes that become stream labels (dots turn
+    /// into underscores); every other attribute is structured metadata.
+    pub log_label_attributes: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -393,6 +424,48 @@ impl Default for Limits {
     }
 }
 
+impl Default for TracesConfig {
+    fn default() -> Self {
+        TracesConfig {
+            trace_idle_timeout: PromDuration::from_secs(10),
+            max_head_bytes: ByteSize(64 << 20),
+            max_head_age: PromDuration::from_secs(600),
+            index: true,
+        }
+    }
+}
+
+impl Default for OtlpConfig {
+    fn default() -> Self {
+        OtlpConfig {
+            grpc_listen_address: "0.0.0.0:4317".into(),
+            http_listen_address: "0.0.0.0:4318".into(),
+            log_label_attributes: [
+                "service.name",
+                "service.namespace",
+                "service.instance.id",
+                "deployment.environment",
+                "deployment.environment.name",
+                "cloud.region",
+                "cloud.availability_zone",
+                "k8s.cluster.name",
+                "k8s.namespace.name",
+                "k8s.pod.name",
+                "k8s.container.name",
+                "k8s.deployment.name",
+                "k8s.statefulset.name",
+                "k8s.daemonset.name",
+                "k8s.cronjob.name",
+                "k8s.job.name",
+                "container.name",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        }
+    }
+}
+
 impl Default for LogsConfig {
     fn default() -> Self {
         LogsConfig {
@@ -599,6 +672,15 @@ impl Config {
             .get(tenant)
             .and_then(|t| t.retention.logs)
             .unwrap_or(self.retention.logs)
+            .0
+    }
+
+    /// Retention of traces for a tenant, after its overrides.
+    pub fn traces_retention(&self, tenant: &str) -> Duration {
+        self.tenants
+            .get(tenant)
+            .and_then(|t| t.retention.traces)
+            .unwrap_or(self.retention.traces)
             .0
     }
 

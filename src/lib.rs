@@ -16,5 +16,6 @@ pub mod selfmon;
 pub mod server;
 pub mod storage;
 pub mod template;
+pub mod traces;
 pub mod traceql;
 pub mod units;

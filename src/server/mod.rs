@@ -37,6 +37,7 @@ pub fn build_state(cfg: Arc<Config>, clock: Arc<dyn Clock>) -> SharedState {
         Some(observer),
     ));
     let logs = Arc::new(LogStore::new(cfg.clone(), clock.clone()));
+    let traces = Arc::new(crate::traces::TraceStore::new(cfg.clone(), clock.clone()));
     let log_engine = Arc::new(crate::logql::eval::Engine::new(
         crate::logql::eval::EngineOptions {
             timeout: cfg.query.timeout.0,
@@ -69,6 +70,7 @@ pub fn build_state(cfg: Arc<Config>, clock: Arc<dyn Clock>) -> SharedState {
         cfg,
         metrics,
         logs,
+        traces,
         log_engine,
         clock,
         engine,
@@ -295,6 +297,8 @@ pub async fn open_stores(st: SharedState) -> anyhow::Result<()> {
     let st2 = st.clone();
     let n_logs = tokio::task::spawn_blocking(move || st2.logs.open_existing()).await??;
     st.logs.start_sealer();
+    let st2 = st.clone();
+    tokio::task::spawn_blocking(move || st2.traces.open_existing()).await??;
     st.ready.store(true, Ordering::SeqCst);
     // Rules read the stores: load them once the replay is done. A broken
     // rule file at start is reported and the valid files still run.

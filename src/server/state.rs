@@ -18,6 +18,7 @@ pub struct AppState {
     pub cfg: Arc<Config>,
     pub metrics: Arc<MetricsStore>,
     pub logs: Arc<LogStore>,
+    pub traces: Arc<crate::traces::TraceStore>,
     pub log_engine: Arc<crate::logql::eval::Engine>,
     /// The time source of ingestion checks and retention (tests move it).
     pub clock: Arc<dyn Clock>,

@@ -10,6 +10,8 @@
 //! each optionally followed by `with(name=value, ...)` hints.
 
 pub mod ast;
+pub mod data;
+pub mod eval;
 pub mod lexer;
 pub mod parser;
 pub mod printer;
