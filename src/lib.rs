@@ -10,6 +10,7 @@ pub mod logql;
 pub mod logs;
 pub mod metrics;
 pub mod model;
+pub mod otlp;
 pub mod promql;
 pub mod rules;
 pub mod selfmon;
