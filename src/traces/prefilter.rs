@@ -51,3 +51,9 @@ pub enum Prefilter {
     And(Vec<Prefilter>),
     Or(Vec<Prefilter>),
 }
+
+/// The prefilter of a parsed query.
+pub fn from_query(q: &crate::traceql::ast::Query) -> Prefilter {
+    let _ = q;
+    Prefilter::All
+}
