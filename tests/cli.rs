@@ -61,6 +61,11 @@ fn sigterm_shuts_down_gracefully() {
             &format!("127.0.0.1:{port}"),
             "--log-format",
             "json",
+            // Parallel tests must not collide on the OTLP ports.
+            "--otlp-grpc-listen-address",
+            "",
+            "--otlp-http-listen-address",
+            "",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
