@@ -187,7 +187,24 @@ fn parse_double(s: &str) -> Option<Value> {
 pub fn encode_message<T: prost::Message + Serialize>(msg: &T, format: Format) -> Vec<u8> {
     match format {
         Format::Protobuf => msg.encode_to_vec(),
-        Format::Json => serde_json::to_vec(msg).unwrap_or_else(|_| b"{}".to_vec()),
+        Format::Json => {
+            // Unset fields are left out rather than written as `null`.
+            let mut v =
+                serde_json::to_value(msg).unwrap_or_else(|_| Value::Object(Default::default()));
+            drop_nulls(&mut v);
+            serde_json::to_vec(&v).unwrap_or_else(|_| b"{}".to_vec())
+        }
+    }
+}
+
+fn drop_nulls(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            map.retain(|_, val| !val.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
     }
 }
 

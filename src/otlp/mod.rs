@@ -11,3 +11,6 @@ pub mod metrics;
 
 /// The generated OTLP protobuf types (with the OTLP/JSON mapping).
 pub use opentelemetry_proto::tonic as pb;
+
+#[cfg(test)]
+mod tests;
