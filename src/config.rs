@@ -829,6 +829,30 @@ mod tests {
     }
 
     #[test]
+    fn otlp_flags_and_span_limits() {
+        let flags = FlagOverrides {
+            otlp_grpc_listen_address: Some(String::new()),
+            otlp_http_listen_address: Some("127.0.0.1:14318".into()),
+            ..Default::default()
+        };
+        let c = Config::load(None, Vec::new(), &flags).unwrap();
+        assert_eq!(c.otlp.grpc_listen_address, "");
+        assert_eq!(c.otlp.http_listen_address, "127.0.0.1:14318");
+        let d = Config::default();
+        assert_eq!(d.otlp.grpc_listen_address, "0.0.0.0:4317");
+        assert_eq!(d.limits.trace_ingestion_rate_spans, 100_000);
+        assert_eq!(d.limits.trace_ingestion_burst_spans, 200_000);
+        let c = load_str(
+            "limits:\n  trace_ingestion_rate_spans: 50\ntenants:\n  a:\n    limits:\n      trace_ingestion_burst_spans: 7\n",
+            vec![],
+        )
+        .unwrap();
+        assert_eq!(c.limits_for("a").trace_ingestion_rate_spans, 50);
+        assert_eq!(c.limits_for("a").trace_ingestion_burst_spans, 7);
+        assert_eq!(c.limits_for("b").trace_ingestion_burst_spans, 200_000);
+    }
+
+    #[test]
     fn tenant_overrides() {
         let yaml = "tenants:\n  team-a:\n    retention:\n      metrics: 90d\n    limits:\n      max_series: 10\n";
         let c = load_str(yaml, vec![]).unwrap();
