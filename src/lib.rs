@@ -17,6 +17,6 @@ pub mod selfmon;
 pub mod server;
 pub mod storage;
 pub mod template;
-pub mod traces;
 pub mod traceql;
+pub mod traces;
 pub mod units;

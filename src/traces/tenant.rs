@@ -32,7 +32,10 @@ impl TraceOptions {
     pub fn from_config(cfg: &Config, tenant: &str) -> Self {
         let t = &cfg.traces;
         TraceOptions {
-            retention_ns: cfg.traces_retention(tenant).as_nanos().min(u64::MAX as u128) as u64,
+            retention_ns: cfg
+                .traces_retention(tenant)
+                .as_nanos()
+                .min(u64::MAX as u128) as u64,
             idle_timeout_ms: t.trace_idle_timeout.as_millis_i64(),
             max_head_bytes: t.max_head_bytes.0,
             max_head_age_ms: t.max_head_age.as_millis_i64(),

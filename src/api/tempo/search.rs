@@ -62,10 +62,7 @@ pub async fn handler(
         let tenant = tenant_of(&headers)?;
         let req = SearchRequest::from_params(&Params::from_parts(q.as_deref(), None))?;
         let store = st.traces.clone();
-        run_query(&st, move |deadline| {
-            search(&store, &tenant, &req, deadline)
-        })
-        .await
+        run_query(&st, move |deadline| search(&store, &tenant, &req, deadline)).await
     };
     match run.await {
         Ok(doc) => Json(doc).into_response(),
@@ -152,7 +149,10 @@ fn metrics(s: &ScanStats) -> Value {
         m.insert("inspectedTraces".into(), json!(u32_of(s.inspected_traces)));
     }
     if s.inspected_bytes != 0 {
-        m.insert("inspectedBytes".into(), json!(s.inspected_bytes.to_string()));
+        m.insert(
+            "inspectedBytes".into(),
+            json!(s.inspected_bytes.to_string()),
+        );
     }
     if s.total_blocks != 0 {
         m.insert("totalBlocks".into(), json!(u32_of(s.total_blocks)));
@@ -166,7 +166,10 @@ fn metrics(s: &ScanStats) -> Value {
         );
     }
     if s.inspected_spans != 0 {
-        m.insert("inspectedSpans".into(), json!(s.inspected_spans.to_string()));
+        m.insert(
+            "inspectedSpans".into(),
+            json!(s.inspected_spans.to_string()),
+        );
     }
     Value::Object(m)
 }
@@ -187,7 +190,10 @@ pub fn search_span_id(id: &[u8]) -> String {
 fn trace_metadata(id: &TraceId, data: &TraceData<'_>, sets: &[Spanset], spss: usize) -> Value {
     let mut m = Map::new();
     m.insert("traceID".into(), json!(search_trace_id(id)));
-    match data.root_span().filter(|r| r.span.parent_span_id.is_empty()) {
+    match data
+        .root_span()
+        .filter(|r| r.span.parent_span_id.is_empty())
+    {
         Some(root) => {
             let svc = root
                 .resource
@@ -384,7 +390,10 @@ mod tests {
         id[14] = 0x0a;
         id[15] = 0xbc;
         assert_eq!(search_trace_id(&id), "abc");
-        assert_eq!(search_span_id(&[0, 0, 0, 0, 0, 0, 0x0a, 0xbc]), "0000000000000abc");
+        assert_eq!(
+            search_span_id(&[0, 0, 0, 0, 0, 0, 0x0a, 0xbc]),
+            "0000000000000abc"
+        );
         assert_eq!(
             search_span_id(&[0xff, 1, 2, 3, 4, 5, 6, 7]),
             "ff01020304050607"

@@ -484,7 +484,13 @@ pub async fn values_v2(
         run_query(&st, move |deadline| {
             let find = |f: Option<&Query>| {
                 lookup_values(
-                    &store, &req.tenant, &target, f, req.window, req.limit, deadline,
+                    &store,
+                    &req.tenant,
+                    &target,
+                    f,
+                    req.window,
+                    req.limit,
+                    deadline,
                 )
             };
             let values = match find(filter.as_ref()) {
@@ -513,10 +519,7 @@ mod tests {
     #[test]
     fn every_listed_intrinsic_parses() {
         for name in INTRINSICS {
-            assert!(
-                matches!(target(name), Ok(Target::Intrinsic(_))),
-                "{name}"
-            );
+            assert!(matches!(target(name), Ok(Target::Intrinsic(_))), "{name}");
         }
     }
 

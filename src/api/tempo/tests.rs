@@ -34,10 +34,8 @@ fn env() -> Env {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = crate::config::Config::default();
     cfg.storage.data_dir = dir.path().to_path_buf();
-    let st = crate::server::build_state(
-        Arc::new(cfg),
-        Arc::new(crate::storage::clock::SystemClock),
-    );
+    let st =
+        crate::server::build_state(Arc::new(cfg), Arc::new(crate::storage::clock::SystemClock));
     let app = routes().with_state(st.clone());
     Env { _dir: dir, st, app }
 }
@@ -164,7 +162,16 @@ fn fixture() -> Vec<ResourceSpans> {
         ),
         batch(
             "orphan",
-            vec![span(0xc3, 5, Some(9), "late child", T0 + 200 * S, 3 * MS, vec![], false)],
+            vec![span(
+                0xc3,
+                5,
+                Some(9),
+                "late child",
+                T0 + 200 * S,
+                3 * MS,
+                vec![],
+                false,
+            )],
         ),
     ]
 }
@@ -191,7 +198,10 @@ async fn call(e: &Env, uri: &str, headers: &[(&str, &str)]) -> (StatusCode, Stri
         .get(header::CONTENT_TYPE)
         .map(|v| v.to_str().unwrap().to_string())
         .unwrap_or_default();
-    let body = to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec();
+    let body = to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap()
+        .to_vec();
     (status, ct, body)
 }
 
@@ -272,7 +282,10 @@ async fn trace_by_id_protobuf_round_trip() {
     push(&e, "fake", fixture());
     let accept = [("accept", "application/protobuf")];
     let (status, ct, body) = call(&e, "/api/traces/10000000000000b2", &accept).await;
-    assert_eq!((status, ct.as_str()), (StatusCode::OK, "application/protobuf"));
+    assert_eq!(
+        (status, ct.as_str()),
+        (StatusCode::OK, "application/protobuf")
+    );
     let v1 = TracesData::decode(body.as_slice()).unwrap();
     assert_eq!(v1.resource_spans, web_trace());
 
@@ -282,7 +295,10 @@ async fn trace_by_id_protobuf_round_trip() {
         &accept,
     )
     .await;
-    assert_eq!((status, ct.as_str()), (StatusCode::OK, "application/protobuf"));
+    assert_eq!(
+        (status, ct.as_str()),
+        (StatusCode::OK, "application/protobuf")
+    );
     let v2 = TraceByIdResponse::decode(body.as_slice()).unwrap();
     assert_eq!(v2.status, 0);
     assert_eq!(v2.trace.unwrap().resource_spans, web_trace());
@@ -306,7 +322,14 @@ async fn trace_by_id_protobuf_round_trip() {
 async fn trace_by_id_errors_and_tenants() {
     let e = env();
     push(&e, "fake", fixture());
-    push(&e, "team-b", vec![batch("b-svc", vec![span(0xd4, 1, None, "b", T0, MS, vec![], false)])]);
+    push(
+        &e,
+        "team-b",
+        vec![batch(
+            "b-svc",
+            vec![span(0xd4, 1, None, "b", T0, MS, vec![], false)],
+        )],
+    );
     for path in ["/api/traces/ffff", "/api/v2/traces/ffff"] {
         assert_eq!(
             get_text(&e, path).await,
@@ -433,7 +456,14 @@ async fn search_match_all_newest_first() {
     );
     let a_only = all_traces(2).remove(2);
     assert_eq!(
-        get_json(&e, &format!("/api/search?q={}&spss=2&limit=1&start=1699999990&end=1700000050", enc("{}"))).await,
+        get_json(
+            &e,
+            &format!(
+                "/api/search?q={}&spss=2&limit=1&start=1699999990&end=1700000050",
+                enc("{}")
+            )
+        )
+        .await,
         json!({ "traces": [a_only], "metrics": head_metrics(1, 3) })
     );
 }
@@ -534,7 +564,14 @@ async fn tag_names_v1_and_v2() {
 async fn tag_values_v1_and_v2() {
     let e = env();
     push(&e, "fake", fixture());
-    push(&e, "team-b", vec![batch("b-svc", vec![span(0xd4, 1, None, "b", T0, MS, vec![], false)])]);
+    push(
+        &e,
+        "team-b",
+        vec![batch(
+            "b-svc",
+            vec![span(0xd4, 1, None, "b", T0, MS, vec![], false)],
+        )],
+    );
     assert_eq!(
         get_json(&e, "/api/search/tag/service.name/values").await,
         json!({ "tagValues": ["kube", "orphan", "web", "wp-k8s-service"] })
@@ -556,7 +593,11 @@ async fn tag_values_v1_and_v2() {
     );
     let s = |v: &str| json!({"type": "string", "value": v});
     assert_eq!(
-        get_json(&e, "/api/v2/search/tag/resource.service.name/values?limit=2").await,
+        get_json(
+            &e,
+            "/api/v2/search/tag/resource.service.name/values?limit=2"
+        )
+        .await,
         json!({ "tagValues": [s("kube"), s("orphan")] })
     );
     assert_eq!(
@@ -594,7 +635,10 @@ async fn tag_values_v1_and_v2() {
         assert_eq!(
             get_json(
                 &e,
-                &format!("/api/v2/search/tag/resource.service.name/values?q={}", enc(q))
+                &format!(
+                    "/api/v2/search/tag/resource.service.name/values?q={}",
+                    enc(q)
+                )
             )
             .await,
             json!({ "tagValues": [s("kube"), s("orphan"), s("web"), s("wp-k8s-service")] }),

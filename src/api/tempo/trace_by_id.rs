@@ -120,7 +120,9 @@ mod tests {
         assert!(!wants_protobuf(&h));
         h.insert(
             header::ACCEPT,
-            "application/json;q=0.5, application/protobuf".parse().unwrap(),
+            "application/json;q=0.5, application/protobuf"
+                .parse()
+                .unwrap(),
         );
         assert!(wants_protobuf(&h));
     }
