@@ -299,6 +299,7 @@ pub async fn open_stores(st: SharedState) -> anyhow::Result<()> {
     st.logs.start_sealer();
     let st2 = st.clone();
     tokio::task::spawn_blocking(move || st2.traces.open_existing()).await??;
+    st.traces.start_sealer();
     st.ready.store(true, Ordering::SeqCst);
     // Rules read the stores: load them once the replay is done. A broken
     // rule file at start is reported and the valid files still run.
@@ -337,8 +338,12 @@ pub fn spawn_maintenance(st: SharedState) -> tokio::task::JoinHandle<()> {
             }
             let st2 = st.clone();
             match tokio::task::spawn_blocking(move || {
-                let other: u64 = st2.metrics.all().iter().map(|d| d.disk_bytes()).sum();
-                st2.logs.apply_retention(other)
+                let metrics: u64 = st2.metrics.all().iter().map(|d| d.disk_bytes()).sum();
+                let traces = st2.traces.apply_retention(metrics + st2.logs.disk_bytes());
+                if traces != Default::default() {
+                    tracing::info!(?traces, "trace retention done");
+                }
+                st2.logs.apply_retention(metrics + st2.traces.disk_bytes())
             })
             .await
             {
@@ -398,6 +403,7 @@ pub async fn serve(cfg: Arc<Config>, loader: Option<state::ConfigLoader>) -> any
     let st2 = st.clone();
     tokio::task::spawn_blocking(move || {
         st2.logs.close();
+        st2.traces.close();
         st2.metrics.close()
     })
     .await?;

@@ -5,10 +5,16 @@
 //! across head and partitions, scans for TraceQL search, tag names and
 //! values for autocomplete, retention and the disk cap.
 
+pub mod head;
+pub mod index;
 pub mod model;
+pub mod partition;
 pub mod prefilter;
 pub mod store;
 pub mod tenant;
+
+#[cfg(test)]
+mod tests;
 
 pub use model::{parse_trace_id, trace_id_hex, TraceId};
 pub use store::{ScanRequest, TagScope, TraceStore};

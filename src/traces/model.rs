@@ -4,6 +4,8 @@
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
 
+use super::prefilter::IndexedValue;
+
 /// A 128-bit trace id, big-endian as on the wire.
 pub type TraceId = [u8; 16];
 
@@ -91,6 +93,17 @@ pub fn service_name(rs: &ResourceSpans) -> Option<&str> {
 pub fn string_value(s: impl Into<String>) -> AnyValue {
     AnyValue {
         value: Some(any_value::Value::StringValue(s.into())),
+    }
+}
+
+/// The indexable value of an attribute (arrays and maps are not indexed).
+pub fn indexed_value(kv: &KeyValue) -> Option<IndexedValue> {
+    match kv.value.as_ref()?.value.as_ref()? {
+        any_value::Value::StringValue(s) => Some(IndexedValue::Str(s.clone())),
+        any_value::Value::IntValue(i) => Some(IndexedValue::Int(*i)),
+        any_value::Value::DoubleValue(f) => Some(IndexedValue::Float(*f)),
+        any_value::Value::BoolValue(b) => Some(IndexedValue::Bool(*b)),
+        _ => None,
     }
 }
 

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
 use parking_lot::{Mutex, RwLock};
@@ -99,6 +101,17 @@ pub struct TraceStore {
     clock: Arc<dyn Clock>,
     tenants: RwLock<HashMap<String, Arc<TenantTraces>>>,
     open_lock: Mutex<()>,
+    stopping: AtomicBool,
+    /// Wakes the sealer early (a head filled up).
+    nudge: Mutex<Option<std::sync::mpsc::SyncSender<()>>>,
+}
+
+/// What a maintenance pass did over all tenants.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TracesMaintenance {
+    pub sealed: usize,
+    pub indexed: usize,
+    pub deleted: usize,
 }
 
 impl TraceStore {
@@ -109,6 +122,8 @@ impl TraceStore {
             clock,
             tenants: RwLock::new(HashMap::new()),
             open_lock: Mutex::new(()),
+            stopping: AtomicBool::new(false),
+            nudge: Mutex::new(None),
         }
     }
 
@@ -172,7 +187,122 @@ impl TraceStore {
     /// how many were stored. Spans without a 16-byte trace id are not
     /// stored; the caller reports them as rejected.
     pub fn push(&self, t: &TenantId, batches: Vec<ResourceSpans>) -> Result<usize, PushError> {
-        self.tenant(t)?.push(batches)
+        if self.stopping.load(Ordering::SeqCst) {
+            return Err(PushError::Closed);
+        }
+        let x = self.tenant(t)?;
+        let n = x.push(batches)?;
+        if x.head_bytes() >= self.cfg.traces.max_head_bytes.0 {
+            if let Some(tx) = self.nudge.lock().as_ref() {
+                let _ = tx.try_send(());
+            }
+        }
+        Ok(n)
+    }
+
+    /// Seals due traces of every tenant (`force`: every live trace).
+    pub fn seal(&self, force: bool) -> TracesMaintenance {
+        let mut r = TracesMaintenance::default();
+        for x in self.all() {
+            match x.seal(force) {
+                Ok(n) => r.sealed += n,
+                Err(e) => tracing::error!(tenant = %x.tenant, error = %e, "sealing traces failed"),
+            }
+        }
+        r
+    }
+
+    /// Builds missing partition indexes; returns how many.
+    pub fn build_indexes(&self) -> usize {
+        let mut n = 0;
+        for x in self.all() {
+            match x.build_indexes() {
+                Ok(k) => n += k,
+                Err(e) => tracing::error!(tenant = %x.tenant, error = %e, "indexing traces failed"),
+            }
+        }
+        n
+    }
+
+    /// Retention, then the disk cap (`other_bytes`: what the other signals
+    /// use of the shared cap): the partitions with the oldest data go
+    /// first, across tenants.
+    pub fn apply_retention(&self, other_bytes: u64) -> TracesMaintenance {
+        let mut r = TracesMaintenance::default();
+        for x in self.all() {
+            match x.apply_retention() {
+                Ok(n) => r.deleted += n,
+                Err(e) => tracing::error!(tenant = %x.tenant, error = %e, "trace retention failed"),
+            }
+        }
+        let cap = self.cfg.storage.max_disk_bytes.0;
+        if cap > 0 {
+            loop {
+                if other_bytes + self.disk_bytes() <= cap {
+                    break;
+                }
+                let oldest = self
+                    .all()
+                    .into_iter()
+                    .filter_map(|x| x.oldest_partition().map(|t| (t, x)))
+                    .min_by_key(|(t, _)| *t);
+                let Some((_, x)) = oldest else { break };
+                match x.delete_oldest_partition() {
+                    Ok(true) => r.deleted += 1,
+                    Ok(false) => break,
+                    Err(e) => {
+                        tracing::error!(tenant = %x.tenant, error = %e, "deleting a trace partition for the disk cap failed");
+                        break;
+                    }
+                }
+            }
+        }
+        r
+    }
+
+    pub fn disk_bytes(&self) -> u64 {
+        self.all().iter().map(|x| x.disk_bytes()).sum()
+    }
+
+    /// Starts the sealer thread: every second (or when a push fills a
+    /// head) it seals due traces and builds missing indexes. It stops
+    /// after [`TraceStore::close`].
+    pub fn start_sealer(self: &Arc<Self>) {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
+        *self.nudge.lock() = Some(tx);
+        let store = Arc::clone(self);
+        let r = std::thread::Builder::new()
+            .name("cairn-trace-sealer".into())
+            .spawn(move || {
+                while !store.stopping.load(Ordering::SeqCst) {
+                    let _ = rx.recv_timeout(Duration::from_secs(1));
+                    if store.stopping.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let r = store.seal(false);
+                    if r.sealed > 0 {
+                        tracing::info!(sealed = r.sealed, "complete traces sealed into partitions");
+                    }
+                    store.build_indexes();
+                }
+            });
+        if let Err(e) = r {
+            tracing::error!(error = %e, "cannot start the trace sealer");
+        }
+    }
+
+    /// Stops the sealer and closes every WAL (live traces stay in the WAL
+    /// and come back on the next start).
+    pub fn close(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        if let Some(tx) = self.nudge.lock().take() {
+            let _ = tx.try_send(());
+        }
+        for x in self.all() {
+            if let Err(e) = x.close() {
+                tracing::error!(tenant = %x.tenant, error = %e, "closing the trace WAL failed");
+            }
+        }
     }
 
     /// The whole trace (head and partitions, spans deduplicated), `None`
@@ -216,6 +346,21 @@ impl TraceStore {
         match self.existing(t) {
             Some(x) => x.tag_names(start_ns, end_ns, limit),
             None => Ok(TagNames::new()),
+        }
+    }
+
+    /// Distinct span names in `[start_ns, end_ns]`, sorted, at most `limit`
+    /// (0: no limit).
+    pub fn span_names(
+        &self,
+        t: &TenantId,
+        start_ns: u64,
+        end_ns: u64,
+        limit: usize,
+    ) -> io::Result<Vec<String>> {
+        match self.existing(t) {
+            Some(x) => x.span_names(start_ns, end_ns, limit),
+            None => Ok(Vec::new()),
         }
     }
 
