@@ -1,6 +1,7 @@
 //! `GET /api/search`: a TraceQL query (or the legacy tag search turned
-//! into one) run over the tenant's traces in the time range, the most
-//! recently started `limit` matches answered as Tempo's
+//! into one) run over the tenant's traces in the time range (the store
+//! yields the newest first), the first `limit` matches answered, newest
+//! start first, as Tempo's
 //! `TraceSearchMetadata`, with exactly the fields Grafana's strict
 //! decoder knows.
 
@@ -116,8 +117,10 @@ pub fn search(
             Ok(sets) if sets.is_empty() => {}
             Ok(sets) => {
                 hits.push((data.start_ns, trace_metadata(id, &data, &sets, req.spss)));
-                if hits.len() >= req.limit.saturating_mul(2).max(64) {
-                    keep_newest(&mut hits, req.limit);
+                // The store yields the newest data first: like Tempo, stop
+                // at the first `limit` matches.
+                if hits.len() >= req.limit {
+                    return ControlFlow::Break(());
                 }
             }
             Err(e) => {

@@ -24,8 +24,8 @@ use crate::model::TenantId;
 use crate::server::state::SharedState;
 use crate::traceql::ast::{Expr, Field, Intrinsic, Query, Scope, Stage};
 use crate::traceql::data::{SpanView, TraceData};
+use crate::traces::model::indexed_value;
 use crate::traces::prefilter::{self, IndexedValue};
-use crate::traces::tenant::indexed_value;
 use crate::traces::{ScanRequest, TagScope, TraceStore};
 
 /// TraceQL's intrinsics, as `/api/v2/search/tags` lists them (sorted).
@@ -372,15 +372,22 @@ fn lookup_values(
     limit: usize,
     deadline: Instant,
 ) -> Result<Vec<IndexedValue>, TempoError> {
-    if let (Target::Attribute { scope, name }, None) = (target, filter) {
-        return Ok(store.tag_values(
-            tenant,
-            *scope,
-            name,
-            window.start_ns,
-            window.end_ns,
-            limit,
-        )?);
+    match (target, filter) {
+        (Target::Attribute { scope, name }, None) => {
+            return Ok(store.tag_values(
+                tenant,
+                *scope,
+                name,
+                window.start_ns,
+                window.end_ns,
+                limit,
+            )?);
+        }
+        (Target::Intrinsic(Intrinsic::Name), None) => {
+            let names = store.span_names(tenant, window.start_ns, window.end_ns, limit)?;
+            return Ok(names.into_iter().map(IndexedValue::Str).collect());
+        }
+        _ => {}
     }
     let req = ScanRequest {
         start_ns: window.start_ns,

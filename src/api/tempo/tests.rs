@@ -429,15 +429,42 @@ fn all_traces(spss: usize) -> Vec<Value> {
     ]
 }
 
-fn head_metrics(traces: u64, spans: u64) -> Value {
+/// The metrics a search reports: those of the store's scan over the
+/// window, stopped after `stop_after` traces; checks that the scan
+/// inspected `traces` traces and `spans` spans.
+fn scan_metrics(e: &Env, window: (u64, u64), stop_after: usize, traces: u64, spans: u64) -> Value {
+    let t = TenantId::parse("fake").unwrap();
+    let req = crate::traces::ScanRequest {
+        start_ns: window.0,
+        end_ns: window.1,
+        prefilter: Default::default(),
+    };
+    let mut seen = 0;
+    let s =
+        e.st.traces
+            .scan(&t, &req, &mut |_, _| {
+                seen += 1;
+                if seen >= stop_after {
+                    std::ops::ControlFlow::Break(())
+                } else {
+                    std::ops::ControlFlow::Continue(())
+                }
+            })
+            .unwrap();
+    assert_eq!((s.inspected_traces, s.inspected_spans), (traces, spans));
+    assert!(s.inspected_bytes > 0 && s.total_block_bytes > 0 && s.total_blocks > 0);
     json!({
-        "inspectedTraces": traces,
-        "totalBlocks": 1,
-        "completedJobs": 1,
-        "totalJobs": 1,
-        "inspectedSpans": spans.to_string(),
+        "inspectedTraces": s.inspected_traces,
+        "inspectedBytes": s.inspected_bytes.to_string(),
+        "totalBlocks": s.total_blocks,
+        "completedJobs": s.total_blocks,
+        "totalJobs": s.total_blocks,
+        "totalBlockBytes": s.total_block_bytes.to_string(),
+        "inspectedSpans": s.inspected_spans.to_string(),
     })
 }
+
+const EVERYTHING: (u64, u64) = (0, u64::MAX);
 
 #[tokio::test]
 async fn search_match_all_newest_first() {
@@ -445,14 +472,14 @@ async fn search_match_all_newest_first() {
     push(&e, "fake", fixture());
     assert_eq!(
         get_json(&e, &format!("/api/search?q={}", enc("{}"))).await,
-        json!({ "traces": all_traces(3), "metrics": head_metrics(3, 5) })
+        json!({ "traces": all_traces(3), "metrics": scan_metrics(&e, EVERYTHING, 20, 3, 5) })
     );
     // limit and spss.
     let mut two = all_traces(1);
     two.truncate(2);
     assert_eq!(
         get_json(&e, &format!("/api/search?q={}&limit=2&spss=1", enc("{ }"))).await,
-        json!({ "traces": two, "metrics": head_metrics(3, 5) })
+        json!({ "traces": two, "metrics": scan_metrics(&e, EVERYTHING, 2, 2, 2) })
     );
     let a_only = all_traces(2).remove(2);
     assert_eq!(
@@ -464,7 +491,7 @@ async fn search_match_all_newest_first() {
             )
         )
         .await,
-        json!({ "traces": [a_only], "metrics": head_metrics(1, 3) })
+        json!({ "traces": [a_only], "metrics": scan_metrics(&e, (T0 - 10 * S, T0 + 51 * S - 1), 1, 1, 3) })
     );
 }
 
@@ -474,11 +501,11 @@ async fn search_legacy_form_without_tags_matches_everything() {
     push(&e, "fake", fixture());
     assert_eq!(
         get_json(&e, "/api/search?limit=5").await,
-        json!({ "traces": all_traces(3), "metrics": head_metrics(3, 5) })
+        json!({ "traces": all_traces(3), "metrics": scan_metrics(&e, EVERYTHING, 20, 3, 5) })
     );
     assert_eq!(
         get_json(&e, "/api/search?tags=&minDuration=0").await,
-        json!({ "traces": all_traces(3), "metrics": head_metrics(3, 5) })
+        json!({ "traces": all_traces(3), "metrics": scan_metrics(&e, EVERYTHING, 20, 3, 5) })
     );
 }
 
