@@ -60,6 +60,14 @@ pub struct ServeArgs {
     /// text or json (server.log_format).
     #[arg(long)]
     pub log_format: Option<String>,
+    /// OTLP/gRPC listen address, e.g. 0.0.0.0:4317; empty disables
+    /// (otlp.grpc_listen_address).
+    #[arg(long)]
+    pub otlp_grpc_listen_address: Option<String>,
+    /// OTLP/HTTP listen address, e.g. 0.0.0.0:4318; empty disables
+    /// (otlp.http_listen_address).
+    #[arg(long)]
+    pub otlp_http_listen_address: Option<String>,
 }
 
 fn env_vars() -> Vec<(String, String)> {
@@ -106,6 +114,8 @@ pub fn run() -> i32 {
                 http_listen_address: args.http_listen_address,
                 log_level: args.log_level,
                 log_format: args.log_format,
+                otlp_grpc_listen_address: args.otlp_grpc_listen_address,
+                otlp_http_listen_address: args.otlp_http_listen_address,
             };
             let loader: crate::server::state::ConfigLoader = {
                 let path = args.config.clone();

@@ -175,6 +175,11 @@ pub struct Limits {
     /// Lines older than this are refused (Loki's `reject_old_samples_max_age`);
     /// unset = the tenant's log retention.
     pub log_reject_older_than: Option<PromDuration>,
+    /// Spans per second a tenant may push over OTLP (0 = unlimited); over
+    /// it, 429 / `RESOURCE_EXHAUSTED`.
+    pub trace_ingestion_rate_spans: u64,
+    /// Burst size of the span rate limiter.
+    pub trace_ingestion_burst_spans: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
@@ -192,6 +197,8 @@ pub struct PartialLimits {
     pub log_max_line_size: Option<ByteSize>,
     pub log_max_label_names_per_stream: Option<usize>,
     pub log_reject_older_than: Option<PromDuration>,
+    pub trace_ingestion_rate_spans: Option<u64>,
+    pub trace_ingestion_burst_spans: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -420,6 +427,8 @@ impl Default for Limits {
             log_max_line_size: ByteSize(256 << 10),
             log_max_label_names_per_stream: 15,
             log_reject_older_than: None,
+            trace_ingestion_rate_spans: 100_000,
+            trace_ingestion_burst_spans: 200_000,
         }
     }
 }
@@ -521,6 +530,12 @@ impl Limits {
                 .log_max_label_names_per_stream
                 .unwrap_or(self.log_max_label_names_per_stream),
             log_reject_older_than: p.log_reject_older_than.or(self.log_reject_older_than),
+            trace_ingestion_rate_spans: p
+                .trace_ingestion_rate_spans
+                .unwrap_or(self.trace_ingestion_rate_spans),
+            trace_ingestion_burst_spans: p
+                .trace_ingestion_burst_spans
+                .unwrap_or(self.trace_ingestion_burst_spans),
         }
     }
 }
@@ -532,6 +547,10 @@ pub struct FlagOverrides {
     pub http_listen_address: Option<String>,
     pub log_level: Option<String>,
     pub log_format: Option<String>,
+    /// `otlp.grpc_listen_address` (empty disables).
+    pub otlp_grpc_listen_address: Option<String>,
+    /// `otlp.http_listen_address` (empty disables).
+    pub otlp_http_listen_address: Option<String>,
 }
 
 impl Config {
@@ -564,7 +583,7 @@ impl Config {
             set_path(&mut tree, &path, scalar_from_str(&v))
                 .map_err(|e| format!("environment variable {k}: {e}"))?;
         }
-        let flag_sets: [(&[&str], Option<String>); 4] = [
+        let flag_sets: [(&[&str], Option<String>); 6] = [
             (
                 &["storage", "data_dir"],
                 flags.data_dir.as_ref().map(|p| p.display().to_string()),
@@ -575,6 +594,14 @@ impl Config {
             ),
             (&["server", "log_level"], flags.log_level.clone()),
             (&["server", "log_format"], flags.log_format.clone()),
+            (
+                &["otlp", "grpc_listen_address"],
+                flags.otlp_grpc_listen_address.clone(),
+            ),
+            (
+                &["otlp", "http_listen_address"],
+                flags.otlp_http_listen_address.clone(),
+            ),
         ];
         for (path, value) in flag_sets {
             if let Some(v) = value {
@@ -799,6 +826,30 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.storage.data_dir, PathBuf::from("/from/flag"));
+    }
+
+    #[test]
+    fn otlp_flags_and_span_limits() {
+        let flags = FlagOverrides {
+            otlp_grpc_listen_address: Some(String::new()),
+            otlp_http_listen_address: Some("127.0.0.1:14318".into()),
+            ..Default::default()
+        };
+        let c = Config::load(None, Vec::new(), &flags).unwrap();
+        assert_eq!(c.otlp.grpc_listen_address, "");
+        assert_eq!(c.otlp.http_listen_address, "127.0.0.1:14318");
+        let d = Config::default();
+        assert_eq!(d.otlp.grpc_listen_address, "0.0.0.0:4317");
+        assert_eq!(d.limits.trace_ingestion_rate_spans, 100_000);
+        assert_eq!(d.limits.trace_ingestion_burst_spans, 200_000);
+        let c = load_str(
+            "limits:\n  trace_ingestion_rate_spans: 50\ntenants:\n  a:\n    limits:\n      trace_ingestion_burst_spans: 7\n",
+            vec![],
+        )
+        .unwrap();
+        assert_eq!(c.limits_for("a").trace_ingestion_rate_spans, 50);
+        assert_eq!(c.limits_for("a").trace_ingestion_burst_spans, 7);
+        assert_eq!(c.limits_for("b").trace_ingestion_burst_spans, 200_000);
     }
 
     #[test]

@@ -25,6 +25,11 @@ fn spawn(dir: &std::path::Path, port: u16) -> Child {
             &format!("127.0.0.1:{port}"),
             "--log-level",
             "warn",
+            // Parallel tests must not collide on the OTLP ports.
+            "--otlp-grpc-listen-address",
+            "",
+            "--otlp-http-listen-address",
+            "",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

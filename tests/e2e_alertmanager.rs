@@ -200,6 +200,9 @@ impl Stack {
   log_level: warn
 storage:
   data_dir: "{data}"
+otlp:
+  grpc_listen_address: ""
+  http_listen_address: ""
 rules:
   files: ["{rules}"]
   log_files: ["{log_rules}"]

@@ -31,6 +31,11 @@ fn spawn(dir: &std::path::Path, port: u16) -> Child {
             &format!("127.0.0.1:{port}"),
             "--log-level",
             "warn",
+            // Parallel tests must not collide on the OTLP ports.
+            "--otlp-grpc-listen-address",
+            "",
+            "--otlp-http-listen-address",
+            "",
         ])
         // Small heads: partitions are sealed while the writers run.
         .env("CAIRN_LOGS__MAX_HEAD_BYTES", "1MiB")

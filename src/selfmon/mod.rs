@@ -229,6 +229,11 @@ pub struct SelfMetrics {
     pub notification_latency: Family<Histogram>,
     /// Rule file (re)loads that failed.
     pub rule_reload_failures: Counter,
+    /// OTLP items received (spans, log records, data points), by signal
+    /// and transport (`grpc`, `http`).
+    pub otlp_received: Family<Counter>,
+    /// OTLP items refused, by signal, transport and reason.
+    pub otlp_rejected: Family<Counter>,
     started: std::time::Instant,
 }
 
@@ -345,6 +350,18 @@ impl SelfMetrics {
                 || Histogram::new(LATENCY_BUCKETS),
             ),
             rule_reload_failures: Counter::default(),
+            otlp_received: Family::new(
+                "cairn_otlp_received_total",
+                "OTLP spans, log records and data points received, by signal and transport.",
+                &["signal", "transport"],
+                Counter::default,
+            ),
+            otlp_rejected: Family::new(
+                "cairn_otlp_rejected_total",
+                "OTLP spans, log records and data points refused, by signal, transport and reason.",
+                &["signal", "transport", "reason"],
+                Counter::default,
+            ),
             started: std::time::Instant::now(),
         }
     }
@@ -354,6 +371,8 @@ impl SelfMetrics {
         let mut out = String::with_capacity(8192);
         self.ingested_samples.render(&mut out);
         self.rejected_samples.render(&mut out);
+        self.otlp_received.render(&mut out);
+        self.otlp_rejected.render(&mut out);
         let simple = [
             (
                 "cairn_histograms_ingested_total",

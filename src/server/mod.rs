@@ -146,6 +146,7 @@ pub fn router(st: SharedState) -> Router {
         .merge(prometheus_api(st.clone()))
         .nest("/prometheus", prometheus_api(st.clone()))
         .merge(loki_ingest())
+        .merge(crate::otlp::http::routes())
         .merge(
             crate::api::loki::handlers::routes().route_layer(middleware::from_fn_with_state(
                 st.clone(),
@@ -170,6 +171,7 @@ async fn index() -> impl IntoResponse {
             "\n\n",
             "Prometheus API: /api/v1/query, /api/v1/query_range, ... (also under /prometheus)\n",
             "Remote write:   POST /api/v1/write\n",
+            "OTLP:           POST /v1/traces, /v1/logs, /v1/metrics\n",
             "Health:         /ready, /metrics\n"
         ),
     )
@@ -370,6 +372,10 @@ pub async fn serve(cfg: Arc<Config>, loader: Option<state::ConfigLoader>) -> any
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.server.http_listen_address))?;
     tracing::info!(address = %cfg.server.http_listen_address, data_dir = %cfg.storage.data_dir.display(), "Cairn listening");
+    let otlp_grpc =
+        bind_optional(&cfg.otlp.grpc_listen_address, "otlp.grpc_listen_address").await?;
+    let otlp_http =
+        bind_optional(&cfg.otlp.http_listen_address, "otlp.http_listen_address").await?;
     let opener = tokio::spawn(open_stores(st.clone()));
     let maintenance = spawn_maintenance(st.clone());
     let notifier = st.notifier.spawn();
@@ -377,22 +383,62 @@ pub async fn serve(cfg: Arc<Config>, loader: Option<state::ConfigLoader>) -> any
     let hup = spawn_sighup(st.clone(), &mut signals);
     let app = router(st.clone());
     let grace = cfg.server.graceful_shutdown_timeout.0;
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
-    });
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let stop = move || {
+        let mut rx = rx.clone();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+    };
+    let mut servers: Vec<(&str, tokio::task::JoinHandle<anyhow::Result<()>>)> = Vec::new();
+    let shutdown = stop();
+    servers.push((
+        "http",
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .map_err(anyhow::Error::from)
+        }),
+    ));
+    if let Some(l) = otlp_http {
+        let app = crate::otlp::http::router(st.clone());
+        let shutdown = stop();
+        servers.push((
+            "otlp-http",
+            tokio::spawn(async move {
+                axum::serve(l, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                    .map_err(anyhow::Error::from)
+            }),
+        ));
+    }
+    if let Some(l) = otlp_grpc {
+        let st2 = st.clone();
+        let shutdown = stop();
+        servers.push((
+            "otlp-grpc",
+            tokio::spawn(async move {
+                crate::otlp::grpc::serve_grpc(st2, l, shutdown)
+                    .await
+                    .map_err(anyhow::Error::from)
+            }),
+        ));
+    }
     signals.wait().await;
     tracing::info!("shutdown requested: no new connections, finishing in-flight requests");
-    let _ = tx.send(());
-    match tokio::time::timeout(grace, server).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => tracing::error!(error = %e, "server error during shutdown"),
-        Ok(Err(e)) => tracing::error!(error = %e, "server task failed"),
-        Err(_) => tracing::warn!("graceful shutdown timed out, closing anyway"),
+    let _ = tx.send(true);
+    let deadline = tokio::time::Instant::now() + grace;
+    for (name, server) in servers {
+        match tokio::time::timeout_at(deadline, server).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => {
+                tracing::error!(server = name, error = %e, "server error during shutdown")
+            }
+            Ok(Err(e)) => tracing::error!(server = name, error = %e, "server task failed"),
+            Err(_) => tracing::warn!(server = name, "graceful shutdown timed out, closing anyway"),
+        }
     }
     maintenance.abort();
     opener.abort();
@@ -409,6 +455,22 @@ pub async fn serve(cfg: Arc<Config>, loader: Option<state::ConfigLoader>) -> any
     .await?;
     tracing::info!("write-ahead logs flushed and closed, bye");
     Ok(())
+}
+
+/// Binds an optional listener (an empty address disables it); a bind
+/// failure is a start-up error naming the setting.
+async fn bind_optional(
+    address: &str,
+    setting: &str,
+) -> anyhow::Result<Option<tokio::net::TcpListener>> {
+    if address.trim().is_empty() {
+        return Ok(None);
+    }
+    let l = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {address} ({setting}): {e}"))?;
+    tracing::info!(address, setting, "OTLP receiver listening");
+    Ok(Some(l))
 }
 
 /// Reloads on SIGHUP, as Prometheus does.

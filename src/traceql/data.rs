@@ -31,6 +31,12 @@ pub struct TraceData<'a> {
     /// Earliest start and latest end of any span (ns).
     pub start_ns: u64,
     pub end_ns: u64,
+    /// Per span (parallel to `spans`): positions of its children, in order.
+    pub children: Vec<Vec<usize>>,
+    /// Per span: Tempo's nested-set numbering `(left, right, parent's
+    /// left)`, assigned depth first from each root in stored order starting
+    /// at 1; a root's parent number is -1.
+    pub nested: Vec<(i64, i64, i64)>,
 }
 
 impl<'a> TraceData<'a> {
@@ -78,15 +84,88 @@ impl<'a> TraceData<'a> {
             .map(|v| v.span.end_time_unix_nano)
             .max()
             .unwrap_or(0);
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); spans.len()];
+        for (i, v) in spans.iter().enumerate() {
+            if let Some(p) = v.parent {
+                children[p].push(i);
+            }
+        }
+        let nested = nested_set(&spans, &children, root);
         TraceData {
             spans,
             root,
             start_ns,
             end_ns,
+            children,
+            nested,
         }
+    }
+
+    /// Whether `a` is a proper ancestor of `b` (follows parent links; safe
+    /// on cyclic parent data).
+    pub fn is_ancestor(&self, a: usize, b: usize) -> bool {
+        let mut cur = self.spans.get(b).and_then(|v| v.parent);
+        let mut steps = 0;
+        while let Some(p) = cur {
+            if p == a {
+                return true;
+            }
+            steps += 1;
+            if steps > self.spans.len() {
+                return false;
+            }
+            cur = self.spans[p].parent;
+        }
+        false
     }
 
     pub fn root_span(&self) -> Option<&SpanView<'a>> {
         self.root.map(|i| &self.spans[i])
     }
+}
+
+/// Depth-first nested-set numbering: the trace root first, then the other
+/// parentless spans, then anything left (spans on a parent cycle).
+fn nested_set(
+    spans: &[SpanView<'_>],
+    children: &[Vec<usize>],
+    root: Option<usize>,
+) -> Vec<(i64, i64, i64)> {
+    let mut out = vec![(0i64, 0i64, -1i64); spans.len()];
+    let mut seen = vec![false; spans.len()];
+    let mut counter: i64 = 1;
+    let starts = root
+        .into_iter()
+        .chain((0..spans.len()).filter(|&i| spans[i].parent.is_none()))
+        .chain(0..spans.len());
+    // Stack entries: (span, parent's left, next child index).
+    let mut stack: Vec<(usize, i64, usize)> = Vec::new();
+    for start in starts {
+        if seen[start] {
+            continue;
+        }
+        seen[start] = true;
+        out[start] = (counter, 0, -1);
+        counter += 1;
+        stack.push((start, -1, 0));
+        while let Some(top) = stack.last_mut() {
+            let (span, _, next) = *top;
+            if let Some(&child) = children[span].get(next) {
+                top.2 += 1;
+                if seen[child] {
+                    continue;
+                }
+                seen[child] = true;
+                let left = out[span].0;
+                out[child] = (counter, 0, left);
+                counter += 1;
+                stack.push((child, left, 0));
+            } else {
+                out[span].1 = counter;
+                counter += 1;
+                stack.pop();
+            }
+        }
+    }
+    out
 }
