@@ -53,8 +53,14 @@ fn start() -> Server {
             "--log-level",
             "warn",
         ])
-        .env("CAIRN_OTLP__GRPC_LISTEN_ADDRESS", format!("127.0.0.1:{grpc}"))
-        .env("CAIRN_OTLP__HTTP_LISTEN_ADDRESS", format!("127.0.0.1:{otlp_http}"))
+        .env(
+            "CAIRN_OTLP__GRPC_LISTEN_ADDRESS",
+            format!("127.0.0.1:{grpc}"),
+        )
+        .env(
+            "CAIRN_OTLP__HTTP_LISTEN_ADDRESS",
+            format!("127.0.0.1:{otlp_http}"),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -148,7 +154,12 @@ fn python_sdk_traces_logs_and_metrics_are_found_by_every_query_language() {
             .iter()
             .flat_map(|rs| &rs.scope_spans)
             .flat_map(|ss| &ss.spans)
-            .map(|s| (s.name.clone(), s.status.as_ref().map(|x| x.code).unwrap_or(0)))
+            .map(|s| {
+                (
+                    s.name.clone(),
+                    s.status.as_ref().map(|x| x.code).unwrap_or(0),
+                )
+            })
             .collect();
         names.sort();
         let error = if transport == "http" { 2 } else { 0 };
@@ -171,7 +182,10 @@ fn python_sdk_traces_logs_and_metrics_are_found_by_every_query_language() {
     let found = eventually("TraceQL search", || {
         let (status, body) = get(
             &client,
-            &format!("{base}/api/search?q={}&start=0&end=4000000000", url_encode(&q)),
+            &format!(
+                "{base}/api/search?q={}&start=0&end=4000000000",
+                url_encode(&q)
+            ),
             "application/json",
         );
         if status != 200 {
@@ -183,7 +197,10 @@ fn python_sdk_traces_logs_and_metrics_are_found_by_every_query_language() {
     });
     assert_eq!(found.len(), 1, "only the failed clone matches: {found:?}");
     assert_eq!(
-        found[0]["traceID"].as_str().unwrap().trim_start_matches('0'),
+        found[0]["traceID"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches('0'),
         http_id.trim_start_matches('0')
     );
     assert_eq!(found[0]["rootServiceName"], "wp-k8s-service");
@@ -241,7 +258,10 @@ fn python_sdk_traces_logs_and_metrics_are_found_by_every_query_language() {
     assert_eq!(counter.len(), 1, "{counter:?}");
     assert_eq!(counter[0]["value"][1], "2");
     assert_eq!(counter[0]["metric"]["job"], "wp-platform/wp-k8s-service");
-    assert_eq!(counter[0]["metric"]["instance"], "wp-k8s-service-7d9f-abcde");
+    assert_eq!(
+        counter[0]["metric"]["instance"],
+        "wp-k8s-service-7d9f-abcde"
+    );
     let count = eventually("histogram count", || {
         prom("sum(clone_provisioning_duration_seconds_count)")
     });

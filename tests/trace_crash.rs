@@ -84,7 +84,11 @@ fn export(w: u64, k: u64, now_ns: u64) -> Vec<u8> {
             } else {
                 1u64.to_be_bytes().to_vec()
             },
-            name: if j == 0 { "POST /clone".into() } else { format!("step-{j}") },
+            name: if j == 0 {
+                "POST /clone".into()
+            } else {
+                format!("step-{j}")
+            },
             kind: 2,
             start_time_unix_nano: now_ns + j * 1000,
             end_time_unix_nano: now_ns + j * 1000 + 500_000,

@@ -8,3 +8,4 @@ pub mod params;
 pub mod prom_json;
 pub mod prometheus;
 pub mod rules;
+pub mod tempo;
