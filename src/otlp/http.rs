@@ -175,7 +175,7 @@ where
 /// The export response for an outcome (shared with the gRPC receiver).
 pub fn trace_response(p: PartialSuccess) -> ExportTraceServiceResponse {
     ExportTraceServiceResponse {
-        partial_success: (!p.is_full()).then(|| ExportTracePartialSuccess {
+        partial_success: (!p.is_full()).then_some(ExportTracePartialSuccess {
             rejected_spans: p.rejected,
             error_message: p.error_message,
         }),
@@ -185,7 +185,7 @@ pub fn trace_response(p: PartialSuccess) -> ExportTraceServiceResponse {
 /// The export response for an outcome (shared with the gRPC receiver).
 pub fn logs_response(p: PartialSuccess) -> ExportLogsServiceResponse {
     ExportLogsServiceResponse {
-        partial_success: (!p.is_full()).then(|| ExportLogsPartialSuccess {
+        partial_success: (!p.is_full()).then_some(ExportLogsPartialSuccess {
             rejected_log_records: p.rejected,
             error_message: p.error_message,
         }),
@@ -195,7 +195,7 @@ pub fn logs_response(p: PartialSuccess) -> ExportLogsServiceResponse {
 /// The export response for an outcome (shared with the gRPC receiver).
 pub fn metrics_response(p: PartialSuccess) -> ExportMetricsServiceResponse {
     ExportMetricsServiceResponse {
-        partial_success: (!p.is_full()).then(|| ExportMetricsPartialSuccess {
+        partial_success: (!p.is_full()).then_some(ExportMetricsPartialSuccess {
             rejected_data_points: p.rejected,
             error_message: p.error_message,
         }),

@@ -312,6 +312,25 @@ async fn http_partial_success_for_bad_ids() {
             .get(),
         2
     );
+    // The same in OTLP/JSON.
+    let json = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"abcd","spanId":"0102030405060708","name":"short"}]}]}]}"#;
+    let r = post(
+        &st,
+        "/v1/traces",
+        "application/json",
+        None,
+        None,
+        json.into(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&r.body).unwrap(),
+        serde_json::json!({"partialSuccess": {
+            "rejectedSpans": 1,
+            "errorMessage": "1 spans without a valid trace id (16 bytes, not all zero) or span id (8 bytes, not all zero)"
+        }})
+    );
 }
 
 #[tokio::test]
