@@ -30,6 +30,7 @@ pub(crate) fn eval<'t>(f: &'t CField, ctx: &SpanCtx<'t>) -> V<'t> {
             }
         }
         CField::Binary { op, lhs, rhs } => binary(*op, lhs, rhs, ctx),
+        CField::NilTest { exists, arg } => V::Bool((eval(arg, ctx) != V::Nil) == *exists),
     }
 }
 

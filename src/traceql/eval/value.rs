@@ -121,14 +121,10 @@ pub(crate) fn compare(a: &V<'_>, b: &V<'_>) -> Option<Ordering> {
     }
 }
 
-/// A comparison operator applied: `nil` tests existence, everything else
-/// is false on a missing value or a type mismatch.
+/// A comparison operator applied: false on a missing value (`nil`) or a
+/// type mismatch, whatever the operator (comparisons with a literal `nil`
+/// are existence tests, compiled separately).
 pub(crate) fn compare_op(op: BinOp, a: &V<'_>, b: &V<'_>) -> bool {
-    match (a, b) {
-        (V::Nil, V::Nil) => return matches!(op, BinOp::Eq),
-        (V::Nil, _) | (_, V::Nil) => return matches!(op, BinOp::Neq),
-        _ => {}
-    }
     let Some(ord) = compare(a, b) else {
         return false;
     };
