@@ -134,7 +134,7 @@ fn ancestor_in(trace: &TraceData<'_>, set: &[bool]) -> Vec<bool> {
     let mut state: Vec<Option<bool>> = vec![None; n];
     let mut path = Vec::new();
     let mut out = vec![false; n];
-    for start in 0..n {
+    for (start, slot) in out.iter_mut().enumerate() {
         // Walk up until a resolved span, a member or a root.
         path.clear();
         let mut cur = trace.spans[start].parent;
@@ -159,7 +159,7 @@ fn ancestor_in(trace: &TraceData<'_>, set: &[bool]) -> Vec<bool> {
         for &p in &path {
             state[p] = Some(found);
         }
-        out[start] = found;
+        *slot = found;
     }
     out
 }
