@@ -3,7 +3,9 @@
 //! (b spans that are the parent of an a span), `>>` / `<<` (descendant /
 //! ancestor), `~` (b spans sharing a parent with another a span); `!`
 //! forms keep the b spans for which the relation does not hold; `&` forms
-//! return both sides' spans that take part in the relation.
+//! return both sides' spans that take part in the relation. Like Tempo,
+//! every structural operator yields nothing unless both sides matched
+//! (checked by the caller).
 //!
 //! Sets are membership masks over [`TraceData::spans`]; every operator is
 //! linear in the trace size (ancestor walks stop at marked spans).
