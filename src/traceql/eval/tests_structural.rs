@@ -277,3 +277,29 @@ fn structural_with_no_match_yields_nothing() {
     assert!(matching(r#"{ name = "queue.consume" } > { }"#).is_empty());
     assert!(matching(r#"{ kind = consumer } >> { kind = producer }"#).is_empty());
 }
+
+#[test]
+fn parent_cycles_terminate() {
+    use super::tests_fixture::{batch, eval_on, span};
+    use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+    // Spans 1 and 2 name each other as parent; 3 hangs below 2.
+    let t = vec![batch(
+        "loop",
+        vec![],
+        vec![
+            span(9, 1, 2, "a", SpanKind::Internal, (0, 10)),
+            span(9, 2, 1, "b", SpanKind::Internal, (0, 10)),
+            span(9, 3, 2, "c", SpanKind::Internal, (0, 10)),
+        ],
+    )];
+    let trace = TraceData::new(&t);
+    assert_eq!(trace.nested, vec![(1, 6, -1), (2, 5, 1), (3, 4, 2)]);
+    assert!(trace.is_ancestor(0, 2));
+    assert_eq!(
+        eval_on(r#"{ name = "a" } >> { }"#, &t)[0].spans,
+        vec![0, 1, 2]
+    );
+    assert_eq!(eval_on(r#"{ name = "c" } << { }"#, &t)[0].spans, vec![0, 1]);
+    assert_eq!(eval_on("{ } &>> { }", &t)[0].spans, vec![0, 1, 2]);
+    assert_eq!(eval_on("{ } !<< { }", &t)[0].spans, vec![2]);
+}
