@@ -33,6 +33,11 @@ pub(crate) enum CField {
         op: UnaryOp,
         arg: Box<CField>,
     },
+    /// `x = nil` (`exists: false`) or `x != nil` (`exists: true`).
+    NilTest {
+        exists: bool,
+        arg: Box<CField>,
+    },
 }
 
 /// A spanset filter: the condition and whether it looks at events or links
@@ -194,6 +199,12 @@ pub(crate) fn field(f: &Field) -> Result<CField, EvalError> {
         Field::Intrinsic(i) => CField::Intrinsic(*i),
         Field::Attribute(a) => CField::Attr(a.clone()),
         Field::Binary { op, lhs, rhs } => {
+            if let (BinOp::Eq | BinOp::Neq, Some(arg)) = (op, nil_operand(lhs, rhs)) {
+                return Ok(CField::NilTest {
+                    exists: *op == BinOp::Neq,
+                    arg: Box::new(field(arg)?),
+                });
+            }
             if let (BinOp::Re | BinOp::NotRe, Field::Static(crate::traceql::ast::Static::Str(p))) =
                 (op, &**rhs)
             {
@@ -216,6 +227,15 @@ pub(crate) fn field(f: &Field) -> Result<CField, EvalError> {
     })
 }
 
+/// The other side of a comparison with a literal `nil`.
+fn nil_operand<'f>(lhs: &'f Field, rhs: &'f Field) -> Option<&'f Field> {
+    use crate::traceql::ast::Static;
+    match (lhs, rhs) {
+        (x, Field::Static(Static::Nil)) | (Field::Static(Static::Nil), x) => Some(x),
+        _ => None,
+    }
+}
+
 /// A regex that must match the whole value.
 pub(crate) fn anchored(p: &str) -> Result<Regex, EvalError> {
     Regex::new(&format!("^(?:{p})$")).map_err(|e| EvalError(format!("invalid regex {p:?}: {e}")))
@@ -236,6 +256,6 @@ fn scopes(f: &CField) -> (bool, bool) {
             (a || c, b || d)
         }
         CField::Regex { lhs, .. } => scopes(lhs),
-        CField::Unary { arg, .. } => scopes(arg),
+        CField::Unary { arg, .. } | CField::NilTest { arg, .. } => scopes(arg),
     }
 }

@@ -41,6 +41,7 @@ fn any<'t>(kv: &'t KeyValue) -> V<'t> {
         Some(any_value::Value::IntValue(i)) => V::Int(*i),
         Some(any_value::Value::DoubleValue(f)) => V::Float(*f),
         Some(any_value::Value::BoolValue(b)) => V::Bool(*b),
+        Some(any_value::Value::ArrayValue(a)) => V::Arr(&a.values),
         _ => V::Nil,
     }
 }

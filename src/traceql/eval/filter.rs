@@ -7,7 +7,7 @@ use opentelemetry_proto::tonic::trace::v1::span::{Event, Link};
 
 use super::compile::{anchored, CField, CFilter};
 use super::field::{attribute, intrinsic, SpanCtx};
-use super::value::{arith, compare_op, negate, V};
+use super::value::{arith, compare_op, element, negate, V};
 use crate::traceql::ast::{BinOp, UnaryOp};
 use crate::traceql::data::TraceData;
 
@@ -19,6 +19,12 @@ pub(crate) fn eval<'t>(f: &'t CField, ctx: &SpanCtx<'t>) -> V<'t> {
         CField::Attr(a) => attribute(ctx, a),
         CField::Regex { negate, lhs, re } => match eval(lhs, ctx) {
             V::Str(s) => V::Bool(re.is_match(&s) != *negate),
+            V::Arr(items) => {
+                let any = items
+                    .iter()
+                    .any(|e| matches!(element(e), V::Str(s) if re.is_match(&s)));
+                V::Bool(any != *negate)
+            }
             _ => V::Bool(false),
         },
         CField::Unary { op, arg } => {
@@ -30,6 +36,7 @@ pub(crate) fn eval<'t>(f: &'t CField, ctx: &SpanCtx<'t>) -> V<'t> {
             }
         }
         CField::Binary { op, lhs, rhs } => binary(*op, lhs, rhs, ctx),
+        CField::NilTest { exists, arg } => V::Bool((eval(arg, ctx) != V::Nil) == *exists),
     }
 }
 

@@ -56,11 +56,15 @@ fn spanset_op<'t>(
         return None;
     }
     let r = eval_expr(rhs, trace, one);
+    // As in Tempo, a structural operator (negated forms included) yields
+    // nothing unless both sides matched.
+    if op != SpansetOp::Union && (l.is_empty() || r.is_empty()) {
+        return None;
+    }
     let n = trace.spans.len();
     let lm = mask(n, &l);
     let rm = mask(n, &r);
     let out = match op {
-        SpansetOp::And if r.is_empty() => return None,
         SpansetOp::And | SpansetOp::Union => lm.iter().zip(&rm).map(|(a, b)| *a || *b).collect(),
         _ => join(trace, op, &lm, &rm)?,
     };

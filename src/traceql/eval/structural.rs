@@ -3,7 +3,9 @@
 //! (b spans that are the parent of an a span), `>>` / `<<` (descendant /
 //! ancestor), `~` (b spans sharing a parent with another a span); `!`
 //! forms keep the b spans for which the relation does not hold; `&` forms
-//! return both sides' spans that take part in the relation.
+//! return both sides' spans that take part in the relation. Like Tempo,
+//! every structural operator yields nothing unless both sides matched
+//! (checked by the caller).
 //!
 //! Sets are membership masks over [`TraceData::spans`]; every operator is
 //! linear in the trace size (ancestor walks stop at marked spans).
@@ -134,7 +136,7 @@ fn ancestor_in(trace: &TraceData<'_>, set: &[bool]) -> Vec<bool> {
     let mut state: Vec<Option<bool>> = vec![None; n];
     let mut path = Vec::new();
     let mut out = vec![false; n];
-    for start in 0..n {
+    for (start, slot) in out.iter_mut().enumerate() {
         // Walk up until a resolved span, a member or a root.
         path.clear();
         let mut cur = trace.spans[start].parent;
@@ -159,7 +161,7 @@ fn ancestor_in(trace: &TraceData<'_>, set: &[bool]) -> Vec<bool> {
         for &p in &path {
             state[p] = Some(found);
         }
-        out[start] = found;
+        *slot = found;
     }
     out
 }

@@ -501,3 +501,22 @@ fn compiled_query_is_reusable_across_traces() {
 fn empty_trace_yields_nothing() {
     assert!(eval_on("{}", &[]).is_empty());
 }
+
+#[test]
+fn array_attribute_matches_any_element() {
+    assert_eq!(
+        one(r#"{ span.db.hosts = "pg-2" }"#, "health"),
+        strs(&["db.ping"])
+    );
+    assert!(matching(r#"{ span.db.hosts = "pg-3" }"#).is_empty());
+    assert_eq!(matching(r#"{ span.db.hosts =~ "pg-.*" }"#), vec!["health"]);
+    assert!(matching(r#"{ span.db.hosts != "pg-1" }"#).is_empty());
+    assert_eq!(
+        one(r#"{ span.db.hosts != "pg-3" }"#, "health"),
+        strs(&["db.ping"])
+    );
+    assert_eq!(
+        one("{ span.db.hosts != nil }", "health"),
+        strs(&["db.ping"])
+    );
+}

@@ -14,7 +14,9 @@
 //!   `queue.publish` (producer) → `queue.consume` (consumer, service
 //!   `worker`).
 
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::common::v1::{
+    any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue,
+};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::span::{Event, Link, SpanKind};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
@@ -36,6 +38,15 @@ pub(super) fn f(k: &str, v: f64) -> KeyValue {
 }
 pub(super) fn b(k: &str, v: bool) -> KeyValue {
     kv(k, any_value::Value::BoolValue(v))
+}
+pub(super) fn arr(k: &str, items: &[&str]) -> KeyValue {
+    let values = items
+        .iter()
+        .map(|x| AnyValue {
+            value: Some(any_value::Value::StringValue(x.to_string())),
+        })
+        .collect();
+    kv(k, any_value::Value::ArrayValue(ArrayValue { values }))
 }
 fn kv(k: &str, v: any_value::Value) -> KeyValue {
     KeyValue {
@@ -293,7 +304,11 @@ pub(super) fn trace_health() -> Vec<ResourceSpans> {
                 ),
                 attrs(
                     span(3, 2, 1, "db.ping", SpanKind::Client, (500, 1500)),
-                    vec![s("db.system", "postgres"), s("http.method", "PING")],
+                    vec![
+                        s("db.system", "postgres"),
+                        s("http.method", "PING"),
+                        arr("db.hosts", &["pg-1", "pg-2"]),
+                    ],
                 ),
                 span(3, 3, 1, "queue.publish", SpanKind::Producer, (1500, 1800)),
             ],

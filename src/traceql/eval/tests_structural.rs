@@ -159,6 +159,10 @@ fn not_parent() {
             "POST /api/v1/pods"
         ])
     );
+    assert_eq!(
+        matching(r#"{ resource.service.name = "kube-apiserver" } !< { }"#),
+        vec!["ok", "err"]
+    );
 }
 
 #[test]
@@ -167,9 +171,10 @@ fn not_descendant() {
         one(r#"{ name = "POST /clone" } !>> { }"#, "ok"),
         strs(&["POST /clone"])
     );
+    // Nothing on the left: nothing at all, as in Tempo.
     assert_eq!(
-        one(r#"{ name = "POST /clone" } !>> { }"#, "health").len(),
-        4
+        matching(r#"{ name = "POST /clone" } !>> { }"#),
+        vec!["ok", "err"]
     );
 }
 
@@ -183,7 +188,7 @@ fn not_ancestor() {
             "GET /api/v1/pods/wp-def"
         ])
     );
-    assert_eq!(one("{ status = error } !<< { }", "ok").len(), 5);
+    assert_eq!(matching("{ status = error } !<< { }"), vec!["err"]);
 }
 
 #[test]
@@ -271,4 +276,30 @@ fn structural_result_combined_with_and() {
 fn structural_with_no_match_yields_nothing() {
     assert!(matching(r#"{ name = "queue.consume" } > { }"#).is_empty());
     assert!(matching(r#"{ kind = consumer } >> { kind = producer }"#).is_empty());
+}
+
+#[test]
+fn parent_cycles_terminate() {
+    use super::tests_fixture::{batch, eval_on, span};
+    use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+    // Spans 1 and 2 name each other as parent; 3 hangs below 2.
+    let t = vec![batch(
+        "loop",
+        vec![],
+        vec![
+            span(9, 1, 2, "a", SpanKind::Internal, (0, 10)),
+            span(9, 2, 1, "b", SpanKind::Internal, (0, 10)),
+            span(9, 3, 2, "c", SpanKind::Internal, (0, 10)),
+        ],
+    )];
+    let trace = TraceData::new(&t);
+    assert_eq!(trace.nested, vec![(1, 6, -1), (2, 5, 1), (3, 4, 2)]);
+    assert!(trace.is_ancestor(0, 2));
+    assert_eq!(
+        eval_on(r#"{ name = "a" } >> { }"#, &t)[0].spans,
+        vec![0, 1, 2]
+    );
+    assert_eq!(eval_on(r#"{ name = "c" } << { }"#, &t)[0].spans, vec![0, 1]);
+    assert_eq!(eval_on("{ } &>> { }", &t)[0].spans, vec![0, 1, 2]);
+    assert_eq!(eval_on("{ } !<< { }", &t)[0].spans, vec![2]);
 }

@@ -6,6 +6,8 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue};
+
 use super::Value;
 use crate::traceql::ast::{BinOp, Kind, Static, Status};
 
@@ -23,6 +25,9 @@ pub(crate) enum V<'a> {
     Status(i32),
     /// OTLP span kind.
     Kind(i32),
+    /// An array attribute: a comparison or regex holds when it holds for
+    /// one element (`!=` and `!~`: for none).
+    Arr(&'a [AnyValue]),
 }
 
 /// OTLP status code of a status enum.
@@ -74,6 +79,7 @@ impl<'a> V<'a> {
             V::Dur(d) => V::Dur(*d),
             V::Status(s) => V::Status(*s),
             V::Kind(k) => V::Kind(*k),
+            V::Arr(a) => V::Arr(a),
         }
     }
 
@@ -88,6 +94,8 @@ impl<'a> V<'a> {
             V::Dur(d) => Value::Duration(*d),
             V::Status(s) => Value::Status(*s),
             V::Kind(k) => Value::Kind(*k),
+            // No array in the public value type.
+            V::Arr(_) => Value::Nil,
         }
     }
 
@@ -101,6 +109,17 @@ impl<'a> V<'a> {
             V::Float(f) => Some(*f),
             _ => None,
         }
+    }
+}
+
+/// The value of one array element (nested arrays and maps are `nil`).
+pub(crate) fn element(e: &AnyValue) -> V<'_> {
+    match &e.value {
+        Some(any_value::Value::StringValue(s)) => V::Str(Cow::Borrowed(s)),
+        Some(any_value::Value::IntValue(i)) => V::Int(*i),
+        Some(any_value::Value::DoubleValue(f)) => V::Float(*f),
+        Some(any_value::Value::BoolValue(b)) => V::Bool(*b),
+        _ => V::Nil,
     }
 }
 
@@ -121,13 +140,25 @@ pub(crate) fn compare(a: &V<'_>, b: &V<'_>) -> Option<Ordering> {
     }
 }
 
-/// A comparison operator applied: `nil` tests existence, everything else
-/// is false on a missing value or a type mismatch.
+/// A comparison operator applied: false on a missing value (`nil`) or a
+/// type mismatch, whatever the operator (comparisons with a literal `nil`
+/// are existence tests, compiled separately).
 pub(crate) fn compare_op(op: BinOp, a: &V<'_>, b: &V<'_>) -> bool {
-    match (a, b) {
-        (V::Nil, V::Nil) => return matches!(op, BinOp::Eq),
-        (V::Nil, _) | (_, V::Nil) => return matches!(op, BinOp::Neq),
-        _ => {}
+    if let (V::Arr(items), x) | (x, V::Arr(items)) = (a, b) {
+        let flipped = matches!(b, V::Arr(_)) && !matches!(a, V::Arr(_));
+        let test = |e: &AnyValue, op: BinOp| {
+            let e = element(e);
+            if flipped {
+                compare_op(op, x, &e)
+            } else {
+                compare_op(op, &e, x)
+            }
+        };
+        return if op == BinOp::Neq {
+            !items.iter().any(|e| test(e, BinOp::Eq))
+        } else {
+            items.iter().any(|e| test(e, op))
+        };
     }
     let Some(ord) = compare(a, b) else {
         return false;
