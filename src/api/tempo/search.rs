@@ -140,7 +140,7 @@ pub fn search(
 
 /// Sorts by start time, newest first, and keeps `limit`.
 fn keep_newest(hits: &mut Vec<(u64, Value)>, limit: usize) {
-    hits.sort_by(|a, b| b.0.cmp(&a.0));
+    hits.sort_by_key(|h| std::cmp::Reverse(h.0));
     hits.truncate(limit);
 }
 

@@ -675,3 +675,133 @@ async fn tag_values_v1_and_v2() {
     let (status, _) = get_text(&e, "/api/v2/search/tag/1+2/values").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+/// The trace ids of a search answer, in order.
+fn trace_ids(doc: &Value) -> Vec<String> {
+    doc["traces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["traceID"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn search_traceql_filters_and_select() {
+    let e = env();
+    push(&e, "fake", fixture());
+    let doc = get_json(
+        &e,
+        &format!(
+            "/api/search?q={}",
+            enc("{ resource.service.name = \"kube\" }")
+        ),
+    )
+    .await;
+    let set = json!({"spans": [{"spanID": "0000000000000a03", "name": "k8s api",
+        "startTimeUnixNano": (T0 + 20 * MS).to_string(), "durationNanos": (100 * MS).to_string()}],
+        "matched": 1});
+    let mut a = all_traces(3).remove(2);
+    a["spanSet"] = set.clone();
+    a["spanSets"] = json!([set]);
+    assert_eq!(doc["traces"], json!([a]));
+
+    let doc = get_json(
+        &e,
+        &format!(
+            "/api/search?q={}",
+            enc("{ status = error } | select(span.http.status_code)")
+        ),
+    )
+    .await;
+    assert_eq!(
+        doc["traces"][0]["spanSets"][0]["spans"][0]["attributes"],
+        json!([{"key": "span.http.status_code", "value": {"intValue": "500"}}])
+    );
+
+    // Server spans: the roots of 0xa1 and 0xb2, newest first.
+    let doc = get_json(&e, &format!("/api/search?q={}", enc("{ kind = server }"))).await;
+    assert_eq!(trace_ids(&doc), ["10000000000000b2", "10000000000000a1"]);
+    let doc = get_json(
+        &e,
+        &format!("/api/search?q={}&limit=1", enc("{ kind = server }")),
+    )
+    .await;
+    assert_eq!(trace_ids(&doc), ["10000000000000b2"]);
+}
+
+#[tokio::test]
+async fn search_legacy_tags_and_durations() {
+    let e = env();
+    push(&e, "fake", fixture());
+    let search = |q: String| {
+        let e = &e;
+        async move { trace_ids(&get_json(e, &format!("/api/search?{q}")).await) }
+    };
+    assert_eq!(
+        search(format!("tags={}", enc("service.name=wp-k8s-service"))).await,
+        ["10000000000000a1"]
+    );
+    assert_eq!(
+        search(format!("tags={}", enc("http.method=GET name=\"GET /\""))).await,
+        ["10000000000000b2"]
+    );
+    assert_eq!(
+        search(format!(
+            "tags={}&minDuration=400ms",
+            enc("http.status_code=500")
+        ))
+        .await,
+        ["10000000000000a1"]
+    );
+    assert!(search(format!(
+        "tags={}&maxDuration=100ms",
+        enc("http.status_code=500")
+    ))
+    .await
+    .is_empty());
+    assert_eq!(
+        search("tags=error%3Dtrue".into()).await,
+        ["10000000000000a1"]
+    );
+    assert_eq!(
+        search("minDuration=10ms&maxDuration=50ms".into()).await,
+        ["10000000000000b2"]
+    );
+}
+
+#[tokio::test]
+async fn tag_values_filtered_by_a_query() {
+    let e = env();
+    push(&e, "fake", fixture());
+    let s = |v: &str| json!({"type": "string", "value": v});
+    let values = |tag: &str, q: &str| format!("/api/v2/search/tag/{tag}/values?q={}", enc(q));
+    assert_eq!(
+        get_json(
+            &e,
+            &values("resource.service.name", "{ name = \"k8s api\" }")
+        )
+        .await,
+        json!({ "tagValues": [s("kube")] })
+    );
+    assert_eq!(
+        get_json(
+            &e,
+            &values("resource.service.name", "{ span.http.method = \"GET\" }")
+        )
+        .await,
+        json!({ "tagValues": [s("web")] })
+    );
+    assert_eq!(
+        get_json(
+            &e,
+            &values("name", "{ resource.service.name = \"wp-k8s-service\" }")
+        )
+        .await,
+        json!({ "tagValues": [s("POST /clone"), s("create pod")] })
+    );
+    assert_eq!(
+        get_json(&e, &values(".http.status_code", "{ kind = server }")).await,
+        json!({ "tagValues": [] })
+    );
+}
