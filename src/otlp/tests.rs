@@ -126,11 +126,13 @@ fn metrics_req() -> ExportMetricsServiceRequest {
                             NumberDataPoint {
                                 time_unix_nano: now_ns(),
                                 value: Some(number_data_point::Value::AsInt(3)),
+                                attributes: vec![kv("queue", "clones")],
                                 ..Default::default()
                             },
                             NumberDataPoint {
                                 time_unix_nano: now_ns(),
                                 value: Some(number_data_point::Value::AsDouble(4.5)),
+                                attributes: vec![kv("queue", "restores")],
                                 ..Default::default()
                             },
                         ],

@@ -148,6 +148,12 @@ pub fn router(st: SharedState) -> Router {
         .merge(loki_ingest())
         .merge(crate::otlp::http::routes())
         .merge(
+            crate::api::tempo::routes().route_layer(middleware::from_fn_with_state(
+                st.clone(),
+                require_ready_plain,
+            )),
+        )
+        .merge(
             crate::api::loki::handlers::routes().route_layer(middleware::from_fn_with_state(
                 st.clone(),
                 require_ready_plain,
@@ -171,6 +177,9 @@ async fn index() -> impl IntoResponse {
             "\n\n",
             "Prometheus API: /api/v1/query, /api/v1/query_range, ... (also under /prometheus)\n",
             "Remote write:   POST /api/v1/write\n",
+            "Loki API:       /loki/api/v1/query_range, /loki/api/v1/push, ...\n",
+            "Tempo API:      /api/traces/<id>, /api/search, /api/v2/search/tags, ...\n",
+            "OTLP:           POST /v1/traces, /v1/logs, /v1/metrics (gRPC on :4317, HTTP on :4318)\n",
             "OTLP:           POST /v1/traces, /v1/logs, /v1/metrics\n",
             "Health:         /ready, /metrics\n"
         ),
