@@ -111,6 +111,7 @@ pub(crate) mod tests {
         KeyValue {
             key: key.into(),
             value: Some(AnyValue { value: Some(v) }),
+            ..Default::default()
         }
     }
 
