@@ -3,13 +3,13 @@
 //! with unit and type suffixes). This module walks an export (resources,
 //! scopes, metrics), refuses what cannot be stored and collects the rest:
 //!
-//! * [`naming`]: metric and label names;
-//! * [`attrs`]: attribute values and attribute lists as labels;
-//! * [`resource`]: `job`/`instance`, scope labels, `target_info`;
-//! * [`points`]: gauges, sums, histograms, summaries;
-//! * [`exp_histogram`]: exponential histograms to native histograms;
-//! * [`exemplars`]: exemplars;
-//! * [`series`]: series merging and problem reporting.
+//! * [`naming`] – metric and label names;
+//! * [`attrs`] – attribute values and attribute lists as labels;
+//! * [`resource`] – `job`/`instance`, scope labels, `target_info`;
+//! * [`points`] – gauges, sums, histograms, summaries;
+//! * [`exp_histogram`] – exponential histograms to native histograms;
+//! * [`exemplars`] – exemplars;
+//! * [`series`] – series merging and problem reporting.
 //!
 //! Delta temporality is refused (see `docs/otlp-metrics.md`): Cairn stores
 //! cumulative series only, like Prometheus without its experimental

@@ -74,8 +74,8 @@ impl<'a> ResourceCtx<'a> {
         }
         let mut l = to_labels(self.attrs, &IDENTIFYING)?;
         self.apply(&mut l);
-        if !l.get("job").is_some_and(|v| !v.is_empty())
-            && !l.get("instance").is_some_and(|v| !v.is_empty())
+        if l.get("job").is_none_or(|v| v.is_empty())
+            && l.get("instance").is_none_or(|v| v.is_empty())
         {
             return Ok(None);
         }
