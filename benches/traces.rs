@@ -136,7 +136,120 @@ fn fmt(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// Spans per OTLP export in the ingest runs (100 traces of 10 spans).
+const EXPORT_TRACES: u64 = 100;
+const CLIENTS: usize = 4;
+
+/// OTLP ingest through the real receivers: a server on loopback (main
+/// port for HTTP, the gRPC listener), four concurrent exporters sending
+/// protobuf exports of 1,000 spans, each acknowledged (WAL fsync) before
+/// the next. Returns (HTTP spans/s, gRPC spans/s).
+fn otlp_ingest(total_spans: u64) -> (f64, f64) {
+    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use prost::Message;
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut cfg = Config::default();
+        cfg.storage.data_dir = dir.path().to_path_buf();
+        cfg.limits.trace_ingestion_rate_spans = u64::MAX / 4;
+        cfg.limits.trace_ingestion_burst_spans = u64::MAX / 4;
+        let st = cairn::server::build_state(
+            Arc::new(cfg),
+            Arc::new(cairn::storage::clock::SystemClock),
+        );
+        cairn::server::open_stores(st.clone()).await.expect("open");
+        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let http_addr = http.local_addr().expect("addr");
+        let app = cairn::server::router(st.clone());
+        tokio::spawn(async move { axum::serve(http, app).await });
+        let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let grpc_addr = grpc.local_addr().expect("addr");
+        let st2 = st.clone();
+        tokio::spawn(cairn::otlp::grpc::serve_grpc(st2, grpc, std::future::pending()));
+
+        let exports = total_spans / (EXPORT_TRACES * SPANS_PER_TRACE);
+        let build = |offset: u64| -> Vec<Vec<ExportTraceServiceRequest>> {
+            let mut per_client = vec![Vec::new(); CLIENTS];
+            for e in 0..exports {
+                let first = offset + e * EXPORT_TRACES;
+                let req = ExportTraceServiceRequest {
+                    resource_spans: (first..first + EXPORT_TRACES)
+                        .map(|i| make_trace(i, 1_000_000_000))
+                        .collect(),
+                };
+                per_client[e as usize % CLIENTS].push(req);
+            }
+            per_client
+        };
+        let sent = exports * EXPORT_TRACES * SPANS_PER_TRACE;
+
+        // HTTP: bodies encoded before the clock starts.
+        let bodies: Vec<Vec<Vec<u8>>> = build(0)
+            .into_iter()
+            .map(|reqs| reqs.iter().map(|r| r.encode_to_vec()).collect())
+            .collect();
+        let client = reqwest::Client::new();
+        let url = format!("http://{http_addr}/v1/traces");
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for bodies in bodies {
+            let client = client.clone();
+            let url = url.clone();
+            tasks.push(tokio::spawn(async move {
+                for b in bodies {
+                    let r = client
+                        .post(&url)
+                        .header("Content-Type", "application/x-protobuf")
+                        .body(b)
+                        .send()
+                        .await
+                        .expect("send");
+                    assert_eq!(r.status().as_u16(), 200);
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.expect("client");
+        }
+        let http_rate = sent as f64 / started.elapsed().as_secs_f64();
+
+        // gRPC: one channel per exporter, as SDKs have.
+        let reqs = build(exports * EXPORT_TRACES);
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for reqs in reqs {
+            let addr = format!("http://{grpc_addr}");
+            tasks.push(tokio::spawn(async move {
+                let mut c = TraceServiceClient::connect(addr).await.expect("connect");
+                for r in reqs {
+                    c.export(r).await.expect("export");
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.expect("client");
+        }
+        let grpc_rate = sent as f64 / started.elapsed().as_secs_f64();
+        st.traces.close();
+        (http_rate, grpc_rate)
+    })
+}
+
 fn main() {
+    let ingest_spans: u64 = std::env::var("CAIRN_BENCH_INGEST_SPANS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000_000);
+    let (http_rate, grpc_rate) = otlp_ingest(ingest_spans);
+    println!(
+        "OTLP ingest, {CLIENTS} exporters, 1,000-span protobuf exports, WAL fsync before each answer: HTTP {http_rate:.0} spans/s, gRPC {grpc_rate:.0} spans/s"
+    );
     let spans: u64 = std::env::var("CAIRN_BENCH_SPANS")
         .ok()
         .and_then(|v| v.parse().ok())
