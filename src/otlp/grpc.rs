@@ -196,7 +196,11 @@ pub async fn serve_grpc(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), tonic::transport::Error> {
     let incoming = tonic::transport::server::TcpIncoming::from(listener);
+    // Exports are large (hundreds of KiB): HTTP/2's default 64 KiB windows
+    // would make every export wait for window updates.
     tonic::transport::Server::builder()
+        .initial_stream_window_size(Some(4 << 20))
+        .initial_connection_window_size(Some(16 << 20))
         .serve_with_incoming_shutdown(OtlpRoutes::new(st), incoming, shutdown)
         .await
 }

@@ -26,7 +26,8 @@ pub struct TraceData<'a> {
     /// id are kept once.
     pub spans: Vec<SpanView<'a>>,
     /// Position of the root span: the earliest-starting span without a
-    /// parent id; else the earliest span whose parent is missing.
+    /// parent id; `None` while the root has not arrived (Tempo then shows
+    /// "<root span not yet received>" and `rootName` matches nothing).
     pub root: Option<usize>,
     /// Earliest start and latest end of any span (ns).
     pub start_ns: u64,
@@ -72,8 +73,7 @@ impl<'a> TraceData<'a> {
                 .min_by_key(|(_, v)| v.span.start_time_unix_nano)
                 .map(|(i, _)| i)
         };
-        let root = earliest(&|v| v.span.parent_span_id.is_empty())
-            .or_else(|| earliest(&|v| v.parent.is_none()));
+        let root = earliest(&|v| v.span.parent_span_id.is_empty());
         let start_ns = spans
             .iter()
             .map(|v| v.span.start_time_unix_nano)

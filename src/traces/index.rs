@@ -20,7 +20,7 @@ use tantivy::query::{AllQuery, BooleanQuery, Query, RangeQuery, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Schema, FAST, INDEXED, STRING};
 use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 
-use super::model::indexed_value;
+use super::model::indexed_values;
 use super::prefilter::{AttrScope, IndexedValue, Prefilter};
 use super::store::TagScope;
 
@@ -136,7 +136,7 @@ impl DocTerms<'_> {
         for kv in kvs {
             let k = format!("{sc}{SEP}{}", kv.key);
             self.text(self.f.key, 'k', &k);
-            if let Some(v) = indexed_value(kv) {
+            for v in indexed_values(kv) {
                 let t = format!("{k}{SEP}{}", value_term(&v));
                 self.text(self.f.attr, 'a', &t);
             }

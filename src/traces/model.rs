@@ -96,6 +96,29 @@ pub fn string_value(s: impl Into<String>) -> AnyValue {
     }
 }
 
+/// The indexable values of an attribute: its value, or each scalar element
+/// of an array (TraceQL compares arrays element by element).
+pub fn indexed_values(kv: &KeyValue) -> Vec<IndexedValue> {
+    match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+        Some(any_value::Value::ArrayValue(a)) => a
+            .values
+            .iter()
+            .filter_map(|v| scalar(v.value.as_ref()?))
+            .collect(),
+        _ => indexed_value(kv).into_iter().collect(),
+    }
+}
+
+fn scalar(v: &any_value::Value) -> Option<IndexedValue> {
+    match v {
+        any_value::Value::StringValue(s) => Some(IndexedValue::Str(s.clone())),
+        any_value::Value::IntValue(i) => Some(IndexedValue::Int(*i)),
+        any_value::Value::DoubleValue(f) => Some(IndexedValue::Float(*f)),
+        any_value::Value::BoolValue(b) => Some(IndexedValue::Bool(*b)),
+        _ => None,
+    }
+}
+
 /// The indexable value of an attribute (arrays and maps are not indexed).
 pub fn indexed_value(kv: &KeyValue) -> Option<IndexedValue> {
     match kv.value.as_ref()?.value.as_ref()? {

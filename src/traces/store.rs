@@ -91,6 +91,11 @@ pub enum PushError {
     Closed,
 }
 
+/// Most distinct values (or names per scope) one tag request collects when
+/// it sets no limit, so that a high-cardinality attribute cannot exhaust
+/// memory.
+pub const MAX_TAG_VALUES: usize = 10_000;
+
 /// Attribute names by scope.
 pub type TagNames = BTreeMap<TagScope, BTreeSet<String>>;
 

@@ -24,7 +24,7 @@ use super::head::{collect_names, collect_values, split_by_trace, Head, LiveTrace
 use super::model::{span_count, TraceId};
 use super::partition::{encode_traces_data, parse_dir_name, Partition};
 use super::prefilter::IndexedValue;
-use super::store::{PushError, ScanRequest, ScanStats, TagNames, TagScope};
+use super::store::{PushError, ScanRequest, ScanStats, TagNames, TagScope, MAX_TAG_VALUES};
 
 /// Settings of one tenant's trace store.
 #[derive(Clone, Debug)]
@@ -401,11 +401,14 @@ impl TenantTraces {
                 .collect()
         };
         ids.sort_unstable_by(|a, b| b.cmp(a));
+        let parts = self.partitions.read().clone();
+        let frozen = self.frozen.read().clone();
         for (_, id) in ids {
             let Some(batches) = self.head.read().traces.get(&id).map(|t| t.batches.clone()) else {
                 continue;
             };
             visited.insert(id);
+            let batches = self.whole(&id, batches, Place::Head, &frozen, &parts)?;
             stats.inspected_traces += 1;
             stats.inspected_spans += span_count(&batches) as u64;
             stats.inspected_bytes += batches.iter().map(|b| b.encoded_len() as u64).sum::<u64>();
@@ -413,8 +416,7 @@ impl TenantTraces {
                 return Ok(stats);
             }
         }
-        let frozen = self.frozen.read().clone();
-        for fz in frozen.iter().rev() {
+        for (fi, fz) in frozen.iter().enumerate().rev() {
             stats.total_blocks += 1;
             for (id, t) in &fz.traces {
                 if !t.overlaps(s, e) || !visited.insert(*id) {
@@ -423,13 +425,14 @@ impl TenantTraces {
                 stats.inspected_traces += 1;
                 stats.inspected_spans += t.spans as u64;
                 stats.inspected_bytes += t.bytes;
-                if f(id, &t.batches).is_break() {
+                let batches =
+                    self.whole(id, t.batches.clone(), Place::Frozen(fi), &frozen, &parts)?;
+                if f(id, &batches).is_break() {
                     return Ok(stats);
                 }
             }
         }
-        let parts = self.partitions.read().clone();
-        for p in parts.iter().rev() {
+        for (pi, p) in parts.iter().enumerate().rev() {
             if !p.overlaps(s, e) {
                 continue;
             }
@@ -457,7 +460,8 @@ impl TenantTraces {
                 if !visited.insert(row.id) {
                     continue;
                 }
-                let batches = p.read(r)?;
+                let batches =
+                    self.whole(&row.id, p.read(r)?, Place::Partition(pi), &frozen, &parts)?;
                 stats.inspected_traces += 1;
                 stats.inspected_spans += u64::from(row.spans);
                 stats.inspected_bytes += u64::from(row.len);
@@ -467,6 +471,46 @@ impl TenantTraces {
             }
         }
         Ok(stats)
+    }
+
+    /// The whole trace from one piece found at `found`: the pieces in the
+    /// head, in traces being sealed, and in the partitions whose time range
+    /// overlaps the piece (spans that arrived after the trace was sealed
+    /// fall there), spans deduplicated. Usually there is one piece.
+    fn whole(
+        &self,
+        id: &TraceId,
+        piece: Vec<ResourceSpans>,
+        found: Place,
+        frozen: &[Arc<Frozen>],
+        parts: &[Arc<Partition>],
+    ) -> io::Result<Vec<ResourceSpans>> {
+        let (lo, hi) = super::model::time_bounds(&piece);
+        let mut out = piece;
+        let mut more = false;
+        if found != Place::Head {
+            if let Some(t) = self.head.read().traces.get(id) {
+                out.extend(t.batches.iter().cloned());
+                more = true;
+            }
+        }
+        for (i, fz) in frozen.iter().enumerate() {
+            if found != Place::Frozen(i) {
+                if let Some(t) = fz.traces.get(id) {
+                    out.extend(t.batches.iter().cloned());
+                    more = true;
+                }
+            }
+        }
+        for (i, p) in parts.iter().enumerate() {
+            if found != Place::Partition(i) && p.overlaps(lo, hi) {
+                if let Some(row) = p.find(id) {
+                    out.extend(p.read(row)?);
+                    more = true;
+                }
+            }
+        }
+        Ok(if more { dedupe_spans(out) } else { out })
     }
 
     pub fn tag_names(&self, start_ns: u64, end_ns: u64, limit: usize) -> io::Result<TagNames> {
@@ -490,11 +534,10 @@ impl TenantTraces {
                 }
             }
         }
-        if limit > 0 {
-            for names in out.values_mut() {
-                while names.len() > limit {
-                    names.pop_last();
-                }
+        let cap = if limit > 0 { limit } else { MAX_TAG_VALUES };
+        for names in out.values_mut() {
+            while names.len() > cap {
+                names.pop_last();
             }
         }
         Ok(out)
@@ -573,6 +616,14 @@ impl TenantTraces {
         }
         Ok(out)
     }
+}
+
+/// Where a scan met a piece of a trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Place {
+    Head,
+    Frozen(usize),
+    Partition(usize),
 }
 
 /// Keeps the first copy of every span id (a trace read from several

@@ -405,3 +405,78 @@ fn retention_and_the_disk_cap_drop_whole_partitions() {
     assert_eq!(capped.apply_retention(10).deleted, 1);
     assert_eq!(ids_of(&capped, Prefilter::All), Vec::<u8>::new());
 }
+
+#[test]
+fn a_scan_sees_a_trace_split_between_a_partition_and_the_head_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(dir.path(), ManualClock::new(T0_MS));
+    push_two(&st);
+    st.seal(true);
+    // The root of trace 1 was sealed; a late child arrives afterwards.
+    st.push(
+        &tenant(),
+        vec![batch(
+            "wp-k8s-service",
+            vec![span(1, 4, 1, "ingress.wait_ready", 2, 100)],
+        )],
+    )
+    .unwrap();
+    let mut seen = Vec::new();
+    st.scan(&tenant(), &ScanRequest::everything(), &mut |id, batches| {
+        let mut names: Vec<String> = batches
+            .iter()
+            .flat_map(|rs| &rs.scope_spans)
+            .flat_map(|ss| &ss.spans)
+            .map(|s| s.name.clone())
+            .collect();
+        names.sort();
+        seen.push((id[0], names));
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            (
+                1,
+                vec![
+                    "POST /clone".to_string(),
+                    "ingress.wait_ready".to_string(),
+                    "k8s.create_pod".to_string()
+                ]
+            ),
+            (2, vec!["create pod".to_string()]),
+        ]
+    );
+}
+
+#[test]
+fn array_attribute_elements_are_indexed() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(dir.path(), ManualClock::new(T0_MS));
+    let mut sp = span(5, 1, 0, "GET /plugins", 0, 10);
+    sp.attributes.push(kv(
+        "wordpress.plugins",
+        any_value::Value::ArrayValue(opentelemetry_proto::tonic::common::v1::ArrayValue {
+            values: vec![
+                AnyValue {
+                    value: Some(s("akismet")),
+                },
+                AnyValue {
+                    value: Some(s("woocommerce")),
+                },
+            ],
+        }),
+    ));
+    st.push(&tenant(), vec![batch("wp-k8s-service", vec![sp])])
+        .unwrap();
+    push_two(&st);
+    st.seal(true);
+    let p = Prefilter::Attr {
+        scope: AttrScope::Span,
+        key: "wordpress.plugins".into(),
+        value: IndexedValue::Str("woocommerce".into()),
+    };
+    assert_eq!(ids_of(&st, p), vec![5]);
+}

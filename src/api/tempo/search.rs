@@ -32,7 +32,7 @@ pub const ROOT_NOT_RECEIVED: &str = "<root span not yet received>";
 /// A parsed search request.
 #[derive(Clone, Debug)]
 pub struct SearchRequest {
-    pub query: Query,
+    pub query: Prepared,
     pub limit: usize,
     pub spss: usize,
     pub window: Window,
@@ -45,10 +45,23 @@ impl SearchRequest {
         let text = params::search_query(p)?;
         let query = crate::traceql::parse(&text)
             .map_err(|e| TempoError::bad_request(format!("invalid TraceQL query: {e}")))?;
+        let query = Prepared::new(query).map_err(|e| TempoError::bad_request(e.to_string()))?;
+        let limit = params::count(p, "limit", DEFAULT_LIMIT)?;
+        let spss = params::count(p, "spss", DEFAULT_SPSS)?;
+        if limit > MAX_LIMIT {
+            return Err(TempoError::bad_request(format!(
+                "limit {limit} is over the maximum of {MAX_LIMIT}"
+            )));
+        }
+        if spss > MAX_SPSS {
+            return Err(TempoError::bad_request(format!(
+                "spss must be less than or equal to {MAX_SPSS}"
+            )));
+        }
         Ok(SearchRequest {
             query,
-            limit: params::count(p, "limit", DEFAULT_LIMIT)?,
-            spss: params::count(p, "spss", DEFAULT_SPSS)?,
+            limit,
+            spss,
             window: params::window(p)?.unwrap_or(Window::ALL),
         })
     }
@@ -77,20 +90,46 @@ fn is_match_all(q: &Query) -> bool {
     q.hints.is_empty() && matches!(q.expr, Expr::Filter(None))
 }
 
-/// The spansets `q` yields for a trace.
-pub fn spansets(q: &Query, data: &TraceData<'_>) -> Result<Vec<Spanset>, eval::EvalError> {
-    if is_match_all(q) {
-        if data.spans.is_empty() {
-            return Ok(Vec::new());
-        }
-        let n = data.spans.len();
-        return Ok(vec![Spanset {
-            spans: (0..n).collect(),
-            attributes: Vec::new(),
-            selected: vec![Vec::new(); n],
-        }]);
+/// Most traces one search returns.
+pub const MAX_LIMIT: usize = 10_000;
+/// Most spans per spanset one search returns (Tempo's default
+/// `max_spans_per_span_set`).
+pub const MAX_SPSS: usize = 100;
+
+/// A parsed query, compiled once (regular expressions included) for all
+/// the traces it runs on.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    pub query: Query,
+    /// `None` for the bare `{}`: every span matches, no engine needed.
+    compiled: Option<eval::CompiledQuery>,
+}
+
+impl Prepared {
+    pub fn new(query: Query) -> Result<Self, eval::EvalError> {
+        let compiled = if is_match_all(&query) {
+            None
+        } else {
+            Some(eval::compile(&query)?)
+        };
+        Ok(Prepared { query, compiled })
     }
-    eval::evaluate(q, data)
+
+    /// The spansets the query yields for a trace.
+    pub fn spansets(&self, data: &TraceData<'_>) -> Vec<Spanset> {
+        match &self.compiled {
+            Some(c) => c.evaluate(data),
+            None if data.spans.is_empty() => Vec::new(),
+            None => {
+                let n = data.spans.len();
+                vec![Spanset {
+                    spans: (0..n).collect(),
+                    attributes: Vec::new(),
+                    selected: vec![Vec::new(); n],
+                }]
+            }
+        }
+    }
 }
 
 /// Runs a search: the answer document (`traces` and `metrics`).
@@ -103,7 +142,7 @@ pub fn search(
     let scan = ScanRequest {
         start_ns: req.window.start_ns,
         end_ns: req.window.end_ns,
-        prefilter: prefilter::from_query(&req.query),
+        prefilter: prefilter::from_query(&req.query.query),
     };
     let mut hits: Vec<(u64, Value)> = Vec::new();
     let mut failure: Option<TempoError> = None;
@@ -113,18 +152,12 @@ pub fn search(
             return ControlFlow::Break(());
         }
         let data = TraceData::new(batches);
-        match spansets(&req.query, &data) {
-            Ok(sets) if sets.is_empty() => {}
-            Ok(sets) => {
-                hits.push((data.start_ns, trace_metadata(id, &data, &sets, req.spss)));
-                // The store yields the newest data first: like Tempo, stop
-                // at the first `limit` matches.
-                if hits.len() >= req.limit {
-                    return ControlFlow::Break(());
-                }
-            }
-            Err(e) => {
-                failure = Some(TempoError::bad_request(e.to_string()));
+        let sets = req.query.spansets(&data);
+        if !sets.is_empty() {
+            hits.push((data.start_ns, trace_metadata(id, &data, &sets, req.spss)));
+            // The store yields the newest data first: like Tempo, stop at
+            // the first `limit` matches.
+            if hits.len() >= req.limit {
                 return ControlFlow::Break(());
             }
         }

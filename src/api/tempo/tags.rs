@@ -4,7 +4,6 @@
 //! a TraceQL identifier, optionally only on spans a TraceQL filter `q`
 //! matches).
 
-use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 use std::time::Instant;
@@ -17,12 +16,12 @@ use opentelemetry_proto::tonic::common::v1::KeyValue;
 use serde_json::{json, Value};
 
 use super::params::{self, Window};
-use super::search::{kind_name, spansets, status_name};
+use super::search::{kind_name, status_name, Prepared};
 use super::{run_query, tenant_of, TempoError};
 use crate::api::params::Params;
 use crate::model::TenantId;
 use crate::server::state::SharedState;
-use crate::traceql::ast::{Expr, Field, Intrinsic, Query, Scope, Stage};
+use crate::traceql::ast::{Expr, Field, Intrinsic, Scope, Stage};
 use crate::traceql::data::{SpanView, TraceData};
 use crate::traces::model::indexed_value;
 use crate::traces::prefilter::{self, IndexedValue};
@@ -225,26 +224,6 @@ fn target(tag: &str) -> Result<Target, TempoError> {
     }
 }
 
-/// Orders typed values: strings, then ints, floats, bools.
-fn cmp_values(a: &IndexedValue, b: &IndexedValue) -> Ordering {
-    use IndexedValue::*;
-    fn rank(v: &IndexedValue) -> u8 {
-        match v {
-            Str(_) => 0,
-            Int(_) => 1,
-            Float(_) => 2,
-            Bool(_) => 3,
-        }
-    }
-    match (a, b) {
-        (Str(x), Str(y)) => x.cmp(y),
-        (Int(x), Int(y)) => x.cmp(y),
-        (Float(x), Float(y)) => x.total_cmp(y),
-        (Bool(x), Bool(y)) => x.cmp(y),
-        _ => rank(a).cmp(&rank(b)),
-    }
-}
-
 /// A value as text (v1) and its type name (v2).
 fn typed(v: &IndexedValue) -> (&'static str, String) {
     match v {
@@ -257,13 +236,11 @@ fn typed(v: &IndexedValue) -> (&'static str, String) {
 
 /// Collects distinct values while scanning.
 #[derive(Default)]
-struct Values(Vec<IndexedValue>);
+struct Values(BTreeSet<crate::traces::head::ValueKey>);
 
 impl Values {
     fn add(&mut self, v: IndexedValue) {
-        if let Err(at) = self.0.binary_search_by(|x| cmp_values(x, &v)) {
-            self.0.insert(at, v);
-        }
+        self.0.insert(crate::traces::head::ValueKey(v));
     }
     fn add_attrs(&mut self, attrs: &[KeyValue], name: &str) {
         for kv in attrs.iter().filter(|kv| kv.key == name) {
@@ -367,7 +344,7 @@ fn lookup_values(
     store: &TraceStore,
     tenant: &TenantId,
     target: &Target,
-    filter: Option<&Query>,
+    filter: Option<&Prepared>,
     window: Window,
     limit: usize,
     deadline: Instant,
@@ -392,7 +369,30 @@ fn lookup_values(
     let req = ScanRequest {
         start_ns: window.start_ns,
         end_ns: window.end_ns,
-        prefilter: filter.map(prefilter::from_query).unwrap_or_default(),
+        prefilter: filter
+            .map(|q| prefilter::from_query(&q.query))
+            .unwrap_or_default(),
+    };
+    // Intrinsics without listable values (durations, ids, numbers).
+    if let Target::Intrinsic(i) = target {
+        let listable = matches!(
+            i,
+            Intrinsic::Name
+                | Intrinsic::StatusMessage
+                | Intrinsic::EventName
+                | Intrinsic::InstrumentationName
+                | Intrinsic::InstrumentationVersion
+                | Intrinsic::RootName
+                | Intrinsic::RootServiceName
+        );
+        if !listable {
+            return Ok(Vec::new());
+        }
+    }
+    let cap = if limit > 0 {
+        limit
+    } else {
+        crate::traces::store::MAX_TAG_VALUES
     };
     let mut out = Values::default();
     let mut failure = None;
@@ -408,29 +408,24 @@ fn lookup_values(
                     span_values(&mut out, &data, v, target);
                 }
             }
-            Some(q) => match spansets(q, &data) {
-                Ok(sets) => {
-                    for pos in sets.iter().flat_map(|s| &s.spans) {
-                        if let Some(v) = data.spans.get(*pos) {
-                            span_values(&mut out, &data, v, target);
-                        }
+            Some(q) => {
+                for pos in q.spansets(&data).iter().flat_map(|s| &s.spans) {
+                    if let Some(v) = data.spans.get(*pos) {
+                        span_values(&mut out, &data, v, target);
                     }
                 }
-                Err(e) => {
-                    failure = Some(TempoError::bad_request(e.to_string()));
-                    return ControlFlow::Break(());
-                }
-            },
+            }
+        }
+        if out.0.len() >= cap {
+            return ControlFlow::Break(());
         }
         ControlFlow::Continue(())
     })?;
     if let Some(e) = failure {
         return Err(e);
     }
-    let mut v = out.0;
-    if limit > 0 {
-        v.truncate(limit);
-    }
+    let mut v: Vec<IndexedValue> = out.0.into_iter().map(|k| k.0).collect();
+    v.truncate(cap);
     Ok(v)
 }
 
@@ -486,10 +481,11 @@ pub async fn values_v2(
             .params
             .get("q")
             .and_then(|q| crate::traceql::parse(q).ok())
-            .filter(|q| !(q.hints.is_empty() && matches!(q.expr, Expr::Filter(None))));
+            .and_then(|q| Prepared::new(q).ok())
+            .filter(|q| !(q.query.hints.is_empty() && matches!(q.query.expr, Expr::Filter(None))));
         let store = st.traces.clone();
         run_query(&st, move |deadline| {
-            let find = |f: Option<&Query>| {
+            let find = |f: Option<&Prepared>| {
                 lookup_values(
                     &store,
                     &req.tenant,
