@@ -120,6 +120,10 @@ pub struct TracesConfig {
     pub max_head_age: PromDuration,
     /// Build the tantivy search index of sealed partitions.
     pub index: bool,
+    /// Largest size (encoded protobuf) one live trace may reach; spans
+    /// beyond it are refused (reported as rejected spans), as Tempo's
+    /// `max_bytes_per_trace` does.
+    pub max_trace_bytes: ByteSize,
 }
 
 /// The OTLP receivers. The main HTTP port serves `/v1/traces`, `/v1/logs`
@@ -440,6 +444,7 @@ impl Default for TracesConfig {
             max_head_bytes: ByteSize(64 << 20),
             max_head_age: PromDuration::from_secs(600),
             index: true,
+            max_trace_bytes: ByteSize(5 << 20),
         }
     }
 }

@@ -176,15 +176,27 @@ pub fn ingest_traces(
                 ),
             });
         }
-        if let Err(e) = st.traces.push(tenant, req.resource_spans) {
-            tracing::error!(tenant = %tenant, error = %e, "OTLP spans could not be stored");
-            count(st, SIGNAL, transport, Some("store_error"), accepted);
-            return Err(IngestError::Unavailable {
-                retry_after_s: 1,
-                message: format!("spans could not be stored: {e}"),
-            });
+        let stored = match st.traces.push(tenant, req.resource_spans) {
+            Ok(n) => n as u64,
+            Err(e) => {
+                tracing::error!(tenant = %tenant, error = %e, "OTLP spans could not be stored");
+                count(st, SIGNAL, transport, Some("store_error"), accepted);
+                return Err(IngestError::Unavailable {
+                    retry_after_s: 1,
+                    message: format!("spans could not be stored: {e}"),
+                });
+            }
+        };
+        st.selfmon.ingested_samples.with(&["traces"]).add(stored);
+        let too_large = accepted.saturating_sub(stored);
+        if too_large > 0 {
+            count(st, SIGNAL, transport, Some("trace_too_large"), too_large);
+            messages.push(format!(
+                "{too_large} spans refused: their trace reached traces.max_trace_bytes ({} bytes)",
+                st.cfg.traces.max_trace_bytes.0
+            ));
         }
-        st.selfmon.ingested_samples.with(&["traces"]).add(accepted);
+        return Ok(PartialSuccess::new(invalid + too_large, messages));
     }
     Ok(PartialSuccess::new(invalid, messages))
 }

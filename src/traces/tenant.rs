@@ -34,6 +34,7 @@ pub struct TraceOptions {
     pub max_head_bytes: u64,
     pub max_head_age_ms: i64,
     pub index: bool,
+    pub max_trace_bytes: u64,
     pub wal: WalOptions,
 }
 
@@ -54,6 +55,7 @@ impl TraceOptions {
             max_head_bytes: t.max_head_bytes.0,
             max_head_age_ms: t.max_head_age.as_millis_i64(),
             index: t.index,
+            max_trace_bytes: t.max_trace_bytes.0,
             wal: WalOptions {
                 segment_size: cfg.storage.wal_segment_size.0,
                 fsync,
@@ -154,11 +156,28 @@ impl TenantTraces {
     /// Logs the batches, then adds them to the head; returns the spans
     /// stored (spans without a valid trace id are skipped).
     pub fn push(&self, batches: Vec<ResourceSpans>) -> Result<usize, PushError> {
-        let mut rec = Vec::new();
-        encode_traces_data(&batches, &mut rec);
-        let per_trace = split_by_trace(batches);
+        let mut per_trace = split_by_trace(batches);
+        // A live trace may not grow past `max_trace_bytes`.
+        {
+            let head = self.head.read();
+            let mut added: HashMap<TraceId, u64> = HashMap::new();
+            per_trace.retain(|(id, rs)| {
+                let had = head.traces.get(id).map_or(0, |t| t.bytes);
+                let extra = added.entry(*id).or_default();
+                let size = rs.encoded_len() as u64;
+                if had + *extra + size > self.opts.max_trace_bytes {
+                    return false;
+                }
+                *extra += size;
+                true
+            });
+        }
         if per_trace.is_empty() {
             return Ok(0);
+        }
+        let mut rec = Vec::new();
+        for (_, rs) in &per_trace {
+            prost::encoding::message::encode(1, rs, &mut rec);
         }
         let _g = self.gate.read();
         self.wal.append(&[&rec])?;

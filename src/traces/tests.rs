@@ -480,3 +480,35 @@ fn array_attribute_elements_are_indexed() {
     };
     assert_eq!(ids_of(&st, p), vec![5]);
 }
+
+#[test]
+fn a_live_trace_stops_growing_at_max_trace_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = Config::default();
+    cfg.storage.data_dir = dir.path().to_path_buf();
+    cfg.traces.max_trace_bytes = crate::units::ByteSize(1400);
+    let st = TraceStore::new(Arc::new(cfg), ManualClock::new(T0_MS));
+    st.open_existing().unwrap();
+    let big = |id: u8| {
+        let mut sp = span(7, id, 1, "chunk", 0, 1);
+        sp.attributes.push(kv("payload", s(&"x".repeat(300))));
+        sp
+    };
+    // Exports of one span (456 bytes encoded) each: three fit in 1400 bytes, the
+    // fourth is refused (a whole export's spans of a trace go together, as
+    // in Tempo); another trace is not affected.
+    for id in 1..=3 {
+        assert_eq!(
+            st.push(&tenant(), vec![batch("wp", vec![big(id)])])
+                .unwrap(),
+            1
+        );
+    }
+    assert_eq!(
+        st.push(&tenant(), vec![batch("wp", vec![big(4)])]).unwrap(),
+        0
+    );
+    push_two(&st);
+    let t7 = st.trace_by_id(&tenant(), &[7; 16], None).unwrap().unwrap();
+    assert_eq!(span_count(&t7), 3);
+}
