@@ -3,21 +3,20 @@
 //! that cuts full heads, builds partition indexes and applies retention and
 //! the disk cap.
 
-use std::collections::HashMap;
 use std::io;
 use std::ops::ControlFlow;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 use tokio::sync::broadcast;
 
-use crate::config::{Config, FsyncMode};
+use crate::config::Config;
 use crate::model::{Labels, Matcher, TenantId};
 use crate::storage::clock::Clock;
-use crate::storage::wal::{FsyncPolicy, WalOptions};
+use crate::storage::tenants::TenantMap;
+use crate::storage::wal::WalOptions;
 
 use super::source::{ChunkStats, EntryRef, LogSource, SelectRequest, SourceError};
 use super::tenant::{PushError, TenantLogs, TenantOptions};
@@ -34,11 +33,9 @@ pub struct TailBatch {
 const TAIL_CHANNEL: usize = 1024;
 
 pub struct LogStore {
-    root: PathBuf,
     cfg: Arc<Config>,
     clock: Arc<dyn Clock>,
-    tenants: RwLock<HashMap<String, Arc<TenantLogs>>>,
-    open_lock: Mutex<()>,
+    tenants: TenantMap<TenantLogs>,
     tail: broadcast::Sender<Arc<TailBatch>>,
     /// Wakes the sealer early (a head filled up).
     nudge: Mutex<Option<std::sync::mpsc::SyncSender<()>>>,
@@ -56,11 +53,9 @@ pub struct LogsMaintenance {
 impl LogStore {
     pub fn new(cfg: Arc<Config>, clock: Arc<dyn Clock>) -> Self {
         LogStore {
-            root: cfg.storage.data_dir.join("logs"),
+            tenants: TenantMap::new(cfg.storage.data_dir.join("logs")),
             cfg,
             clock,
-            tenants: RwLock::new(HashMap::new()),
-            open_lock: Mutex::new(()),
             tail: broadcast::channel(TAIL_CHANNEL).0,
             nudge: Mutex::new(None),
             stopping: AtomicBool::new(false),
@@ -68,11 +63,6 @@ impl LogStore {
     }
 
     fn options_for(&self, tenant: &str) -> TenantOptions {
-        let fsync = match self.cfg.storage.fsync {
-            FsyncMode::Always => FsyncPolicy::Always,
-            FsyncMode::Interval => FsyncPolicy::Interval(self.cfg.storage.fsync_interval.0),
-            FsyncMode::Never => FsyncPolicy::Never,
-        };
         let l = &self.cfg.logs;
         TenantOptions {
             max_head_bytes: l.max_head_bytes.0,
@@ -86,7 +76,7 @@ impl LogStore {
             index: l.index,
             wal: WalOptions {
                 segment_size: self.cfg.storage.wal_segment_size.0,
-                fsync,
+                fsync: crate::storage::tenants::fsync_policy(&self.cfg.storage),
                 fsync_observer: None,
             },
         }
@@ -94,58 +84,31 @@ impl LogStore {
 
     /// Opens every tenant found on disk (replaying WALs); returns how many.
     pub fn open_existing(&self) -> io::Result<usize> {
-        std::fs::create_dir_all(&self.root)?;
-        let mut n = 0;
-        for entry in std::fs::read_dir(&self.root)? {
-            let entry = entry?;
-            if !entry.path().is_dir() {
-                continue;
-            }
-            let name = entry.file_name().to_string_lossy().to_string();
-            match TenantId::parse(&name) {
-                Ok(t) => {
-                    self.tenant(&t)?;
-                    n += 1;
-                }
-                Err(e) => {
-                    tracing::warn!(dir = %entry.path().display(), error = %e, "ignoring directory that is not a tenant")
-                }
-            }
-        }
-        Ok(n)
+        self.tenants.open_existing(|t| self.tenant(t).map(|_| ()))
     }
 
     /// A tenant's store, opened (and created) on first use.
     pub fn tenant(&self, t: &TenantId) -> io::Result<Arc<TenantLogs>> {
-        if let Some(x) = self.tenants.read().get(t.as_str()) {
-            return Ok(x.clone());
-        }
-        let _g = self.open_lock.lock();
-        if let Some(x) = self.tenants.read().get(t.as_str()) {
-            return Ok(x.clone());
-        }
-        let x = Arc::new(TenantLogs::open(
-            t.as_str(),
-            &self.root.join(t.as_str()),
-            self.options_for(t.as_str()),
-            self.clock.clone(),
-        )?);
-        self.tenants
-            .write()
-            .insert(t.as_str().to_string(), x.clone());
-        Ok(x)
+        self.tenants.get_or_open(t, |dir| {
+            TenantLogs::open(
+                t.as_str(),
+                dir,
+                self.options_for(t.as_str()),
+                self.clock.clone(),
+            )
+        })
     }
 
     /// The tenant's logs for reading; a tenant that never pushed reads empty.
     pub fn source(&self, t: &TenantId) -> Arc<dyn LogSource> {
-        match self.tenants.read().get(t.as_str()) {
-            Some(x) => x.clone(),
+        match self.tenants.get(t) {
+            Some(x) => x,
             None => Arc::new(EmptySource),
         }
     }
 
     pub fn all(&self) -> Vec<Arc<TenantLogs>> {
-        self.tenants.read().values().cloned().collect()
+        self.tenants.all()
     }
 
     /// Stores validated lines for a tenant and hands them to live tails.

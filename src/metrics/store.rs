@@ -2,30 +2,25 @@
 //! (or at start-up for tenants already on disk), runs maintenance, and
 //! enforces the disk-size cap across tenants, oldest blocks first.
 
-use std::collections::HashMap;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::RwLock;
-
-use crate::config::{Config, FsyncMode};
+use crate::config::Config;
 use crate::metrics::db::{Db, DbOptions, MaintenanceReport};
 use crate::model::TenantId;
 use crate::storage::clock::Clock;
-use crate::storage::wal::{FsyncPolicy, WalOptions};
+use crate::storage::tenants::TenantMap;
+use crate::storage::wal::WalOptions;
 
 pub type FsyncObserver = Arc<dyn Fn(Duration) + Send + Sync>;
 
 pub struct MetricsStore {
-    root: PathBuf,
     cfg: Arc<Config>,
     clock: Arc<dyn Clock>,
     fsync_observer: Option<FsyncObserver>,
-    dbs: RwLock<HashMap<String, Arc<Db>>>,
-    /// Serialises opening so two requests for a new tenant open it once.
-    open_lock: parking_lot::Mutex<()>,
+    dbs: TenantMap<Db>,
 }
 
 impl MetricsStore {
@@ -35,25 +30,18 @@ impl MetricsStore {
         fsync_observer: Option<FsyncObserver>,
     ) -> Self {
         MetricsStore {
-            root: cfg.storage.data_dir.join("metrics"),
+            dbs: TenantMap::new(cfg.storage.data_dir.join("metrics")),
             cfg,
             clock,
             fsync_observer,
-            dbs: RwLock::new(HashMap::new()),
-            open_lock: parking_lot::Mutex::new(()),
         }
     }
 
     pub fn root(&self) -> &Path {
-        &self.root
+        self.dbs.root()
     }
 
     fn options_for(&self, tenant: &str) -> DbOptions {
-        let fsync = match self.cfg.storage.fsync {
-            FsyncMode::Always => FsyncPolicy::Always,
-            FsyncMode::Interval => FsyncPolicy::Interval(self.cfg.storage.fsync_interval.0),
-            FsyncMode::Never => FsyncPolicy::Never,
-        };
         let limits = self.cfg.limits_for(tenant);
         DbOptions {
             block_ms: self.cfg.metrics.block_duration.as_millis_i64(),
@@ -68,7 +56,7 @@ impl MetricsStore {
             future_grace_ms: limits.creation_grace_period.as_millis_i64(),
             wal: WalOptions {
                 segment_size: self.cfg.storage.wal_segment_size.0,
-                fsync,
+                fsync: crate::storage::tenants::fsync_policy(&self.cfg.storage),
                 fsync_observer: self.fsync_observer.clone(),
             },
         }
@@ -76,56 +64,28 @@ impl MetricsStore {
 
     /// Opens every tenant that already has data (WAL replay happens here).
     pub fn open_existing(&self) -> io::Result<usize> {
-        std::fs::create_dir_all(&self.root)?;
-        let mut n = 0;
-        for entry in std::fs::read_dir(&self.root)? {
-            let entry = entry?;
-            if !entry.path().is_dir() {
-                continue;
-            }
-            let name = entry.file_name().to_string_lossy().to_string();
-            match TenantId::parse(&name) {
-                Ok(t) => {
-                    self.tenant(&t)?;
-                    n += 1;
-                }
-                Err(e) => {
-                    tracing::warn!(dir = %entry.path().display(), error = %e, "ignoring directory that is not a tenant")
-                }
-            }
-        }
-        Ok(n)
+        self.dbs.open_existing(|t| self.tenant(t).map(|_| ()))
     }
 
     /// The tenant's TSDB, opened on first use.
     pub fn tenant(&self, tenant: &TenantId) -> io::Result<Arc<Db>> {
-        if let Some(db) = self.dbs.read().get(tenant.as_str()) {
-            return Ok(db.clone());
-        }
-        let _g = self.open_lock.lock();
-        if let Some(db) = self.dbs.read().get(tenant.as_str()) {
-            return Ok(db.clone());
-        }
-        let dir = self.root.join(tenant.as_str());
-        let db = Arc::new(Db::open(
-            tenant.as_str(),
-            &dir,
-            self.options_for(tenant.as_str()),
-            self.clock.clone(),
-        )?);
-        self.dbs
-            .write()
-            .insert(tenant.as_str().to_string(), db.clone());
-        Ok(db)
+        self.dbs.get_or_open(tenant, |dir| {
+            Db::open(
+                tenant.as_str(),
+                dir,
+                self.options_for(tenant.as_str()),
+                self.clock.clone(),
+            )
+        })
     }
 
     /// The tenant's TSDB if it exists (queries on unknown tenants see nothing).
     pub fn existing(&self, tenant: &TenantId) -> Option<Arc<Db>> {
-        self.dbs.read().get(tenant.as_str()).cloned()
+        self.dbs.get(tenant)
     }
 
     pub fn all(&self) -> Vec<Arc<Db>> {
-        self.dbs.read().values().cloned().collect()
+        self.dbs.all()
     }
 
     /// Runs maintenance on every tenant, then the disk cap.

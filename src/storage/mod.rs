@@ -5,4 +5,5 @@
 pub mod clock;
 pub mod codec;
 pub mod fsutil;
+pub mod tenants;
 pub mod wal;

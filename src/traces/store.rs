@@ -3,20 +3,20 @@
 //! background sealer that cuts complete traces into partitions and applies
 //! retention and the disk cap.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::ops::ControlFlow;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 
 use crate::config::Config;
 use crate::model::TenantId;
 use crate::storage::clock::Clock;
+use crate::storage::tenants::TenantMap;
 
 use super::model::TraceId;
 use super::prefilter::{IndexedValue, Prefilter};
@@ -101,11 +101,9 @@ pub type TagNames = BTreeMap<TagScope, BTreeSet<String>>;
 
 /// A trace store the whole server shares.
 pub struct TraceStore {
-    root: PathBuf,
     cfg: Arc<Config>,
     clock: Arc<dyn Clock>,
-    tenants: RwLock<HashMap<String, Arc<TenantTraces>>>,
-    open_lock: Mutex<()>,
+    tenants: TenantMap<TenantTraces>,
     stopping: AtomicBool,
     /// Wakes the sealer early (a head filled up).
     nudge: Mutex<Option<std::sync::mpsc::SyncSender<()>>>,
@@ -122,11 +120,9 @@ pub struct TracesMaintenance {
 impl TraceStore {
     pub fn new(cfg: Arc<Config>, clock: Arc<dyn Clock>) -> Self {
         TraceStore {
-            root: cfg.storage.data_dir.join("traces"),
+            tenants: TenantMap::new(cfg.storage.data_dir.join("traces")),
             cfg,
             clock,
-            tenants: RwLock::new(HashMap::new()),
-            open_lock: Mutex::new(()),
             stopping: AtomicBool::new(false),
             nudge: Mutex::new(None),
         }
@@ -138,54 +134,27 @@ impl TraceStore {
 
     /// Opens every tenant found on disk (replaying WALs); returns how many.
     pub fn open_existing(&self) -> io::Result<usize> {
-        std::fs::create_dir_all(&self.root)?;
-        let mut n = 0;
-        for entry in std::fs::read_dir(&self.root)? {
-            let entry = entry?;
-            if !entry.path().is_dir() {
-                continue;
-            }
-            let name = entry.file_name().to_string_lossy().to_string();
-            match TenantId::parse(&name) {
-                Ok(t) => {
-                    self.tenant(&t)?;
-                    n += 1;
-                }
-                Err(e) => {
-                    tracing::warn!(dir = %entry.path().display(), error = %e, "ignoring directory that is not a tenant")
-                }
-            }
-        }
-        Ok(n)
+        self.tenants.open_existing(|t| self.tenant(t).map(|_| ()))
     }
 
     /// A tenant's traces, opened (and created) on first use.
     pub fn tenant(&self, t: &TenantId) -> io::Result<Arc<TenantTraces>> {
-        if let Some(x) = self.tenants.read().get(t.as_str()) {
-            return Ok(x.clone());
-        }
-        let _g = self.open_lock.lock();
-        if let Some(x) = self.tenants.read().get(t.as_str()) {
-            return Ok(x.clone());
-        }
-        let x = Arc::new(TenantTraces::open(
-            t.as_str(),
-            &self.root.join(t.as_str()),
-            self.options_for(t.as_str()),
-            self.clock.clone(),
-        )?);
-        self.tenants
-            .write()
-            .insert(t.as_str().to_string(), x.clone());
-        Ok(x)
+        self.tenants.get_or_open(t, |dir| {
+            TenantTraces::open(
+                t.as_str(),
+                dir,
+                self.options_for(t.as_str()),
+                self.clock.clone(),
+            )
+        })
     }
 
     fn existing(&self, t: &TenantId) -> Option<Arc<TenantTraces>> {
-        self.tenants.read().get(t.as_str()).cloned()
+        self.tenants.get(t)
     }
 
     pub fn all(&self) -> Vec<Arc<TenantTraces>> {
-        self.tenants.read().values().cloned().collect()
+        self.tenants.all()
     }
 
     /// Stores spans (write-ahead logged before this returns) and returns

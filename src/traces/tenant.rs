@@ -16,9 +16,9 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, TracesData};
 use parking_lot::{Mutex, RwLock};
 use prost::Message;
 
-use crate::config::{Config, FsyncMode};
+use crate::config::Config;
 use crate::storage::clock::Clock;
-use crate::storage::wal::{FsyncPolicy, Wal, WalOptions};
+use crate::storage::wal::{Wal, WalOptions};
 
 use super::head::{collect_names, collect_values, split_by_trace, Head, LiveTrace, ValueKey};
 use super::model::{span_count, TraceId};
@@ -41,11 +41,6 @@ pub struct TraceOptions {
 impl TraceOptions {
     pub fn from_config(cfg: &Config, tenant: &str) -> Self {
         let t = &cfg.traces;
-        let fsync = match cfg.storage.fsync {
-            FsyncMode::Always => FsyncPolicy::Always,
-            FsyncMode::Interval => FsyncPolicy::Interval(cfg.storage.fsync_interval.0),
-            FsyncMode::Never => FsyncPolicy::Never,
-        };
         TraceOptions {
             retention_ns: cfg
                 .traces_retention(tenant)
@@ -58,7 +53,7 @@ impl TraceOptions {
             max_trace_bytes: t.max_trace_bytes.0,
             wal: WalOptions {
                 segment_size: cfg.storage.wal_segment_size.0,
-                fsync,
+                fsync: crate::storage::tenants::fsync_policy(&cfg.storage),
                 fsync_observer: None,
             },
         }
