@@ -3,18 +3,10 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
 
 fn spawn(dir: &std::path::Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_cairn"))
@@ -37,30 +29,13 @@ fn spawn(dir: &std::path::Path, port: u16) -> Child {
         .expect("spawn cairn")
 }
 
-async fn wait_ready(client: &reqwest::Client, port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = client
-            .get(format!("http://127.0.0.1:{port}/ready"))
-            .send()
-            .await
-        {
-            if r.status() == 200 {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "cairn did not become ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_samples_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = common::free_port();
     let client = reqwest::Client::new();
     let mut child = spawn(dir.path(), port);
-    wait_ready(&client, port).await;
+    common::wait_ready(&client, port).await;
 
     const SERIES: usize = 20;
     let base = now_ms() - 600_000;
@@ -109,7 +84,7 @@ async fn acknowledged_samples_survive_sigkill() {
     );
 
     let mut child = spawn(dir.path(), port);
-    wait_ready(&client, port).await;
+    common::wait_ready(&client, port).await;
     let last = *acked.last().unwrap();
     let q = format!(
         "http://127.0.0.1:{port}/api/v1/query?query=crash_test[1h]&time={}",

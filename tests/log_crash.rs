@@ -6,21 +6,13 @@
 mod common;
 
 use std::collections::HashMap;
-use std::net::TcpListener;
 use std::ops::ControlFlow;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cairn::logs::{LogStore, SelectRequest};
 use cairn::model::{MatchOp, Matcher, TenantId};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
 
 fn spawn(dir: &std::path::Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_cairn"))
@@ -46,30 +38,13 @@ fn spawn(dir: &std::path::Path, port: u16) -> Child {
         .expect("spawn cairn")
 }
 
-async fn wait_ready(client: &reqwest::Client, port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = client
-            .get(format!("http://127.0.0.1:{port}/ready"))
-            .send()
-            .await
-        {
-            if r.status() == 200 {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "cairn did not become ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_lines_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = common::free_port();
     let client = reqwest::Client::new();
     let mut child = spawn(dir.path(), port);
-    wait_ready(&client, port).await;
+    common::wait_ready(&client, port).await;
     let url = format!("http://127.0.0.1:{port}/loki/api/v1/push");
     let base_ns = common::now_ms() * 1_000_000;
     let padding = "p".repeat(400);

@@ -5,10 +5,9 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cairn::model::TenantId;
 use cairn::traces::TraceStore;
@@ -19,13 +18,6 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 
 const SPANS_PER_TRACE: usize = 5;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
 
 fn spawn(dir: &std::path::Path, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_cairn"))
@@ -47,23 +39,6 @@ fn spawn(dir: &std::path::Path, port: u16) -> Child {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("spawn cairn")
-}
-
-async fn wait_ready(client: &reqwest::Client, port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = client
-            .get(format!("http://127.0.0.1:{port}/ready"))
-            .send()
-            .await
-        {
-            if r.status() == 200 {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "cairn did not become ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 fn trace_id(w: u64, k: u64) -> [u8; 16] {
@@ -127,10 +102,10 @@ fn export(w: u64, k: u64, now_ns: u64) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_spans_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = common::free_port();
     let client = reqwest::Client::new();
     let mut child = spawn(dir.path(), port);
-    wait_ready(&client, port).await;
+    common::wait_ready(&client, port).await;
     let url = format!("http://127.0.0.1:{port}/v1/traces");
     let now_ns = (common::now_ms() as u64) * 1_000_000;
     let mut writers = Vec::new();

@@ -2,8 +2,9 @@
 //! start a server on an ephemeral port, build and send remote-write requests.
 #![allow(dead_code)]
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use cairn::config::Config;
 use cairn::ingest::proto::prometheus as pb;
@@ -31,6 +32,7 @@ impl Drop for TestServer {
         }
         self.state.metrics.close();
         self.state.logs.close();
+        self.state.traces.close();
     }
 }
 
@@ -140,4 +142,30 @@ pub fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// A TCP port that was free a moment ago (for child processes).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// Waits (up to a minute) until a child `cairn` on `port` answers `/ready` with 200.
+pub async fn wait_ready(client: &reqwest::Client, port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{port}/ready"))
+            .send()
+            .await
+        {
+            if r.status() == 200 {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "cairn did not become ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
