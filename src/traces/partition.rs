@@ -89,61 +89,19 @@ impl Partition {
         std::fs::create_dir_all(&tmp)?;
         let mut order: Vec<usize> = (0..traces.len()).collect();
         order.sort_by(|&a, &b| traces[a].0.cmp(&traces[b].0));
-        let mut data = io::BufWriter::new(File::create(tmp.join("traces.dat"))?);
-        let mut rows = Vec::with_capacity(traces.len());
-        let mut meta = PartitionMeta {
-            min_start_ns: u64::MAX,
-            ..Default::default()
-        };
-        let mut offset = 0u64;
-        let mut buf = Vec::new();
-        for &i in &order {
-            let (id, batches) = traces[i];
-            buf.clear();
-            encode_traces_data(batches, &mut buf);
-            let blob = zstd::bulk::compress(&buf, ZSTD_LEVEL)?;
-            data.write_all(&blob)?;
-            let (start_ns, end_ns) = super::model::time_bounds(batches);
-            let spans = super::model::span_count(batches) as u32;
-            rows.push(Row {
-                id,
-                offset,
-                len: blob.len() as u32,
-                start_ns,
-                end_ns,
-                spans,
-            });
-            offset += blob.len() as u64;
-            meta.min_start_ns = meta.min_start_ns.min(start_ns);
-            meta.max_end_ns = meta.max_end_ns.max(end_ns);
-            meta.traces += 1;
-            meta.spans += u64::from(spans);
-        }
-        if meta.traces == 0 {
-            meta.min_start_ns = 0;
-        }
-        meta.data_bytes = offset;
-        let data = data.into_inner().map_err(|e| e.into_error())?;
-        data.sync_all()?;
-        drop(data);
-        let mut ids = Vec::with_capacity(8 + rows.len() * ROW_BYTES);
-        ids.extend_from_slice(IDS_MAGIC);
-        ids.extend_from_slice(&(rows.len() as u32).to_le_bytes());
-        for r in &rows {
-            ids.extend_from_slice(&r.id);
-            ids.extend_from_slice(&r.offset.to_le_bytes());
-            ids.extend_from_slice(&r.len.to_le_bytes());
-            ids.extend_from_slice(&r.start_ns.to_le_bytes());
-            ids.extend_from_slice(&r.end_ns.to_le_bytes());
-            ids.extend_from_slice(&r.spans.to_le_bytes());
-        }
-        fsutil::write_file_synced(&tmp.join("traces.ids"), &ids)?;
-        let meta_json = serde_json::to_vec(&meta).map_err(io::Error::other)?;
-        fsutil::write_file_synced(&tmp.join("meta.json"), &meta_json)?;
-        if index {
-            let sorted: Vec<&[ResourceSpans]> = order.iter().map(|&i| traces[i].1).collect();
-            TraceIndex::build(&tmp.join("search"), &sorted)?;
-        }
+        // The search index is built on a second thread while this one
+        // compresses and writes the traces (both only read `traces`).
+        let sorted: Vec<&[ResourceSpans]> = order.iter().map(|&i| traces[i].1).collect();
+        let index_dir = tmp.join("search");
+        std::thread::scope(|scope| -> io::Result<()> {
+            let indexer = index.then(|| scope.spawn(|| TraceIndex::build(&index_dir, &sorted)));
+            let written = write_data(&tmp, traces, &order);
+            if let Some(h) = indexer {
+                h.join()
+                    .map_err(|_| io::Error::other("the trace index builder panicked"))??;
+            }
+            written
+        })?;
         fsutil::fsync_dir(&tmp)?;
         fsutil::publish_dir(&tmp, &final_dir)?;
         Partition::open(&final_dir, seq)
@@ -247,6 +205,67 @@ impl Partition {
         *self.index.write() = Some(std::sync::Arc::new(ix));
         Ok(true)
     }
+}
+
+/// Writes the compressed traces (in `order`), the id table and the
+/// metadata of a partition into `tmp`.
+fn write_data(
+    tmp: &Path,
+    traces: &[(TraceId, &[ResourceSpans])],
+    order: &[usize],
+) -> io::Result<()> {
+    let mut data = io::BufWriter::new(File::create(tmp.join("traces.dat"))?);
+    let mut rows = Vec::with_capacity(traces.len());
+    let mut meta = PartitionMeta {
+        min_start_ns: u64::MAX,
+        ..Default::default()
+    };
+    let mut offset = 0u64;
+    let mut buf = Vec::new();
+    for &i in order {
+        let (id, batches) = traces[i];
+        buf.clear();
+        encode_traces_data(batches, &mut buf);
+        let blob = zstd::bulk::compress(&buf, ZSTD_LEVEL)?;
+        data.write_all(&blob)?;
+        let (start_ns, end_ns) = super::model::time_bounds(batches);
+        let spans = super::model::span_count(batches) as u32;
+        rows.push(Row {
+            id,
+            offset,
+            len: blob.len() as u32,
+            start_ns,
+            end_ns,
+            spans,
+        });
+        offset += blob.len() as u64;
+        meta.min_start_ns = meta.min_start_ns.min(start_ns);
+        meta.max_end_ns = meta.max_end_ns.max(end_ns);
+        meta.traces += 1;
+        meta.spans += u64::from(spans);
+    }
+    if meta.traces == 0 {
+        meta.min_start_ns = 0;
+    }
+    meta.data_bytes = offset;
+    let data = data.into_inner().map_err(|e| e.into_error())?;
+    data.sync_all()?;
+    drop(data);
+    let mut ids = Vec::with_capacity(8 + rows.len() * ROW_BYTES);
+    ids.extend_from_slice(IDS_MAGIC);
+    ids.extend_from_slice(&(rows.len() as u32).to_le_bytes());
+    for r in &rows {
+        ids.extend_from_slice(&r.id);
+        ids.extend_from_slice(&r.offset.to_le_bytes());
+        ids.extend_from_slice(&r.len.to_le_bytes());
+        ids.extend_from_slice(&r.start_ns.to_le_bytes());
+        ids.extend_from_slice(&r.end_ns.to_le_bytes());
+        ids.extend_from_slice(&r.spans.to_le_bytes());
+    }
+    fsutil::write_file_synced(&tmp.join("traces.ids"), &ids)?;
+    let meta_json = serde_json::to_vec(&meta).map_err(io::Error::other)?;
+    fsutil::write_file_synced(&tmp.join("meta.json"), &meta_json)?;
+    Ok(())
 }
 
 /// Encodes batches as a protobuf `TracesData` (field 1, repeated) without
