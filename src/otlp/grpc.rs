@@ -195,12 +195,14 @@ pub async fn serve_grpc(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), tonic::transport::Error> {
-    let incoming = tonic::transport::server::TcpIncoming::from(listener);
+    // Answers are small: without TCP_NODELAY they can wait on delayed ACKs.
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     // Exports are large (hundreds of KiB): HTTP/2's default 64 KiB windows
     // would make every export wait for window updates.
     tonic::transport::Server::builder()
         .initial_stream_window_size(Some(4 << 20))
         .initial_connection_window_size(Some(16 << 20))
+        .max_frame_size(Some(1 << 20))
         .serve_with_incoming_shutdown(OtlpRoutes::new(st), incoming, shutdown)
         .await
 }

@@ -721,3 +721,41 @@ mod grpc {
             .unwrap();
     }
 }
+
+#[tokio::test]
+async fn self_metrics_count_live_spans_and_received_spans() {
+    let (_d, st) = state().await;
+    let r = post(
+        &st,
+        "/v1/traces",
+        "application/x-protobuf",
+        None,
+        None,
+        traces_req(vec![
+            span(&TRACE_A, &[1; 8], "a"),
+            span(&TRACE_A, &[2; 8], "b"),
+        ])
+        .encode_to_vec(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let resp = crate::server::router(st.clone())
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let text = String::from_utf8(
+        axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(
+        text.lines().any(|l| l == "cairn_trace_head_spans 2"),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l == "cairn_trace_partitions 0"),
+        "{text}"
+    );
+}

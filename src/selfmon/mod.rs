@@ -253,6 +253,10 @@ pub struct Gauges {
     pub log_head_bytes: u64,
     pub log_partitions: u64,
     pub log_disk_bytes: u64,
+    pub trace_head_bytes: u64,
+    pub trace_head_spans: u64,
+    pub trace_partitions: u64,
+    pub trace_disk_bytes: u64,
     pub tenants: u64,
     pub ready: bool,
     /// Alerts waiting in the notifier's queue, and its capacity.
@@ -433,6 +437,30 @@ impl SelfMetrics {
                 "Bytes used on disk by the log store (partitions, indexes and WAL).",
                 "gauge",
                 g.log_disk_bytes as f64,
+            ),
+            (
+                "cairn_trace_head_bytes",
+                "Encoded bytes of the live traces in the trace heads (not yet sealed).",
+                "gauge",
+                g.trace_head_bytes as f64,
+            ),
+            (
+                "cairn_trace_head_spans",
+                "Spans of the live traces in the trace heads.",
+                "gauge",
+                g.trace_head_spans as f64,
+            ),
+            (
+                "cairn_trace_partitions",
+                "Sealed trace partitions on disk.",
+                "gauge",
+                g.trace_partitions as f64,
+            ),
+            (
+                "cairn_trace_disk_bytes",
+                "Bytes used on disk by the trace store (partitions, indexes and WAL).",
+                "gauge",
+                g.trace_disk_bytes as f64,
             ),
             (
                 "cairn_tenants",

@@ -215,6 +215,15 @@ async fn self_metrics(State(st): State<SharedState>) -> Response {
                 .map(|x| x.partition_count() as u64)
                 .sum(),
             log_disk_bytes: st2.logs.disk_bytes(),
+            trace_head_bytes: st2.traces.all().iter().map(|x| x.head_bytes()).sum(),
+            trace_head_spans: st2.traces.all().iter().map(|x| x.head_spans()).sum(),
+            trace_partitions: st2
+                .traces
+                .all()
+                .iter()
+                .map(|x| x.partition_count() as u64)
+                .sum(),
+            trace_disk_bytes: st2.traces.disk_bytes(),
             tenants: dbs.len() as u64,
             ready: st2.ready.load(Ordering::SeqCst),
             notification_queue_length: st2.notifier.queue_len() as u64,
