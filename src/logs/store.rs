@@ -181,34 +181,14 @@ impl LogStore {
                 Err(e) => tracing::error!(tenant = %x.tenant, error = %e, "log retention failed"),
             }
         }
-        let cap = self.cfg.storage.max_disk_bytes.0;
-        if cap > 0 {
-            loop {
-                let used = other_bytes + self.disk_bytes();
-                if used <= cap {
-                    break;
-                }
-                let oldest = self
-                    .all()
-                    .into_iter()
-                    .filter_map(|x| x.oldest_partition().map(|(ts, _)| (ts, x)))
-                    .min_by_key(|(ts, _)| *ts);
-                let Some((_, x)) = oldest else { break };
-                match x.delete_oldest_partition() {
-                    Ok(true) => r.deleted += 1,
-                    Ok(false) => break,
-                    Err(e) => {
-                        tracing::error!(tenant = %x.tenant, error = %e, "deleting a log partition for the disk cap failed");
-                        break;
-                    }
-                }
-            }
-        }
+        r.deleted +=
+            self.tenants
+                .enforce_disk_cap(self.cfg.storage.max_disk_bytes.0, other_bytes, "log");
         r
     }
 
     pub fn disk_bytes(&self) -> u64 {
-        self.all().iter().map(|x| x.disk_bytes()).sum()
+        self.tenants.disk_bytes()
     }
 
     /// Starts the background threads: the sealer checks heads every second

@@ -546,3 +546,21 @@ impl LogSource for TenantLogs {
         Ok(())
     }
 }
+
+impl crate::storage::tenants::CappedStore for TenantLogs {
+    fn tenant_name(&self) -> &str {
+        &self.tenant
+    }
+
+    fn disk_bytes(&self) -> u64 {
+        TenantLogs::disk_bytes(self)
+    }
+
+    fn oldest_data(&self) -> Option<i64> {
+        self.oldest_partition().map(|(ts, _)| ts)
+    }
+
+    fn delete_oldest(&self) -> io::Result<bool> {
+        self.delete_oldest_partition()
+    }
+}

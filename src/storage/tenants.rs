@@ -90,6 +90,50 @@ impl<T> TenantMap<T> {
     }
 }
 
+/// A tenant store made of partitions that the shared disk cap can delete,
+/// oldest data first.
+pub trait CappedStore {
+    /// The tenant's name (for logs).
+    fn tenant_name(&self) -> &str;
+    /// Bytes the store uses on disk.
+    fn disk_bytes(&self) -> u64;
+    /// How old the oldest partition's data is (smaller is older), if any.
+    fn oldest_data(&self) -> Option<i64>;
+    /// Deletes the oldest partition; false if there is none.
+    fn delete_oldest(&self) -> io::Result<bool>;
+}
+
+impl<T: CappedStore> TenantMap<T> {
+    /// Bytes all tenants' stores use on disk.
+    pub fn disk_bytes(&self) -> u64 {
+        self.all().iter().map(|x| x.disk_bytes()).sum()
+    }
+
+    /// Deletes partitions, oldest data first across tenants, until these
+    /// stores plus `other_bytes` (the other signals) fit in `cap` bytes
+    /// (0: no cap); returns how many. `what` names the signal in logs.
+    pub fn enforce_disk_cap(&self, cap: u64, other_bytes: u64, what: &str) -> usize {
+        let mut deleted = 0;
+        while cap > 0 && other_bytes + self.disk_bytes() > cap {
+            let oldest = self
+                .all()
+                .into_iter()
+                .filter_map(|x| x.oldest_data().map(|t| (t, x)))
+                .min_by_key(|(t, _)| *t);
+            let Some((_, x)) = oldest else { break };
+            match x.delete_oldest() {
+                Ok(true) => deleted += 1,
+                Ok(false) => break,
+                Err(e) => {
+                    tracing::error!(tenant = %x.tenant_name(), error = %e, "deleting a {what} partition for the disk cap failed");
+                    break;
+                }
+            }
+        }
+        deleted
+    }
+}
+
 /// The WAL fsync policy the storage settings ask for.
 pub fn fsync_policy(s: &StorageConfig) -> FsyncPolicy {
     match s.fsync {

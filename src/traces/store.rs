@@ -209,33 +209,14 @@ impl TraceStore {
                 Err(e) => tracing::error!(tenant = %x.tenant, error = %e, "trace retention failed"),
             }
         }
-        let cap = self.cfg.storage.max_disk_bytes.0;
-        if cap > 0 {
-            loop {
-                if other_bytes + self.disk_bytes() <= cap {
-                    break;
-                }
-                let oldest = self
-                    .all()
-                    .into_iter()
-                    .filter_map(|x| x.oldest_partition().map(|t| (t, x)))
-                    .min_by_key(|(t, _)| *t);
-                let Some((_, x)) = oldest else { break };
-                match x.delete_oldest_partition() {
-                    Ok(true) => r.deleted += 1,
-                    Ok(false) => break,
-                    Err(e) => {
-                        tracing::error!(tenant = %x.tenant, error = %e, "deleting a trace partition for the disk cap failed");
-                        break;
-                    }
-                }
-            }
-        }
+        r.deleted +=
+            self.tenants
+                .enforce_disk_cap(self.cfg.storage.max_disk_bytes.0, other_bytes, "trace");
         r
     }
 
     pub fn disk_bytes(&self) -> u64 {
-        self.all().iter().map(|x| x.disk_bytes()).sum()
+        self.tenants.disk_bytes()
     }
 
     /// Starts the sealer thread: every second (or when a push fills a

@@ -657,3 +657,22 @@ pub fn dedupe_spans(batches: Vec<ResourceSpans>) -> Vec<ResourceSpans> {
     }
     out
 }
+
+impl crate::storage::tenants::CappedStore for TenantTraces {
+    fn tenant_name(&self) -> &str {
+        &self.tenant
+    }
+
+    fn disk_bytes(&self) -> u64 {
+        TenantTraces::disk_bytes(self)
+    }
+
+    fn oldest_data(&self) -> Option<i64> {
+        self.oldest_partition()
+            .map(|ns| i64::try_from(ns).unwrap_or(i64::MAX))
+    }
+
+    fn delete_oldest(&self) -> io::Result<bool> {
+        self.delete_oldest_partition()
+    }
+}

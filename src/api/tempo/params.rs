@@ -83,45 +83,12 @@ pub fn count(p: &Params, key: &str, default: usize) -> Result<usize, TempoError>
     }
 }
 
-/// A Go duration (`300ms`, `1.5h`, `2h45m`, `10us`, `0`) in nanoseconds.
+/// A non-negative Go duration (`300ms`, `1.5h`, `2h45m`, `10us`, `0`) in
+/// nanoseconds, read by the Go-duration parser LogQL uses.
 pub fn go_duration_ns(s: &str) -> Result<u64, String> {
-    let err = || format!("invalid duration {s:?}");
-    let mut rest = s.trim();
-    if rest == "0" {
-        return Ok(0);
-    }
-    if rest.is_empty() {
-        return Err(err());
-    }
-    let mut total: f64 = 0.0;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if num_len == 0 {
-            return Err(err());
-        }
-        let n: f64 = rest[..num_len].parse().map_err(|_| err())?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return Err(err()),
-        };
-        rest = &rest[unit_len..];
-        total += n * scale;
-    }
-    if total >= u64::MAX as f64 {
-        return Err(err());
-    }
-    Ok(total.round() as u64)
+    let invalid = || format!("invalid duration {s:?}");
+    let ns = crate::logql::pipeline::parse_go_duration(s.trim()).map_err(|_| invalid())?;
+    u64::try_from(ns).map_err(|_| invalid())
 }
 
 /// Splits a logfmt string into `key=value` pairs (values may be quoted
