@@ -1,5 +1,5 @@
-//! The `cairn` command line: `serve` (the default), `check-config` and
-//! `check-rules`.
+//! The `cairn` command line: `serve` (the default), `check-config`,
+//! `check-rules` and `demo`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -41,6 +41,9 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Drive a running Cairn with a simulated WordPress clone platform
+    /// (remote write, Loki push, OTLP), incidents included.
+    Demo(crate::demo::DemoArgs),
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -108,6 +111,7 @@ pub fn run() -> i32 {
         Command::CheckRules { logql, files } => {
             crate::rules::check::check_rules(&files, logql, &mut std::io::stdout())
         }
+        Command::Demo(args) => crate::demo::run(args),
         Command::Serve(args) => {
             let flags = FlagOverrides {
                 data_dir: args.data_dir,

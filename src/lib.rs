@@ -5,6 +5,7 @@ pub mod api;
 pub mod calendar;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod ingest;
 pub mod logql;
 pub mod logs;

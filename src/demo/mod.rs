@@ -1,0 +1,337 @@
+//! `cairn demo`: drives a running Cairn over the real protocols with the
+//! WordPress clone platform's whole workload, so the dashboards and alerts
+//! of `deploy/` can be tried on a laptop. Metrics go by Prometheus remote
+//! write (as the Prometheus agent would send what it scraped from
+//! node-exporter, kube-state-metrics, the API server, Karpenter and
+//! `wp-k8s-service`), container logs by Loki push (as Fluent Bit would),
+//! clone workflows as OTLP traces (as the OpenTelemetry SDK would).
+//!
+//! The run first backfills some history, then writes one scrape every
+//! `--interval` in real time, following a script of calm periods and
+//! incidents ([`schedule`]) that make the seven alerts fire and resolve.
+
+pub mod registry;
+pub mod rng;
+pub mod schedule;
+pub mod send;
+pub mod world;
+
+use std::io::Write;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::units::{format_duration, parse_duration};
+use schedule::{Incident, Schedule};
+use send::Target;
+use world::World;
+
+fn duration_arg(s: &str) -> Result<Duration, String> {
+    parse_duration(s)
+}
+
+fn incidents_arg(s: &str) -> Result<Vec<Incident>, String> {
+    if s.trim().is_empty() || s == "none" {
+        return Ok(Vec::new());
+    }
+    s.split(',').map(|p| p.trim().parse()).collect()
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// Cairn's HTTP address (remote write, Loki push, and OTLP unless
+    /// --otlp-url is given).
+    #[arg(long, default_value = "http://127.0.0.1:3100")]
+    pub url: String,
+    /// OTLP/HTTP base URL for traces (default: --url, whose /v1/traces
+    /// takes OTLP too).
+    #[arg(long)]
+    pub otlp_url: Option<String>,
+    /// Tenant (X-Scope-OrgID) to write as; none writes to the default tenant.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Scrape interval of the simulated Prometheus: one write per interval.
+    #[arg(long, default_value = "10s", value_parser = duration_arg)]
+    pub interval: Duration,
+    /// History written at start-up, ending now (0s for none).
+    #[arg(long, default_value = "1h", value_parser = duration_arg)]
+    pub backfill: Duration,
+    /// Stop after this long (0s runs until interrupted).
+    #[arg(long, default_value = "0s", value_parser = duration_arg)]
+    pub duration: Duration,
+    /// Calm time before the first incident and between incidents.
+    #[arg(long, default_value = "5m", value_parser = duration_arg)]
+    pub calm: Duration,
+    /// How long each incident lasts.
+    #[arg(long, default_value = "10m", value_parser = duration_arg)]
+    pub incident_length: Duration,
+    /// Incidents in the order they happen, comma-separated: failure-spike,
+    /// slow-provisioning, crash-loop, disk-pressure (or "none").
+    #[arg(
+        long,
+        default_value = "failure-spike,slow-provisioning,crash-loop,disk-pressure",
+        value_parser = incidents_arg
+    )]
+    pub incidents: std::vec::Vec<Incident>,
+    /// Seed of the random workload (same seed, same scenario).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// No progress lines.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// What has been written so far.
+#[derive(Default)]
+struct Progress {
+    samples: u64,
+    lines: u64,
+    spans: u64,
+    requests: u64,
+    errors: u64,
+    last_error: Option<String>,
+}
+
+struct Runner {
+    world: World,
+    target: Target,
+    progress: Progress,
+    interval: Duration,
+}
+
+impl Runner {
+    /// Simulates the interval ending at `t_ms` and writes all three signals.
+    async fn step(&mut self, t_ms: i64, incident: Option<Incident>) {
+        let dt = self.interval.as_secs_f64();
+        let out = self.world.step(t_ms, dt, incident);
+        let points = self.world.reg.scrape();
+        let pod = "wp-k8s-service";
+        let (m, l, s) = tokio::join!(
+            self.target.remote_write(&points, t_ms),
+            self.target.loki_push(&out.logs),
+            self.target.otlp_traces(&out.spans, pod),
+        );
+        self.progress.samples += points.len() as u64;
+        self.progress.lines += out.logs.len() as u64;
+        self.progress.spans += out.spans.len() as u64;
+        self.progress.requests += 3;
+        for r in [m, l, s] {
+            if let Err(e) = r {
+                self.progress.errors += 1;
+                self.progress.last_error = Some(e.0);
+            }
+        }
+    }
+}
+
+/// Waits for Cairn's `/ready`.
+async fn wait_ready(target: &Target, patience: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + patience;
+    let url = format!("{}/ready", target.base);
+    loop {
+        match target.client.get(&url).send().await {
+            Ok(r) if r.status().is_success() => return Ok(()),
+            Ok(r) if Instant::now() > deadline => {
+                return Err(format!("{url} answered {}", r.status()))
+            }
+            Err(e) if Instant::now() > deadline => return Err(format!("{url}: {e}")),
+            _ => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+}
+
+fn phase_text(schedule: &Schedule, elapsed: Duration) -> String {
+    let p = schedule.phase_at(elapsed);
+    let left = format_duration(Duration::from_secs(p.left.as_secs()));
+    match p.incident {
+        Some(i) => format!("INCIDENT {i} ({left} left)"),
+        None if p.left == Duration::MAX => "calm".to_string(),
+        None => {
+            let next = schedule.phase_at(elapsed + p.left).incident;
+            match next {
+                Some(i) => format!("calm ({i} in {left})"),
+                None => "calm".to_string(),
+            }
+        }
+    }
+}
+
+/// Runs the demo; returns the process exit code.
+pub fn run(args: DemoArgs) -> i32 {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return 1;
+        }
+    };
+    rt.block_on(run_async(args))
+}
+
+async fn run_async(args: DemoArgs) -> i32 {
+    if args.interval < Duration::from_millis(100) {
+        eprintln!("error: --interval must be at least 100ms");
+        return 2;
+    }
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: HTTP client: {e}");
+            return 1;
+        }
+    };
+    let base = args.url.trim_end_matches('/').to_string();
+    let target = Target {
+        client,
+        otlp: args
+            .otlp_url
+            .as_deref()
+            .unwrap_or(&base)
+            .trim_end_matches('/')
+            .to_string(),
+        base,
+        tenant: args.tenant.clone(),
+    };
+    if let Err(e) = wait_ready(&target, Duration::from_secs(60)).await {
+        eprintln!("error: Cairn is not ready: {e}");
+        return 1;
+    }
+    let schedule = Schedule {
+        calm: args.calm,
+        length: args.incident_length,
+        incidents: args.incidents.clone(),
+    };
+    let mut runner = Runner {
+        world: World::new(args.seed),
+        target,
+        progress: Progress::default(),
+        interval: args.interval,
+    };
+    let step_ms = args.interval.as_millis() as i64;
+    let say = |msg: &str| {
+        if !args.quiet {
+            eprintln!("{msg}");
+            let _ = std::io::stderr().flush();
+        }
+    };
+    say(&format!(
+        "cairn demo → {} (tenant {}): one scrape every {}, incidents {}",
+        args.url,
+        args.tenant.as_deref().unwrap_or("default"),
+        format_duration(args.interval),
+        if schedule.incidents.is_empty() {
+            "none".to_string()
+        } else {
+            schedule
+                .incidents
+                .iter()
+                .map(|i| i.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    ));
+
+    // History first, in calm weather, as fast as Cairn takes it.
+    let start_ms = now_ms();
+    if !args.backfill.is_zero() {
+        let from = start_ms - args.backfill.as_millis() as i64;
+        let started = Instant::now();
+        let mut t = from;
+        while t < start_ms {
+            runner.step(t, None).await;
+            t += step_ms;
+        }
+        say(&format!(
+            "backfilled {} of history in {:.1}s: {} samples, {} log lines, {} spans{}",
+            format_duration(args.backfill),
+            started.elapsed().as_secs_f64(),
+            runner.progress.samples,
+            runner.progress.lines,
+            runner.progress.spans,
+            if runner.progress.errors > 0 {
+                format!(
+                    ", {} failed writes (last: {})",
+                    runner.progress.errors,
+                    runner.progress.last_error.as_deref().unwrap_or("")
+                )
+            } else {
+                String::new()
+            }
+        ));
+    }
+
+    let live = Instant::now();
+    let mut ticker = tokio::time::interval(args.interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_report = Instant::now();
+    let mut last_counts = (
+        runner.progress.samples,
+        runner.progress.lines,
+        runner.progress.spans,
+    );
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = &mut ctrl_c => break,
+        }
+        let elapsed = live.elapsed();
+        if !args.duration.is_zero() && elapsed >= args.duration {
+            break;
+        }
+        let incident = schedule.phase_at(elapsed).incident;
+        runner.step(now_ms(), incident).await;
+        let since = last_report.elapsed();
+        if since >= Duration::from_secs(5).max(args.interval) {
+            let p = &runner.progress;
+            let per_s = |now: u64, before: u64| (now - before) as f64 / since.as_secs_f64();
+            say(&format!(
+                "[{}] {} | samples {:.0}/s ({} total) | log lines {:.1}/s ({}) | spans {:.1}/s ({}) | clones {} active, {} ready, {} failed | nodes {} | write errors {}{}",
+                format_duration(Duration::from_secs(elapsed.as_secs())),
+                phase_text(&schedule, elapsed),
+                per_s(p.samples, last_counts.0),
+                p.samples,
+                per_s(p.lines, last_counts.1),
+                p.lines,
+                per_s(p.spans, last_counts.2),
+                p.spans,
+                runner.world.active_clones(),
+                runner.world.totals.clones_ok,
+                runner.world.totals.clones_failed,
+                runner.world.node_count(),
+                p.errors,
+                p.last_error.as_deref().map(|e| format!(" (last: {e})")).unwrap_or_default(),
+            ));
+            last_report = Instant::now();
+            last_counts = (p.samples, p.lines, p.spans);
+        }
+    }
+    let p = &runner.progress;
+    say(&format!(
+        "demo finished: {} samples, {} log lines, {} spans in {} requests; {} clones ready, {} failed; {} write errors",
+        p.samples,
+        p.lines,
+        p.spans,
+        p.requests,
+        runner.world.totals.clones_ok,
+        runner.world.totals.clones_failed,
+        p.errors
+    ));
+    if p.errors > 0 && p.errors == p.requests {
+        return 1;
+    }
+    0
+}
