@@ -51,7 +51,8 @@ pub struct DemoArgs {
     /// Scrape interval of the simulated Prometheus: one write per interval.
     #[arg(long, default_value = "10s", value_parser = duration_arg)]
     pub interval: Duration,
-    /// History written at start-up, ending now (0s for none).
+    /// History written at start-up, ending now (0s for none), one scrape
+    /// every max(--interval, 15s).
     #[arg(long, default_value = "1h", value_parser = duration_arg)]
     pub backfill: Duration,
     /// Stop after this long (0s runs until interrupted).
@@ -101,15 +102,14 @@ struct Runner {
     world: World,
     target: Target,
     progress: Progress,
-    interval: Duration,
 }
 
 impl Runner {
     /// Simulates the interval ending at `t_ms` and writes all three signals.
-    async fn step(&mut self, t_ms: i64, incident: Option<Incident>) {
-        let dt = self.interval.as_secs_f64();
+    async fn step(&mut self, t_ms: i64, dt: Duration, incident: Option<Incident>) {
+        let dt = dt.as_secs_f64();
         let out = self.world.step(t_ms, dt, incident);
-        let points = self.world.reg.scrape();
+        let points = self.world.scrape();
         let pod = "wp-k8s-service";
         let (m, l, s) = tokio::join!(
             self.target.remote_write(&points, t_ms),
@@ -217,9 +217,7 @@ async fn run_async(args: DemoArgs) -> i32 {
         world: World::new(args.seed),
         target,
         progress: Progress::default(),
-        interval: args.interval,
     };
-    let step_ms = args.interval.as_millis() as i64;
     let say = |msg: &str| {
         if !args.quiet {
             eprintln!("{msg}");
@@ -243,14 +241,18 @@ async fn run_async(args: DemoArgs) -> i32 {
         }
     ));
 
-    // History first, in calm weather, as fast as Cairn takes it.
+    // History first, in calm weather, as fast as Cairn takes it, at a
+    // scrape every 15 s at least (a short live interval would make an
+    // hour of history needlessly many writes).
     let start_ms = now_ms();
     if !args.backfill.is_zero() {
+        let step = args.interval.max(Duration::from_secs(15));
+        let step_ms = step.as_millis() as i64;
         let from = start_ms - args.backfill.as_millis() as i64;
         let started = Instant::now();
         let mut t = from;
         while t < start_ms {
-            runner.step(t, None).await;
+            runner.step(t, step, None).await;
             t += step_ms;
         }
         say(&format!(
@@ -293,7 +295,7 @@ async fn run_async(args: DemoArgs) -> i32 {
             break;
         }
         let incident = schedule.phase_at(elapsed).incident;
-        runner.step(now_ms(), incident).await;
+        runner.step(now_ms(), args.interval, incident).await;
         let since = last_report.elapsed();
         if since >= Duration::from_secs(5).max(args.interval) {
             let p = &runner.progress;

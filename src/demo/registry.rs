@@ -230,8 +230,14 @@ mod tests {
         assert_eq!(bucket("5.0"), Some(2.0));
         assert_eq!(bucket("10.0"), Some(3.0));
         assert_eq!(bucket("+Inf"), Some(4.0));
-        assert_eq!(find(&pts, "d_seconds_count", &[]).map(|p| p.value), Some(4.0));
-        assert_eq!(find(&pts, "d_seconds_sum", &[]).map(|p| p.value), Some(30.5));
+        assert_eq!(
+            find(&pts, "d_seconds_count", &[]).map(|p| p.value),
+            Some(4.0)
+        );
+        assert_eq!(
+            find(&pts, "d_seconds_sum", &[]).map(|p| p.value),
+            Some(30.5)
+        );
     }
 
     #[test]

@@ -96,7 +96,9 @@ pub fn loki_push_body(lines: &[LogLine]) -> Vec<u8> {
             })
         })
         .collect();
-    serde_json::json!({ "streams": streams }).to_string().into_bytes()
+    serde_json::json!({ "streams": streams })
+        .to_string()
+        .into_bytes()
 }
 
 fn kv(key: &str, value: any_value::Value) -> KeyValue {
@@ -284,7 +286,11 @@ mod tests {
     #[test]
     fn remote_write_body_round_trips() {
         let mut r = Registry::default();
-        r.set("wp_clones_active", &[("target_namespace", "wordpress-staging")], 3.0);
+        r.set(
+            "wp_clones_active",
+            &[("target_namespace", "wordpress-staging")],
+            3.0,
+        );
         let body = remote_write_body(&r.scrape(), 1_000);
         let raw = snap::raw::Decoder::new()
             .decompress_vec(&body)

@@ -20,12 +20,16 @@ pub static HTTP_BUCKETS: [f64; 19] = [
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 30.0, 60.0,
     120.0, 300.0, 600.0,
 ];
-static KARPENTER_STARTUP_BUCKETS: [f64; 10] =
-    [5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0];
 static SCHEDULING_BUCKETS: [f64; 8] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
 
 const NAMESPACES: [&str; 2] = ["wordpress-staging", "wordpress-production"];
-const PLUGINS: [&str; 5] = ["woocommerce", "yoast-seo", "wordfence", "akismet", "w3-total-cache"];
+const PLUGINS: [&str; 5] = [
+    "woocommerce",
+    "yoast-seo",
+    "wordfence",
+    "akismet",
+    "w3-total-cache",
+];
 const SOURCE_SITES: [&str; 4] = ["shop", "blog", "docs", "careers"];
 const NODE_CORES: u32 = 4;
 const NODE_MEMORY: f64 = 16.0 * 1024.0 * 1024.0 * 1024.0;
@@ -119,6 +123,8 @@ pub struct World {
     pub totals: Totals,
     /// Set while the last step ran the crash-loop incident.
     crash_looping: bool,
+    /// Recent pod start-up times behind Karpenter's summary quantiles.
+    recent_startups: Vec<f64>,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -222,6 +228,7 @@ impl World {
             service_pods,
             totals: Totals::default(),
             crash_looping: false,
+            recent_startups: Vec::new(),
         };
         // Two system nodes from the EKS managed node group, then Karpenter's.
         for _ in 0..2 {
@@ -232,6 +239,51 @@ impl World {
         }
         w.touch_known_series();
         w
+    }
+
+    /// One scrape of every target: the registry's series plus the target
+    /// labels Prometheus attaches (`job`, `instance`, and for the service
+    /// the `namespace` and `pod` its ServiceMonitor adds), where the
+    /// exporter did not set them itself.
+    pub fn scrape(&mut self) -> Vec<crate::demo::registry::Point> {
+        let service_pod = self.service_pods[0].clone();
+        let mut points = self.reg.scrape();
+        for p in &mut points {
+            let name = p.labels[0].1.as_str();
+            let target: Vec<(&str, &str)> = if name.starts_with("wp_") || name.starts_with("http_")
+            {
+                vec![
+                    ("job", "wp-k8s-service"),
+                    ("instance", "10.0.5.21:8000"),
+                    ("namespace", "wp-system"),
+                    ("pod", service_pod.as_str()),
+                ]
+            } else if name.starts_with("karpenter_") {
+                vec![("job", "karpenter"), ("instance", "10.0.4.30:8080")]
+            } else if name.starts_with("kube_") {
+                vec![
+                    ("job", "kube-state-metrics"),
+                    ("instance", "10.0.4.12:8080"),
+                ]
+            } else if name.starts_with("apiserver_") {
+                vec![("job", "apiserver"), ("instance", "10.0.0.1:443")]
+            } else if name.starts_with("node_") {
+                vec![("job", "node-exporter")]
+            } else {
+                Vec::new()
+            };
+            let mut added = false;
+            for (k, v) in target {
+                if !p.labels.iter().any(|(n, _)| n == k) {
+                    p.labels.push((k.to_string(), v.to_string()));
+                    added = true;
+                }
+            }
+            if added {
+                p.labels.sort();
+            }
+        }
+        points
     }
 
     pub fn active_clones(&self) -> usize {
@@ -276,7 +328,11 @@ impl World {
                 ] {
                     r.touch(
                         "wp_clones_failed_total",
-                        &[("operation", op), ("reason", reason), ("target_namespace", ns)],
+                        &[
+                            ("operation", op),
+                            ("reason", reason),
+                            ("target_namespace", ns),
+                        ],
                     );
                 }
                 r.touch_histogram(
@@ -308,7 +364,7 @@ impl World {
             }
             r.touch(
                 "karpenter_nodeclaims_created_total",
-                &[("nodepool", nodepool), ("reason", "provisioning")],
+                &[("nodepool", nodepool), ("reason", "provisioned")],
             );
             r.touch(
                 "karpenter_nodeclaims_disrupted_total",
@@ -318,8 +374,8 @@ impl World {
         for t in [
             "spot_interrupted",
             "scheduled_change",
-            "instance_stopping",
-            "instance_terminating",
+            "instance_stopped",
+            "instance_terminated",
             "rebalance_recommendation",
         ] {
             r.touch(
@@ -336,11 +392,8 @@ impl World {
                 ("provider", "aws"),
             ],
         );
-        r.touch_histogram(
-            "karpenter_pods_startup_duration_seconds",
-            &[],
-            &KARPENTER_STARTUP_BUCKETS,
-        );
+        r.touch("karpenter_pods_startup_duration_seconds_sum", &[]);
+        r.touch("karpenter_pods_startup_duration_seconds_count", &[]);
     }
 
     /// Advances the world by `dt_s` seconds ending at `t_ms` under the given
@@ -621,7 +674,9 @@ impl World {
                         out.logs.push(log(
                             start_ns + attempt * 3_000_000_000,
                             "warning",
-                            &format!("RDS connection attempt {attempt}/3 failed: connection refused"),
+                            &format!(
+                                "RDS connection attempt {attempt}/3 failed: connection refused"
+                            ),
                         ));
                     }
                 }
@@ -692,7 +747,9 @@ impl World {
                     );
                 }
                 if operation == "clone" {
-                    let ttl = *self.rng.pick(&[14400.0, 43200.0, 86400.0, 86400.0, 259200.0]);
+                    let ttl = *self
+                        .rng
+                        .pick(&[14400.0, 43200.0, 86400.0, 86400.0, 259200.0]);
                     self.reg.observe(
                         "wp_clone_ttl_seconds",
                         &[("target_namespace", ns)],
@@ -901,7 +958,7 @@ impl World {
         }
         let secs = self.rng.range(0.01, 0.3);
         self.reg.observe(
-            "karpenter_provisioner_scheduling_duration_seconds",
+            "karpenter_scheduler_scheduling_duration_seconds",
             &[("controller", "provisioner")],
             &SCHEDULING_BUCKETS,
             secs,
@@ -911,11 +968,14 @@ impl World {
 
     fn launch(&mut self, nodepool: &'static str, capacity_type: &'static str, slow: bool) {
         self.add_node(nodepool, capacity_type, true);
-        self.reg
-            .inc("karpenter_nodes_created_total", &[("nodepool", nodepool)], 1.0);
+        self.reg.inc(
+            "karpenter_nodes_created_total",
+            &[("nodepool", nodepool)],
+            1.0,
+        );
         self.reg.inc(
             "karpenter_nodeclaims_created_total",
-            &[("nodepool", nodepool), ("reason", "provisioning")],
+            &[("nodepool", nodepool), ("reason", "provisioned")],
             1.0,
         );
         let pods = PODS_PER_NODE.min(3);
@@ -925,15 +985,44 @@ impl World {
             } else {
                 self.rng.range(35.0, 75.0)
             };
-            self.reg.observe(
-                "karpenter_pods_startup_duration_seconds",
-                &[],
-                &KARPENTER_STARTUP_BUCKETS,
-                secs,
-                None,
-            );
+            self.observe_pod_startup(secs);
         }
         self.totals.nodes_created += 1;
+    }
+
+    /// Karpenter publishes pod start-up time as a summary: quantiles over
+    /// recent observations plus `_sum` and `_count`.
+    fn observe_pod_startup(&mut self, secs: f64) {
+        self.reg
+            .inc("karpenter_pods_startup_duration_seconds_sum", &[], secs);
+        self.reg
+            .inc("karpenter_pods_startup_duration_seconds_count", &[], 1.0);
+        self.recent_startups.push(secs);
+        if self.recent_startups.len() > 100 {
+            self.recent_startups.remove(0);
+        }
+    }
+
+    fn startup_quantiles(&mut self) {
+        let mut v = self.recent_startups.clone();
+        if v.is_empty() {
+            v.push(45.0);
+        }
+        v.sort_by(f64::total_cmp);
+        for (q, label) in [
+            (0.0, "0"),
+            (0.5, "0.5"),
+            (0.9, "0.9"),
+            (0.99, "0.99"),
+            (1.0, "1"),
+        ] {
+            let idx = ((v.len() - 1) as f64 * q).round() as usize;
+            self.reg.set(
+                "karpenter_pods_startup_duration_seconds",
+                &[("quantile", label)],
+                v[idx],
+            );
+        }
     }
 
     fn terminate(&mut self, i: usize, reason: &str) {
@@ -1008,9 +1097,10 @@ impl World {
             let n = self.rng.poisson(0.05 * dt_s);
             for _ in 0..n {
                 let t = t_ns - (self.rng.range(0.0, dt_s) * 1e9) as i64;
-                let path = *self
-                    .rng
-                    .pick(&["/", "/wp-admin/", "/wp-login.php", "/shop/", "/feed/"]);
+                let path =
+                    *self
+                        .rng
+                        .pick(&["/", "/wp-admin/", "/wp-login.php", "/shop/", "/feed/"]);
                 let code = if self.rng.chance(0.03) { 404 } else { 200 };
                 let site = &self.sites[i];
                 let message = format!(
@@ -1067,14 +1157,23 @@ impl World {
         }
 
         // kube-state-metrics.
-        let system = self.nodes.first().map(|n| n.name.clone()).unwrap_or_default();
+        let system = self
+            .nodes
+            .first()
+            .map(|n| n.name.clone())
+            .unwrap_or_default();
         let mut all_pods: Vec<(String, String, Option<String>, &str)> = Vec::new();
         for (pod, ns, node) in &clone_pods {
             let phase = if node.is_some() { "Running" } else { "Pending" };
             all_pods.push((pod.clone(), ns.to_string(), node.clone(), phase));
         }
         for pod in &self.service_pods {
-            all_pods.push((pod.clone(), "wp-system".into(), Some(system.clone()), "Running"));
+            all_pods.push((
+                pod.clone(),
+                "wp-system".into(),
+                Some(system.clone()),
+                "Running",
+            ));
         }
         all_pods.push((
             "karpenter-7b9d8c6f5-h2x4z".into(),
@@ -1154,11 +1253,8 @@ impl World {
         }
         for ns in NAMESPACES {
             let n = self.sites.iter().filter(|s| s.namespace == ns).count();
-            self.reg.set(
-                "wp_clones_active",
-                &[("target_namespace", ns)],
-                n as f64,
-            );
+            self.reg
+                .set("wp_clones_active", &[("target_namespace", ns)], n as f64);
         }
 
         // Nodes: kube-state-metrics, node-exporter and Karpenter's view.
@@ -1213,7 +1309,8 @@ impl World {
             }
             let used_mem = (0.25 + 0.1 * pods_per_node[i] as f64).min(0.92);
             let inst = [("instance", name.as_str()), ("job", "node-exporter")];
-            self.reg.set("node_memory_MemTotal_bytes", &inst, NODE_MEMORY);
+            self.reg
+                .set("node_memory_MemTotal_bytes", &inst, NODE_MEMORY);
             self.reg.set(
                 "node_memory_MemAvailable_bytes",
                 &inst,
@@ -1261,11 +1358,14 @@ impl World {
                         ("resource_type", rt),
                     ];
                     self.reg.set("karpenter_nodes_allocatable", &l, alloc);
-                    self.reg.set("karpenter_nodes_total_pod_requests", &l, pod_req);
-                    self.reg.set("karpenter_nodes_total_daemon_requests", &l, daemon);
+                    self.reg
+                        .set("karpenter_nodes_total_pod_requests", &l, pod_req);
+                    self.reg
+                        .set("karpenter_nodes_total_daemon_requests", &l, daemon);
                 }
             }
         }
+        self.startup_quantiles();
         self.reg.set(
             "karpenter_cluster_state_node_count",
             &[("job", "karpenter")],
@@ -1284,7 +1384,7 @@ impl World {
                     ("namespace", ns),
                     ("nodepool", nodepool),
                     ("phase", if node.is_some() { "Running" } else { "Pending" }),
-                    ("pod", pod),
+                    ("name", pod),
                 ],
                 1.0,
             );
@@ -1354,7 +1454,11 @@ mod tests {
         let mut w = World::new(42);
         let out = run(&mut w, None, 3600);
         assert!(w.totals.clones_ok > 250, "{:?}", w.totals);
-        assert!(w.totals.clones_failed < w.totals.clones_ok / 20, "{:?}", w.totals);
+        assert!(
+            w.totals.clones_failed < w.totals.clones_ok / 20,
+            "{:?}",
+            w.totals
+        );
         assert!(w.active_clones() > 10 && w.active_clones() < 50);
         let names: std::collections::BTreeSet<&str> =
             out.spans.iter().map(|s| s.name.as_str()).collect();
@@ -1372,7 +1476,14 @@ mod tests {
         assert!(out.logs.iter().any(|l| l.app == "wordpress"));
         let line: serde_json::Value =
             serde_json::from_str(&out.logs[0].line).expect("log lines are JSON");
-        for k in ["timestamp", "namespace", "pod", "container", "level", "message"] {
+        for k in [
+            "timestamp",
+            "namespace",
+            "pod",
+            "container",
+            "level",
+            "message",
+        ] {
             assert!(line.get(k).is_some(), "missing {k} in {line}");
         }
     }
@@ -1384,7 +1495,13 @@ mod tests {
         let ok = w.totals.clones_ok as f64;
         let failed = w.totals.clones_failed as f64;
         assert!(failed / (ok + failed) > 0.25, "{:?}", w.totals);
-        assert!(value(&mut w, "wp_rds_connection_errors_total", ("db_instance", RDS_INSTANCE)) > 10.0);
+        assert!(
+            value(
+                &mut w,
+                "wp_rds_connection_errors_total",
+                ("db_instance", RDS_INSTANCE)
+            ) > 10.0
+        );
     }
 
     #[test]
@@ -1434,7 +1551,11 @@ mod tests {
         let pts = w.reg.scrape();
         let worst = pts
             .iter()
-            .filter(|p| p.labels.iter().any(|(_, v)| v == "node_filesystem_avail_bytes"))
+            .filter(|p| {
+                p.labels
+                    .iter()
+                    .any(|(_, v)| v == "node_filesystem_avail_bytes")
+            })
             .map(|p| 1.0 - p.value / NODE_DISK)
             .fold(0.0, f64::max);
         assert!(worst > 0.8, "worst disk usage {worst}");
@@ -1442,6 +1563,9 @@ mod tests {
 
     #[test]
     fn timestamps_format_as_rfc3339() {
-        assert_eq!(rfc3339(1_700_000_000_123_000_000), "2023-11-14T22:13:20.123Z");
+        assert_eq!(
+            rfc3339(1_700_000_000_123_000_000),
+            "2023-11-14T22:13:20.123Z"
+        );
     }
 }
