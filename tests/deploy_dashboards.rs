@@ -9,6 +9,12 @@
 //!
 //! Annotation queries (firing alerts, error logs) must succeed but may be
 //! empty: whether an alert fires depends on the moment.
+//!
+//! A second test checks the demo's script against the seven alerts: with
+//! the whole script backfilled, each alert's condition (its `expr` over a
+//! range) must hold for at least its `for` during the incident written to
+//! trigger it, end afterwards (the alert resolves), and never hold that
+//! long outside it.
 
 mod common;
 
@@ -112,14 +118,20 @@ fn interpolate(expr: &str, vars: &BTreeMap<String, String>) -> String {
 struct Cairn {
     client: reqwest::Client,
     base: String,
+    /// X-Scope-OrgID, when not the default tenant.
+    tenant: Option<&'static str>,
 }
 
 impl Cairn {
     async fn get(&self, path: &str, params: &[(&str, String)]) -> Value {
-        let resp = self
+        let mut req = self
             .client
             .get(format!("{}{path}", self.base))
-            .query(params)
+            .query(params);
+        if let Some(t) = self.tenant {
+            req = req.header("X-Scope-OrgID", t);
+        }
+        let resp = req
             .send()
             .await
             .unwrap_or_else(|e| panic!("GET {path}: {e}"));
@@ -279,17 +291,16 @@ fn write_config(dir: &Path) -> PathBuf {
     path
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_dashboard_panel_answers_with_the_demo_running() {
-    let dir = tempfile::tempdir().expect("tempdir");
+/// A `cairn` child process with the deploy rules, on a free port.
+async fn start_cairn(dir: &Path) -> (Proc, String) {
     let port = common::free_port();
-    let cfg = write_config(dir.path());
-    let _server = Proc(
+    let cfg = write_config(dir);
+    let server = Proc(
         Command::new(env!("CARGO_BIN_EXE_cairn"))
             .args(["serve", "--config"])
             .arg(&cfg)
             .arg("--data-dir")
-            .arg(dir.path().join("data"))
+            .arg(dir.join("data"))
             .args([
                 "--http-listen-address",
                 &format!("127.0.0.1:{port}"),
@@ -304,16 +315,35 @@ async fn every_dashboard_panel_answers_with_the_demo_running() {
             .spawn()
             .expect("start cairn"),
     );
+    common::wait_ready(&reqwest::Client::new(), port).await;
+    (server, format!("http://127.0.0.1:{port}"))
+}
+
+/// Runs `cairn demo` to completion with the given extra arguments.
+fn run_demo(base: &str, args: &[&str]) {
+    let demo = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(["demo", "--url", base])
+        .args(args)
+        .output()
+        .expect("run cairn demo");
+    let demo_log = String::from_utf8_lossy(&demo.stderr);
+    assert!(demo.status.success(), "cairn demo failed:\n{demo_log}");
+    assert!(
+        demo_log.contains(" 0 write errors"),
+        "the demo's writes failed:\n{demo_log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_dashboard_panel_answers_with_the_demo_running() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_server, base) = start_cairn(dir.path()).await;
     let client = reqwest::Client::new();
-    common::wait_ready(&client, port).await;
-    let base = format!("http://127.0.0.1:{port}");
 
     // An hour of history, then a live failure spike at one scrape a second.
-    let demo = Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .args([
-            "demo",
-            "--url",
-            &base,
+    run_demo(
+        &base,
+        &[
             "--backfill",
             "1h",
             "--interval",
@@ -328,18 +358,12 @@ async fn every_dashboard_panel_answers_with_the_demo_running() {
             "failure-spike",
             "--seed",
             "7",
-        ])
-        .output()
-        .expect("run cairn demo");
-    let demo_log = String::from_utf8_lossy(&demo.stderr);
-    assert!(demo.status.success(), "cairn demo failed:\n{demo_log}");
-    assert!(
-        demo_log.contains("0 write errors"),
-        "the demo's writes failed:\n{demo_log}"
+        ],
     );
     let cairn = Cairn {
         client,
-        base: base.clone(),
+        base,
+        tenant: None,
     };
 
     // Every rule loaded and evaluated cleanly at least once.
@@ -435,6 +459,143 @@ async fn every_dashboard_panel_answers_with_the_demo_running() {
         }
     }
     assert!(checked >= 16, "only {checked} panel queries checked");
+}
+
+/// The alerts of a rule file: name, expression and `for` in seconds.
+fn alerts() -> Vec<(String, String, u64)> {
+    let text = std::fs::read_to_string(repo().join("deploy/cairn/rules/alerts.yaml"))
+        .expect("alerts.yaml");
+    let v: Value = serde_saphyr::from_str(&text).expect("alerts.yaml is YAML");
+    let mut out = Vec::new();
+    for g in v["groups"].as_array().into_iter().flatten() {
+        for r in g["rules"].as_array().into_iter().flatten() {
+            let (Some(name), Some(expr)) = (r["alert"].as_str(), r["expr"].as_str()) else {
+                continue;
+            };
+            let for_s = r["for"]
+                .as_str()
+                .map(|f| cairn::units::parse_duration(f).expect("for").as_secs())
+                .unwrap_or(0);
+            out.push((name.to_string(), expr.to_string(), for_s));
+        }
+    }
+    out
+}
+
+/// Where each alert's trigger is in the demo's default script (minutes
+/// from the script's start: calm 5m, failure-spike 10m, calm 5m,
+/// slow-provisioning 30m, calm 5m, crash-loop 10m, calm 5m, disk-pressure
+/// 25m, then round again).
+fn incident_window(alert: &str) -> (u64, u64) {
+    match alert {
+        "WordPressCloneFailureRateHigh" | "RDSConnectionFailures" => (5, 15),
+        "KarpenterCannotProvisionNodes"
+        | "WordPressCloneProvisioningSlow"
+        | "WordPressActiveClonesHigh" => (20, 50),
+        "WpK8sServiceCrashLooping" => (55, 65),
+        "NodeDiskUsageHigh" => (70, 95),
+        other => panic!("alert {other} has no incident in the demo"),
+    }
+}
+
+const TENANT: &str = "demo-incidents";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_demo_incident_trips_its_alerts_and_only_those() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_server, base) = start_cairn(dir.path()).await;
+    // The whole default script (95 minutes) as history, plus calm after,
+    // for a tenant of its own: in the default tenant Cairn's own metrics
+    // keep the head's newest sample at "now", and a head takes new series
+    // only up to an hour behind its newest sample (as Prometheus' does).
+    let origin_s = common::now_ms() / 1000 - 100 * 60;
+    run_demo(
+        &base,
+        &[
+            "--tenant",
+            TENANT,
+            "--backfill",
+            "100m",
+            "--interval",
+            "15s",
+            "--duration",
+            "1s",
+            "--seed",
+            "5",
+        ],
+    );
+    let cairn = Cairn {
+        client: reqwest::Client::new(),
+        base,
+        tenant: Some(TENANT),
+    };
+    let step = 30i64;
+    let end_s = common::now_ms() / 1000;
+    for (name, expr, for_s) in alerts() {
+        let v = cairn
+            .get(
+                "/api/v1/query_range",
+                &[
+                    ("query", expr.clone()),
+                    ("start", origin_s.to_string()),
+                    ("end", end_s.to_string()),
+                    ("step", step.to_string()),
+                ],
+            )
+            .await;
+        // Every evaluation time at which the condition held (any series).
+        let mut held: Vec<i64> = v["data"]["result"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|s| s["values"].as_array().cloned().unwrap_or_default())
+            .filter_map(|p| p[0].as_f64().map(|t| t as i64))
+            .collect();
+        held.sort_unstable();
+        held.dedup();
+        // Runs of consecutive evaluations, as (first, last) times.
+        let mut runs: Vec<(i64, i64)> = Vec::new();
+        for t in held {
+            match runs.last_mut() {
+                Some((_, last)) if t - *last <= step => *last = t,
+                _ => runs.push((t, t)),
+            }
+        }
+        let firing: Vec<(i64, i64)> = runs
+            .into_iter()
+            .filter(|(a, b)| (b - a) as u64 >= for_s)
+            .collect();
+        let (from_m, to_m) = incident_window(&name);
+        let minute = |t: i64| (t - origin_s) as f64 / 60.0;
+        assert!(
+            !firing.is_empty(),
+            "{name}: its condition never held for {for_s}s; the demo's incident does not trip it"
+        );
+        for (a, b) in &firing {
+            let (start, stop) = (minute(*a), minute(*b));
+            // The second lap of the script starts at minute 95.
+            let first_lap = start >= from_m as f64 - 1.0 && start < to_m as f64;
+            let second_lap = start >= (from_m + 95) as f64 - 1.0 && start < (to_m + 95) as f64;
+            assert!(
+                first_lap || second_lap,
+                "{name}: would fire from minute {start:.1} to {stop:.1}, outside its incident \
+                 (minutes {from_m}-{to_m})"
+            );
+        }
+        let (_, last_end) = firing[0];
+        assert!(
+            last_end + step < end_s,
+            "{name}: its first firing never resolved (minute {:.1})",
+            minute(last_end)
+        );
+        eprintln!(
+            "{name}: fires {:?} (minutes), for {for_s}s",
+            firing
+                .iter()
+                .map(|(a, b)| format!("{:.1}-{:.1}", minute(*a), minute(*b)))
+                .collect::<Vec<_>>()
+        );
+    }
 }
 
 #[test]

@@ -52,8 +52,11 @@ pub struct DemoArgs {
     #[arg(long, default_value = "10s", value_parser = duration_arg)]
     pub interval: Duration,
     /// History written at start-up, ending now (0s for none), one scrape
-    /// every max(--interval, 15s).
-    #[arg(long, default_value = "1h", value_parser = duration_arg)]
+    /// every max(--interval, 15s). At most about an hour into a tenant that
+    /// already has fresh data (Cairn's own metrics are in the default
+    /// tenant): a head, like Prometheus', takes new series only up to an
+    /// hour behind its newest sample.
+    #[arg(long, default_value = "55m", value_parser = duration_arg)]
     pub backfill: Duration,
     /// Stop after this long (0s runs until interrupted).
     #[arg(long, default_value = "0s", value_parser = duration_arg)]
@@ -61,9 +64,11 @@ pub struct DemoArgs {
     /// Calm time before the first incident and between incidents.
     #[arg(long, default_value = "5m", value_parser = duration_arg)]
     pub calm: Duration,
-    /// How long each incident lasts.
-    #[arg(long, default_value = "10m", value_parser = duration_arg)]
-    pub incident_length: Duration,
+    /// How long each incident lasts (default: long enough for its alerts
+    /// to fire: failure-spike 10m, slow-provisioning 30m, crash-loop 10m,
+    /// disk-pressure 25m).
+    #[arg(long, value_parser = duration_arg)]
+    pub incident_length: Option<Duration>,
     /// Incidents in the order they happen, comma-separated: failure-spike,
     /// slow-provisioning, crash-loop, disk-pressure (or "none").
     #[arg(
@@ -241,18 +246,21 @@ async fn run_async(args: DemoArgs) -> i32 {
         }
     ));
 
-    // History first, in calm weather, as fast as Cairn takes it, at a
-    // scrape every 15 s at least (a short live interval would make an
-    // hour of history needlessly many writes).
+    // History first, as fast as Cairn takes it, following the script from
+    // the start of the history (so its first incidents are already on the
+    // dashboards), at a scrape every 15 s at least (a short live interval
+    // would make an hour of history needlessly many writes).
     let start_ms = now_ms();
+    let script_origin_ms = start_ms - args.backfill.as_millis() as i64;
+    let script_time = |t_ms: i64| Duration::from_millis((t_ms - script_origin_ms).max(0) as u64);
     if !args.backfill.is_zero() {
         let step = args.interval.max(Duration::from_secs(15));
         let step_ms = step.as_millis() as i64;
-        let from = start_ms - args.backfill.as_millis() as i64;
         let started = Instant::now();
-        let mut t = from;
+        let mut t = script_origin_ms;
         while t < start_ms {
-            runner.step(t, step, None).await;
+            let incident = schedule.phase_at(script_time(t)).incident;
+            runner.step(t, step, incident).await;
             t += step_ms;
         }
         say(&format!(
@@ -290,19 +298,20 @@ async fn run_async(args: DemoArgs) -> i32 {
             _ = ticker.tick() => {}
             _ = &mut ctrl_c => break,
         }
-        let elapsed = live.elapsed();
-        if !args.duration.is_zero() && elapsed >= args.duration {
+        if !args.duration.is_zero() && live.elapsed() >= args.duration {
             break;
         }
+        let t = now_ms();
+        let elapsed = script_time(t);
         let incident = schedule.phase_at(elapsed).incident;
-        runner.step(now_ms(), args.interval, incident).await;
+        runner.step(t, args.interval, incident).await;
         let since = last_report.elapsed();
         if since >= Duration::from_secs(5).max(args.interval) {
             let p = &runner.progress;
             let per_s = |now: u64, before: u64| (now - before) as f64 / since.as_secs_f64();
             say(&format!(
                 "[{}] {} | samples {:.0}/s ({} total) | log lines {:.1}/s ({}) | spans {:.1}/s ({}) | clones {} active, {} ready, {} failed | nodes {} | write errors {}{}",
-                format_duration(Duration::from_secs(elapsed.as_secs())),
+                format_duration(Duration::from_secs(live.elapsed().as_secs())),
                 phase_text(&schedule, elapsed),
                 per_s(p.samples, last_counts.0),
                 p.samples,

@@ -34,6 +34,18 @@ impl Incident {
         Incident::DiskPressure,
     ];
 
+    /// How long the incident lasts unless `--incident-length` says
+    /// otherwise: long enough for its alerts' `for` clauses to run out
+    /// (deploy/cairn/rules/alerts.yaml), so that they fire, then resolve.
+    pub fn default_length(self) -> Duration {
+        Duration::from_secs(match self {
+            Incident::FailureSpike => 10 * 60,
+            Incident::SlowProvisioning => 30 * 60,
+            Incident::CrashLoop => 10 * 60,
+            Incident::DiskPressure => 25 * 60,
+        })
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Incident::FailureSpike => "failure-spike",
@@ -63,12 +75,13 @@ impl FromStr for Incident {
     }
 }
 
-/// Calm for `calm`, then each incident for `length` followed by `calm`
+/// Calm for `calm`, then each incident for its length followed by `calm`
 /// again, round and round.
 #[derive(Clone, Debug)]
 pub struct Schedule {
     pub calm: Duration,
-    pub length: Duration,
+    /// Every incident's length; `None` gives each its default length.
+    pub length: Option<Duration>,
     pub incidents: Vec<Incident>,
 }
 
@@ -81,29 +94,46 @@ pub struct Phase {
 }
 
 impl Schedule {
-    /// The phase `elapsed` after the live run started.
+    fn length_of(&self, i: Incident) -> Duration {
+        self.length.unwrap_or_else(|| i.default_length())
+    }
+
+    /// The phase `elapsed` after the script started.
     pub fn phase_at(&self, elapsed: Duration) -> Phase {
-        let cycle_len = (self.calm + self.length) * self.incidents.len() as u32;
-        if self.incidents.is_empty() || self.length.is_zero() || cycle_len.is_zero() {
+        let cycle: Duration = self
+            .incidents
+            .iter()
+            .map(|i| self.calm + self.length_of(*i))
+            .sum();
+        let no_incident_time = self.incidents.iter().all(|i| self.length_of(*i).is_zero());
+        if self.incidents.is_empty() || no_incident_time || cycle.is_zero() {
             return Phase {
                 incident: None,
                 left: Duration::MAX,
             };
         }
-        let in_cycle = Duration::from_nanos((elapsed.as_nanos() % cycle_len.as_nanos()) as u64);
-        let slot = self.calm + self.length;
-        let idx = (in_cycle.as_nanos() / slot.as_nanos()) as usize;
-        let in_slot = in_cycle - slot * idx as u32;
-        if in_slot < self.calm {
-            Phase {
-                incident: None,
-                left: self.calm - in_slot,
+        let mut at = Duration::from_nanos((elapsed.as_nanos() % cycle.as_nanos()) as u64);
+        for i in &self.incidents {
+            if at < self.calm {
+                return Phase {
+                    incident: None,
+                    left: self.calm - at,
+                };
             }
-        } else {
-            Phase {
-                incident: Some(self.incidents[idx]),
-                left: slot - in_slot,
+            at -= self.calm;
+            let len = self.length_of(*i);
+            if at < len {
+                return Phase {
+                    incident: Some(*i),
+                    left: len - at,
+                };
             }
+            at -= len;
+        }
+        // Unreachable by construction (at < cycle); calm is the safe answer.
+        Phase {
+            incident: None,
+            left: self.calm,
         }
     }
 }
@@ -115,7 +145,7 @@ mod tests {
     fn s(calm: u64, length: u64) -> Schedule {
         Schedule {
             calm: Duration::from_secs(calm),
-            length: Duration::from_secs(length),
+            length: Some(Duration::from_secs(length)),
             incidents: vec![Incident::FailureSpike, Incident::CrashLoop],
         }
     }
@@ -149,6 +179,23 @@ mod tests {
         let mut sch = s(10, 10);
         sch.incidents.clear();
         assert_eq!(sch.phase_at(Duration::from_secs(1000)).incident, None);
+    }
+
+    #[test]
+    fn default_lengths_differ_per_incident() {
+        let sch = Schedule {
+            calm: Duration::from_secs(300),
+            length: None,
+            incidents: vec![Incident::FailureSpike, Incident::SlowProvisioning],
+        };
+        let at = |m: u64| sch.phase_at(Duration::from_secs(m * 60)).incident;
+        assert_eq!(at(5), Some(Incident::FailureSpike));
+        assert_eq!(at(14), Some(Incident::FailureSpike));
+        assert_eq!(at(15), None);
+        assert_eq!(at(20), Some(Incident::SlowProvisioning));
+        assert_eq!(at(49), Some(Incident::SlowProvisioning));
+        assert_eq!(at(50), None, "the cycle is 50 minutes");
+        assert_eq!(at(55), Some(Incident::FailureSpike));
     }
 
     #[test]

@@ -71,7 +71,9 @@ pub fn remote_write_body(points: &[Point], t_ms: i64) -> Vec<u8> {
 /// Loki push JSON of some log lines, one stream per label set, entries in
 /// time order.
 pub fn loki_push_body(lines: &[LogLine]) -> Vec<u8> {
-    let mut streams: BTreeMap<(String, String, String), Vec<(i64, &str)>> = BTreeMap::new();
+    // (namespace, app, container) → entries.
+    type StreamKey = (String, String, String);
+    let mut streams: BTreeMap<StreamKey, Vec<(i64, &str)>> = BTreeMap::new();
     for l in lines {
         streams
             .entry((l.namespace.clone(), l.app.clone(), l.container.clone()))

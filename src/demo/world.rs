@@ -125,6 +125,8 @@ pub struct World {
     crash_looping: bool,
     /// Recent pod start-up times behind Karpenter's summary quantiles.
     recent_startups: Vec<f64>,
+    /// How long pods have been waiting for a node Karpenter cannot launch.
+    pods_waiting_s: f64,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -229,6 +231,7 @@ impl World {
             totals: Totals::default(),
             crash_looping: false,
             recent_startups: Vec::new(),
+            pods_waiting_s: 0.0,
         };
         // Two system nodes from the EKS managed node group, then Karpenter's.
         for _ in 0..2 {
@@ -914,7 +917,8 @@ impl World {
         let per_step = |rate_per_s: f64| 1.0 - (-rate_per_s * dt_s).exp();
         if have < needed {
             if slow {
-                // Spot capacity is exhausted; on-demand launches trickle in.
+                // Spot and on-demand capacity are exhausted in the zones the
+                // node pools allow: every launch fails and pods wait.
                 let attempts = self.rng.poisson(0.2 * dt_s).max(1);
                 self.reg.inc(
                     "karpenter_cloudprovider_errors_total",
@@ -926,16 +930,14 @@ impl World {
                     ],
                     attempts as f64,
                 );
-                if self.rng.chance(per_step(1.0 / 240.0)) {
-                    self.launch("general", "on-demand", true);
-                }
+                self.pods_waiting_s += dt_s;
             } else {
+                let waited = std::mem::take(&mut self.pods_waiting_s);
                 for i in 0..(needed - have) {
-                    let spot = i % 2 == 0;
-                    if spot {
-                        self.launch("spot", "spot", false);
+                    if i % 2 == 0 {
+                        self.launch("spot", "spot", waited);
                     } else {
-                        self.launch("general", "on-demand", false);
+                        self.launch("general", "on-demand", waited);
                     }
                 }
             }
@@ -966,7 +968,8 @@ impl World {
         );
     }
 
-    fn launch(&mut self, nodepool: &'static str, capacity_type: &'static str, slow: bool) {
+    /// A new node; the pods it takes had been pending for `waited_s`.
+    fn launch(&mut self, nodepool: &'static str, capacity_type: &'static str, waited_s: f64) {
         self.add_node(nodepool, capacity_type, true);
         self.reg.inc(
             "karpenter_nodes_created_total",
@@ -980,11 +983,7 @@ impl World {
         );
         let pods = PODS_PER_NODE.min(3);
         for _ in 0..pods {
-            let secs = if slow {
-                self.rng.range(150.0, 300.0)
-            } else {
-                self.rng.range(35.0, 75.0)
-            };
+            let secs = self.rng.range(35.0, 75.0) + waited_s.min(1800.0);
             self.observe_pod_startup(secs);
         }
         self.totals.nodes_created += 1;
@@ -1258,11 +1257,8 @@ impl World {
         }
 
         // Nodes: kube-state-metrics, node-exporter and Karpenter's view.
-        let disk_node = self
-            .nodes
-            .iter()
-            .position(|n| n.karpenter)
-            .unwrap_or_default();
+        // The first system node (never consolidated away) fills up.
+        let disk_node = 0;
         for (i, node) in self.nodes.iter_mut().enumerate() {
             let name = node.name.clone();
             self.reg.set(
