@@ -165,6 +165,17 @@ for ins in by_kind.get("Instrumentation", []):
                  ("OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED", "true")):
         if env.get(k) != v:
             fail(f"Instrumentation python env {k} should be {v!r}")
+    # inject-sdk (the default for wp-k8s-service) applies spec.env only:
+    # metrics scraped from :9464, traces over OTLP, logs through Fluent Bit.
+    sdk_env = {e["name"]: e["value"] for e in ins["spec"].get("env", [])}
+    for k, v in (("OTEL_SEMCONV_STABILITY_OPT_IN", "http"),
+                 ("OTEL_TRACES_EXPORTER", "otlp"),
+                 ("OTEL_METRICS_EXPORTER", "prometheus"),
+                 ("OTEL_EXPORTER_PROMETHEUS_HOST", "0.0.0.0"),
+                 ("OTEL_EXPORTER_PROMETHEUS_PORT", "9464"),
+                 ("OTEL_LOGS_EXPORTER", "none")):
+        if sdk_env.get(k) != v:
+            fail(f"Instrumentation spec.env {k} should be {v!r} (inject-sdk path)")
     if ins["spec"]["sampler"]["type"] != "parentbased_always_on":
         fail("Instrumentation sampler should be parentbased_always_on (100 %)")
 print("custom     collector pipelines and Python instrumentation are consistent")
@@ -358,6 +369,23 @@ print("values     4 chart values files parse; Fluent Bit labels job/namespace/ap
       "remote write, scrape jobs, datasources and their links as documented; "
       "dashboards use only provisioned datasources")
 print("alertmgr   kube-prometheus-stack alertmanager.config == deploy/alertmanager/alertmanager.yaml")
+
+# The laptop provisioning file: the same three datasources, URL from $CAIRN_URL.
+laptop = yaml.safe_load(open("deploy/grafana/provisioning/datasources/cairn.yaml"))
+laptop_ds = {d["uid"]: d for d in laptop["datasources"]}
+for uid in ("cairn-prometheus", "cairn-loki", "cairn-tempo"):
+    if uid not in laptop_ds:
+        fail(f"deploy/grafana/provisioning lacks datasource {uid}")
+    a = {k: v for k, v in ds[uid].items() if k != "url"}
+    b = {k: v for k, v in laptop_ds[uid].items() if k != "url"}
+    if a != b:
+        fail(f"datasource {uid}: deploy/grafana/provisioning differs from the kube-prometheus-stack values")
+    if laptop_ds[uid]["url"] != "$CAIRN_URL":
+        fail(f"datasource {uid}: the laptop URL should be $CAIRN_URL")
+prov = yaml.safe_load(open("deploy/grafana/provisioning/dashboards/cairn.yaml"))
+if prov["providers"][0]["options"]["path"] != "/var/lib/grafana/dashboards/cairn":
+    fail("deploy/grafana/provisioning/dashboards: unexpected dashboards path")
+print("grafana    laptop provisioning == kube-prometheus-stack datasources (but the URL)")
 PY
 
 # 4. Alertmanager's own validation.
@@ -374,4 +402,9 @@ env -u CAIRN_BIN "$CAIRN_BIN" check-config deploy/cairn/cairn.yaml > "$work/cc.o
 env -u CAIRN_BIN "$CAIRN_BIN" check-config "$work/cairn.yaml" > /dev/null 2>&1 \
   || fail "cairn check-config on the rendered cairn-config ConfigMap"
 echo "cairn      $(head -1 "$work/cc.out")"
+env -u CAIRN_BIN "$CAIRN_BIN" check-config deploy/cairn-laptop.yaml > "$work/cl.out" 2>&1 \
+  || { cat "$work/cl.out" >&2; fail "cairn check-config deploy/cairn-laptop.yaml"; }
+env -u CAIRN_BIN "$CAIRN_BIN" check-rules deploy/cairn/rules/recording.yaml deploy/cairn/rules/alerts.yaml > /dev/null 2>&1 \
+  || fail "the laptop config's rule files do not pass cairn check-rules"
+echo "cairn      $(head -1 "$work/cl.out")"
 echo "deploy_check: OK"
