@@ -676,7 +676,7 @@ impl World {
                     for attempt in 1..=3 {
                         out.logs.push(log(
                             start_ns + attempt * 3_000_000_000,
-                            "warning",
+                            "warn",
                             &format!(
                                 "RDS connection attempt {attempt}/3 failed: connection refused"
                             ),
@@ -1082,7 +1082,7 @@ impl World {
                     "wp-system",
                     &pod,
                     "wp-k8s-service",
-                    "critical",
+                    "fatal",
                     "startup failed: RuntimeError: cannot load in-cluster Kubernetes config: token file missing",
                     &[],
                 ),
@@ -1118,7 +1118,7 @@ impl World {
                         site.namespace,
                         &site.pod,
                         "wordpress",
-                        if code == 200 { "info" } else { "warning" },
+                        if code == 200 { "info" } else { "warn" },
                         &message,
                         &[],
                     ),
@@ -1392,14 +1392,14 @@ impl World {
             ("GET", "pods", "200", 3.0 + pods_churn),
             ("LIST", "pods", "200", 0.8),
             ("WATCH", "pods", "200", 0.2),
-            ("CREATE", "pods", "201", 0.12),
+            ("POST", "pods", "201", 0.12),
             ("DELETE", "pods", "200", 0.1),
             ("GET", "nodes", "200", 1.0),
             ("LIST", "nodes", "200", 0.3),
             ("PATCH", "nodes", "200", 0.5),
-            ("CREATE", "ingresses", "201", 0.1),
+            ("POST", "ingresses", "201", 0.1),
             ("GET", "leases", "200", 2.0),
-            ("UPDATE", "leases", "200", 2.0),
+            ("PUT", "leases", "200", 2.0),
             ("GET", "configmaps", "404", 0.05),
         ] {
             let n = self.rng.poisson(rate * dt_s);
