@@ -5,7 +5,10 @@
 //! exporters pointed at a real `cairn` binary (OTLP/HTTP on the main
 //! port), must produce exactly what `docs/metrics-contract.md` promises:
 //! every wp-k8s-service metric under its Prometheus name, labels and
-//! buckets, with the counts of the requests driven; the span names and
+//! buckets, with the counts of the requests driven; every counter series
+//! of the contract's label values present at 0 from start-up, so that
+//! `increase()` counts the first failure; the active-clones gauge equal to
+//! the clones that exist; the contract's log levels; the span names and
 //! their parent/child order; JSON log lines (as Fluent Bit ships them) and
 //! OTLP log records found by LogQL with the trace id, linked to the span
 //! that wrote them.
@@ -123,6 +126,60 @@ async fn prom(client: &reqwest::Client, base: &str, q: &str) -> Option<Vec<Value
     let v = get(client, &format!("{base}/api/v1/query?query={}", enc(q))).await?;
     let r = v["data"]["result"].as_array()?.clone();
     (!r.is_empty()).then_some(r)
+}
+
+/// An instant PromQL query evaluated at `time` (Unix seconds, as text).
+async fn prom_at(client: &reqwest::Client, base: &str, q: &str, time: &str) -> Option<Vec<Value>> {
+    let v = get(
+        client,
+        &format!("{base}/api/v1/query?query={}&time={}", enc(q), enc(time)),
+    )
+    .await?;
+    let r = v["data"]["result"].as_array()?.clone();
+    (!r.is_empty()).then_some(r)
+}
+
+/// The contract's label values (docs/metrics-contract.md).
+const OPERATIONS: &[&str] = &["clone", "restore"];
+const TARGET_NAMESPACES: &[&str] = &["wordpress-staging", "wordpress-production"];
+const FAILURE_REASONS: &[&str] = &[
+    "rds_unavailable",
+    "k8s_api_error",
+    "timeout",
+    "plugin_install_failed",
+];
+const RDS_ERRORS: &[&str] = &["timeout", "refused", "auth", "too_many_connections"];
+const CLEANUP_RESULTS: &[&str] = &["success", "failure"];
+
+/// Every combination of the given label values, joined by "," in the
+/// order given (the keys `by_labels` makes), each with the value 0.
+fn all_zero(values: &[&[&str]]) -> BTreeMap<String, f64> {
+    let mut keys = vec![String::new()];
+    for (i, list) in values.iter().enumerate() {
+        keys = keys
+            .iter()
+            .flat_map(|k| {
+                list.iter().map(move |v| {
+                    if i == 0 {
+                        v.to_string()
+                    } else {
+                        format!("{k},{v}")
+                    }
+                })
+            })
+            .collect();
+    }
+    keys.into_iter().map(|k| (k, 0.0)).collect()
+}
+
+/// `all_zero(values)` with the given series set to their counts.
+fn zeros_and(values: &[&[&str]], counts: &[(&str, f64)]) -> BTreeMap<String, f64> {
+    let mut want = all_zero(values);
+    for (k, v) in counts {
+        assert!(want.contains_key(*k), "{k} is not a known label set");
+        want.insert(k.to_string(), *v);
+    }
+    want
 }
 
 /// `{label values joined by ","} -> sample value` of a PromQL result.
@@ -427,12 +484,16 @@ async fn the_example_service_produces_the_metrics_contract() {
         label_names(&created),
         names(&["operation", "target_namespace"])
     );
+    // Every operation x namespace series exists (created at 0 at start-up).
     assert_eq!(
         by_labels(&created, &["operation", "target_namespace"]),
-        expect(&[
-            ("clone,wordpress-staging", 3.0),
-            ("restore,wordpress-production", 2.0)
-        ])
+        zeros_and(
+            &[OPERATIONS, TARGET_NAMESPACES],
+            &[
+                ("clone,wordpress-staging", 3.0),
+                ("restore,wordpress-production", 2.0)
+            ]
+        )
     );
     for s in &created {
         assert_eq!(s["metric"]["job"], JOB, "job is service.name alone");
@@ -454,31 +515,83 @@ async fn the_example_service_produces_the_metrics_contract() {
         label_names(&failed),
         names(&["operation", "target_namespace", "reason"])
     );
+    // All 16 series; the reasons and label sets that never failed are at 0.
     assert_eq!(
         by_labels(&failed, &["operation", "target_namespace", "reason"]),
-        expect(&[
-            ("clone,wordpress-production,plugin_install_failed", 1.0),
-            ("clone,wordpress-staging,k8s_api_error", 1.0),
-            ("clone,wordpress-staging,rds_unavailable", 2.0),
-            ("restore,wordpress-production,timeout", 1.0),
-        ])
+        zeros_and(
+            &[OPERATIONS, TARGET_NAMESPACES, FAILURE_REASONS],
+            &[
+                ("clone,wordpress-production,plugin_install_failed", 1.0),
+                ("clone,wordpress-staging,k8s_api_error", 1.0),
+                ("clone,wordpress-staging,rds_unavailable", 2.0),
+                ("restore,wordpress-production,timeout", 1.0),
+            ]
+        )
     );
     let rds = prom(
         &client,
         &base,
-        r#"wp_clones_failed_total{job="wp-k8s-service",reason="rds_unavailable"}"#,
+        r#"sum(wp_clones_failed_total{job="wp-k8s-service",reason="rds_unavailable"})"#,
     )
     .await
     .expect("failures by reason");
     assert_eq!(rds[0]["value"][1], "2");
 
+    // drive.py exported once before the first request (series at 0) and
+    // once at the end, so increase() sees every failure, the first of each
+    // label set included. Evaluated at the last sample, nothing is
+    // extrapolated: the increase is exactly the count.
+    let last = prom(
+        &client,
+        &base,
+        r#"max(timestamp(wp_clones_failed_total{job="wp-k8s-service"}))"#,
+    )
+    .await
+    .expect("timestamp of the last export");
+    let last = last[0]["value"][1].as_str().unwrap().to_string();
+    let increase = prom_at(
+        &client,
+        &base,
+        r#"increase(wp_clones_failed_total{job="wp-k8s-service"}[1h])"#,
+        &last,
+    )
+    .await
+    .expect("increase of wp_clones_failed_total");
+    assert_eq!(
+        by_labels(&increase, &["operation", "target_namespace", "reason"]),
+        zeros_and(
+            &[OPERATIONS, TARGET_NAMESPACES, FAILURE_REASONS],
+            &[
+                ("clone,wordpress-production,plugin_install_failed", 1.0),
+                ("clone,wordpress-staging,k8s_api_error", 1.0),
+                ("clone,wordpress-staging,rds_unavailable", 2.0),
+                ("restore,wordpress-production,timeout", 1.0),
+            ]
+        ),
+        "increase() over the run counts every failure"
+    );
+
     let active = prom(&client, &base, &format!("wp_clones_active{{{sel}}}"))
         .await
         .expect("wp_clones_active");
     assert_eq!(label_names(&active), names(&["target_namespace"]));
-    // 3 staging clones, 2 of them expired and cleaned up; 2 production restores.
+    // The clones that exist in the (simulated) cluster: 3 staging clones,
+    // 2 of them expired and deleted by the second cleanup (the first one
+    // failed and left them); 2 production restores.
     assert_eq!(
         by_labels(&active, &["target_namespace"]),
+        expect(&[("wordpress-production", 2.0), ("wordpress-staging", 1.0)])
+    );
+    // The contract's query: every replica reports the cluster's count.
+    let active_max = prom(
+        &client,
+        &base,
+        r#"max by (target_namespace) (wp_clones_active{job="wp-k8s-service"})"#,
+    )
+    .await
+    .expect("max by (target_namespace) of wp_clones_active");
+    assert_eq!(
+        by_labels(&active_max, &["target_namespace"]),
         expect(&[("wordpress-production", 2.0), ("wordpress-staging", 1.0)])
     );
 
@@ -491,10 +604,13 @@ async fn the_example_service_produces_the_metrics_contract() {
     );
     assert_eq!(
         by_labels(&cleanups, &["target_namespace", "result"]),
-        expect(&[
-            ("wordpress-staging,failure", 2.0),
-            ("wordpress-staging,success", 2.0)
-        ])
+        zeros_and(
+            &[TARGET_NAMESPACES, CLEANUP_RESULTS],
+            &[
+                ("wordpress-staging,failure", 2.0),
+                ("wordpress-staging,success", 2.0)
+            ]
+        )
     );
 
     let rds_errors = prom(
@@ -507,7 +623,67 @@ async fn the_example_service_produces_the_metrics_contract() {
     assert_eq!(label_names(&rds_errors), names(&["db_instance", "error"]));
     assert_eq!(
         by_labels(&rds_errors, &["db_instance", "error"]),
-        expect(&[("wp-clones-db,refused", 2.0)])
+        zeros_and(
+            &[&["wp-clones-db"], RDS_ERRORS],
+            &[("wp-clones-db,refused", 2.0)]
+        )
+    );
+
+    // Start-up, before the first request (drive.py read the Prometheus
+    // endpoint then): every counter series of the contract's label values
+    // at 0, and the gauge at 0 for both namespaces.
+    let startup = summary["startup"].as_object().expect("start-up samples");
+    let startup_series = |name: &str, labels: &[&str]| -> BTreeMap<String, f64> {
+        startup
+            .get(name)
+            .and_then(Value::as_array)
+            .unwrap_or_else(|| panic!("{name} is not on the endpoint at start-up"))
+            .iter()
+            .map(|pair| {
+                let key = labels
+                    .iter()
+                    .map(|l| pair[0][*l].as_str().unwrap_or("").to_string())
+                    .collect::<Vec<_>>()
+                    .join(",");
+                (key, pair[1].as_f64().unwrap())
+            })
+            .collect()
+    };
+    assert_eq!(
+        startup.keys().cloned().collect::<BTreeSet<String>>(),
+        names(&[
+            "wp_clones_active",
+            "wp_clones_created_total",
+            "wp_clones_failed_total",
+            "wp_clone_cleanups_total",
+            "wp_rds_connection_errors_total",
+        ])
+    );
+    assert_eq!(
+        startup_series(
+            "wp_clones_created_total",
+            &["operation", "target_namespace"]
+        ),
+        all_zero(&[OPERATIONS, TARGET_NAMESPACES])
+    );
+    assert_eq!(
+        startup_series(
+            "wp_clones_failed_total",
+            &["operation", "target_namespace", "reason"]
+        ),
+        all_zero(&[OPERATIONS, TARGET_NAMESPACES, FAILURE_REASONS])
+    );
+    assert_eq!(
+        startup_series("wp_rds_connection_errors_total", &["db_instance", "error"]),
+        all_zero(&[&["wp-clones-db"], RDS_ERRORS])
+    );
+    assert_eq!(
+        startup_series("wp_clone_cleanups_total", &["target_namespace", "result"]),
+        all_zero(&[TARGET_NAMESPACES, CLEANUP_RESULTS])
+    );
+    assert_eq!(
+        startup_series("wp_clones_active", &["target_namespace"]),
+        all_zero(&[TARGET_NAMESPACES])
     );
 
     let provisioning = prom(
@@ -874,6 +1050,51 @@ async fn the_example_service_produces_the_metrics_contract() {
     }
     levels.sort();
     assert_eq!(levels, vec!["error", "info"]);
+
+    // Levels: the contract's set, in lower case, from Python's names.
+    assert_eq!(
+        summary["levels"],
+        serde_json::json!({
+            "DEBUG": "debug",
+            "INFO": "info",
+            "WARNING": "warn",
+            "ERROR": "error",
+            "CRITICAL": "fatal",
+        }),
+        "JsonLineFormatter's level for each Python level"
+    );
+    let all = eventually!(
+        "all JSON lines",
+        logql(
+            &client,
+            &base,
+            r#"{job="fluent-bit", app="wp-k8s-service"}"#,
+            summary["log_lines"].as_u64().unwrap() as usize
+        )
+        .await
+    );
+    for (_, line) in &all {
+        let rec: Value = serde_json::from_str(line).expect("a JSON line");
+        let level = rec["level"].as_str().unwrap_or("");
+        assert!(
+            ["debug", "info", "warn", "error", "fatal"].contains(&level),
+            "level outside the contract: {line}"
+        );
+    }
+    // Errors: the 5 failed workflows and the 2 clones the failing cleanup
+    // could not delete.
+    let q = r#"{job="fluent-bit", app="wp-k8s-service"} | json | level="error""#;
+    let errors = eventually!("error lines", logql(&client, &base, q, 7).await);
+    assert_eq!(errors.len(), 7, "{errors:?}");
+    let not_deleted = errors
+        .iter()
+        .filter(|(_, line)| {
+            let rec: Value = serde_json::from_str(line).unwrap();
+            let message = rec["message"].as_str().unwrap();
+            message.starts_with("expired clone ") && message.contains("not deleted")
+        })
+        .count();
+    assert_eq!(not_deleted, 2, "cleanup failures are logged at error");
 
     // The log line's span is the workflow span of its trace (logs -> trace).
     let q = format!(r#"{{ name = "wp.clone" && span.wp.clone.id = "{clone_id}" }}"#);

@@ -13,7 +13,12 @@ request with WP_INJECT_FAILURE=<reason> (optionally WP_INJECT_FAILURE_RATE,
 0..1), where reason is rds_unavailable, k8s_api_error, timeout or
 plugin_install_failed. Expired clones are deleted every
 WP_CLEANUP_INTERVAL_SECONDS (60); WP_INJECT_CLEANUP_FAILURE=1 makes those
-deletions fail.
+deletions fail (logged at error).
+
+The clones themselves live in CLUSTER, an in-memory stand-in for the
+Kubernetes API's view of the clone objects; the wp.clones.active gauge
+counts what it holds, as the real service counts the clone objects that
+exist in the cluster.
 
 Run: uvicorn app:app --port 8080 --no-access-log   (see the guide,
 docs/instrumenting-wp-k8s-service.md, for the environment).
@@ -27,6 +32,7 @@ import os
 import random
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
@@ -36,11 +42,6 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from pydantic import BaseModel, Field
 
 from telemetry import setup_telemetry
-
-TELEMETRY = setup_telemetry()
-TRACER = TELEMETRY.tracer
-M = TELEMETRY.instruments
-LOG = TELEMETRY.logger
 
 Reason = Literal["rds_unavailable", "k8s_api_error", "timeout", "plugin_install_failed"]
 Namespace = Literal["wordpress-staging", "wordpress-production"]
@@ -79,7 +80,38 @@ class Clone:
     expires_at: float
 
 
-CLONES: dict[str, Clone] = {}
+class SimulatedCluster:
+    """The clone objects as the Kubernetes API lists them (in the real
+    service: the pods labelled as clones, from an informer's cache). Every
+    replica sees the same objects, whichever replica created them, and
+    they outlive a restart of the service; here they live in this process,
+    which is the whole simulated cluster."""
+
+    def __init__(self) -> None:
+        self._clones: dict[str, Clone] = {}
+
+    def create(self, clone: Clone) -> None:
+        self._clones[clone.clone_id] = clone
+
+    def delete(self, clone_id: str) -> None:
+        del self._clones[clone_id]
+
+    def list(self) -> list[Clone]:
+        return list(self._clones.values())
+
+    def count_by_namespace(self) -> dict[str, int]:
+        """What the wp.clones.active gauge reports at each collection."""
+        return dict(Counter(c.target_namespace for c in self._clones.values()))
+
+
+CLUSTER = SimulatedCluster()
+
+# Providers, instruments (the gauge reads CLUSTER), the counters' series
+# created at 0, and the JSON logger.
+TELEMETRY = setup_telemetry(count_clones=CLUSTER.count_by_namespace, db_instance=RDS_INSTANCE)
+TRACER = TELEMETRY.tracer
+M = TELEMETRY.instruments
+LOG = TELEMETRY.logger
 
 
 class StepFailed(Exception):
@@ -189,9 +221,8 @@ async def run_workflow(operation: str, body: WorkflowRequest, fail: str | None) 
             raise HTTPException(FAILURE_STATUS[failure.reason], f"{operation} failed: {failure.message}")
 
         elapsed = time.perf_counter() - started
-        CLONES[clone_id] = Clone(clone_id, ns, time.time() + body.ttl_seconds)
+        CLUSTER.create(Clone(clone_id, ns, time.time() + body.ttl_seconds))
         M.clones_created.add(1, {"operation": operation, "target_namespace": ns})
-        M.clones_active.add(1, {"target_namespace": ns})
         M.provisioning_duration.record(elapsed, {"operation": operation, "target_namespace": ns})
         M.clone_ttl.record(body.ttl_seconds, {"target_namespace": ns})
         LOG.info("%s %s ready at %s in %.2fs", operation, clone_id, url, elapsed, extra=fields)
@@ -204,7 +235,7 @@ async def cleanup_expired(fail: bool | None = None) -> dict[str, int]:
         fail = os.environ.get("WP_INJECT_CLEANUP_FAILURE", "") in ("1", "true")
     now = time.time()
     results = {"success": 0, "failure": 0}
-    for clone in [c for c in CLONES.values() if c.expires_at <= now]:
+    for clone in [c for c in CLUSTER.list() if c.expires_at <= now]:
         fields = {"clone_id": clone.clone_id, "target_namespace": clone.target_namespace}
         t0 = time.perf_counter()
         await pause(0.02)
@@ -214,10 +245,9 @@ async def cleanup_expired(fail: bool | None = None) -> dict[str, int]:
         M.clone_cleanups.add(1, {"target_namespace": clone.target_namespace, "result": result})
         results[result] += 1
         if fail:
-            LOG.warning("expired clone %s not deleted: Kubernetes API returned %d", clone.clone_id, code, extra=fields)
+            LOG.error("expired clone %s not deleted: Kubernetes API returned %d", clone.clone_id, code, extra=fields)
             continue
-        del CLONES[clone.clone_id]
-        M.clones_active.add(-1, {"target_namespace": clone.target_namespace})
+        CLUSTER.delete(clone.clone_id)
         LOG.info("expired clone %s deleted", clone.clone_id, extra=fields)
     return results
 
@@ -255,7 +285,7 @@ async def restore(body: WorkflowRequest, fail: Reason | None = Query(None)) -> d
 
 @app.get("/health")
 async def health() -> dict:
-    return {"status": "ok", "active_clones": len(CLONES)}
+    return {"status": "ok", "active_clones": len(CLUSTER.list())}
 
 
 # Server spans "POST /clone" and http.server.request.duration by http.route;

@@ -3,10 +3,12 @@
 Builds the tracer, meter and logger providers from the standard
 `OTEL_*` environment variables, with the resource, the histogram buckets
 and the cumulative temporality that Cairn's dashboards and alerts expect
-(docs/metrics-contract.md), creates the service's instruments, and
-configures the `wp_k8s_service` logger to write one JSON object per line
-to stdout with the active trace and span ids (the format Fluent Bit ships
-to Cairn).
+(docs/metrics-contract.md), creates the service's instruments (the
+counters' series at 0 for every known label set; the active-clones gauge
+read from the cluster's view through a callback), and configures the
+`wp_k8s_service` logger to write one JSON object per line to stdout with
+the contract's level names and the active trace and span ids (the format
+Fluent Bit ships to Cairn).
 
 Two ways to run it:
 
@@ -28,9 +30,10 @@ import logging
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, TextIO
+from typing import Any, Callable, Iterable, Mapping, TextIO
 
 from opentelemetry import metrics, trace
+from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.metrics import (
     Counter,
     Histogram,
@@ -67,6 +70,34 @@ HTTP_SERVER_BUCKETS = [
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
     30, 60, 120, 300, 600,
 ]
+
+# The label values the contract lists. Every counter series made of them is
+# created at zero when the service starts (initialise_counters), and the
+# active-clones gauge reports every namespace, 0 included.
+OPERATIONS = ("clone", "restore")
+TARGET_NAMESPACES = ("wordpress-staging", "wordpress-production")
+FAILURE_REASONS = ("rds_unavailable", "k8s_api_error", "timeout", "plugin_install_failed")
+RDS_ERRORS = ("timeout", "refused", "auth", "too_many_connections")
+CLEANUP_RESULTS = ("success", "failure")
+
+# Python's level names -> the contract's `level` values.
+LEVELS = (
+    (logging.DEBUG, "debug"),
+    (logging.INFO, "info"),
+    (logging.WARNING, "warn"),
+    (logging.ERROR, "error"),
+)
+
+
+def level_name(levelno: int) -> str:
+    """`debug`, `info`, `warn`, `error` or `fatal`, the contract's set: a
+    record gets the name of the first standard level at or above its own
+    (WARNING -> warn, CRITICAL and anything above ERROR -> fatal)."""
+    for bound, name in LEVELS:
+        if levelno <= bound:
+            return name
+    return "fatal"
+
 
 _CUMULATIVE = {
     kind: AggregationTemporality.CUMULATIVE
@@ -123,19 +154,19 @@ class Telemetry:
 
 
 class JsonLineFormatter(logging.Formatter):
-    """One JSON object per line: timestamp, level, message, trace_id,
-    span_id (when a span is active) and the clone fields passed with
-    `extra=` (clone_id, target_namespace)."""
+    """One JSON object per line: timestamp, level (`debug`, `info`, `warn`,
+    `error` or `fatal`: see level_name), message, trace_id, span_id (when a
+    span is active) and the clone fields passed with `extra=` (clone_id,
+    target_namespace)."""
 
     EXTRA_FIELDS = ("clone_id", "target_namespace")
-    LEVELS = {"WARNING": "warn", "CRITICAL": "fatal"}
 
     def format(self, record: logging.LogRecord) -> str:
         when = _dt.datetime.fromtimestamp(record.created, tz=_dt.timezone.utc)
         line: dict[str, Any] = {
             "timestamp": when.strftime("%Y-%m-%dT%H:%M:%S.")
             + f"{when.microsecond // 1000:03d}Z",
-            "level": self.LEVELS.get(record.levelname, record.levelname.lower()),
+            "level": level_name(record.levelno),
             "message": record.getMessage(),
         }
         if record.exc_info:
@@ -235,7 +266,26 @@ def _views() -> list[View]:
     ]
 
 
-def create_instruments(meter: metrics.Meter) -> Instruments:
+ClonesByNamespace = Callable[[], Mapping[str, int]]
+
+
+def _active_clones_callback(count_clones: ClonesByNamespace):
+    """The wp.clones.active callback: one observation per target namespace,
+    the number of clone objects that exist in the cluster (0 included)."""
+
+    def observe(_options: CallbackOptions) -> Iterable[Observation]:
+        counts = dict(count_clones())
+        for ns in TARGET_NAMESPACES:
+            counts.setdefault(ns, 0)
+        return [Observation(n, {"target_namespace": ns}) for ns, n in sorted(counts.items())]
+
+    return observe
+
+
+def create_instruments(meter: metrics.Meter, count_clones: ClonesByNamespace) -> Instruments:
+    """The instruments of the contract. `count_clones` returns the number of
+    clones that exist now, by target namespace, as the cluster sees them; the
+    SDK calls it at every collection (each export or scrape)."""
     return Instruments(
         provisioning_duration=meter.create_histogram(
             "wp.clone.provisioning.duration",
@@ -243,10 +293,11 @@ def create_instruments(meter: metrics.Meter) -> Instruments:
             description="Time from the API request to the clone's ingress being ready (successful clones and restores)",
             explicit_bucket_boundaries_advisory=PROVISIONING_BUCKETS,
         ),
-        clones_active=meter.create_up_down_counter(
+        clones_active=meter.create_observable_gauge(
             "wp.clones.active",
+            callbacks=[_active_clones_callback(count_clones)],
             unit="{clone}",
-            description="Clones that exist now (created and not yet cleaned up)",
+            description="Clones that exist in the cluster now, by target namespace (every replica reports the same count)",
         ),
         clones_created=meter.create_counter(
             "wp.clones.created",
@@ -289,6 +340,28 @@ def create_instruments(meter: metrics.Meter) -> Instruments:
     )
 
 
+def initialise_counters(instruments: Instruments, db_instance: str) -> None:
+    """Creates every counter series of the contract's label values at 0.
+
+    The SDK creates a series at its first `add`. A series that appears
+    with the value 1 has no earlier sample to compare with, so PromQL's
+    `increase()` and `rate()` miss that first failure. Adding 0 for each
+    known label combination at start-up makes the series exist, at 0, from
+    the first export or scrape."""
+    for op in OPERATIONS:
+        for ns in TARGET_NAMESPACES:
+            instruments.clones_created.add(0, {"operation": op, "target_namespace": ns})
+            for reason in FAILURE_REASONS:
+                instruments.clones_failed.add(
+                    0, {"operation": op, "target_namespace": ns, "reason": reason}
+                )
+    for error in RDS_ERRORS:
+        instruments.rds_connection_errors.add(0, {"db_instance": db_instance, "error": error})
+    for ns in TARGET_NAMESPACES:
+        for result in CLEANUP_RESULTS:
+            instruments.clone_cleanups.add(0, {"target_namespace": ns, "result": result})
+
+
 def _json_logger(stream: TextIO) -> tuple[logging.Logger, logging.StreamHandler]:
     logger = logging.getLogger(LOGGER_NAME)
     logger.setLevel(os.environ.get("WP_LOG_LEVEL", "INFO").upper())
@@ -301,8 +374,15 @@ def _json_logger(stream: TextIO) -> tuple[logging.Logger, logging.StreamHandler]
     return logger, handler
 
 
-def setup_telemetry(stream: TextIO | None = None) -> Telemetry:
-    """Creates (or reuses) the providers, the instruments and the JSON logger.
+def setup_telemetry(
+    count_clones: ClonesByNamespace, db_instance: str, stream: TextIO | None = None
+) -> Telemetry:
+    """Creates (or reuses) the providers, the instruments and the JSON logger,
+    and creates the counters' series at 0 (initialise_counters).
+
+    `count_clones` feeds the wp.clones.active gauge (the clones that exist in
+    the cluster, by target namespace); `db_instance` is the RDS instance's
+    name, the `db_instance` label of wp.rds.connection.errors.
 
     Environment (all standard OpenTelemetry variables):
     OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL (`grpc` or
@@ -325,10 +405,11 @@ def setup_telemetry(stream: TextIO | None = None) -> Telemetry:
         # Its OTLP log handler (OTEL_PYTHON_LOGGING_AUTO_INSTRUMENTATION_ENABLED)
         # sits on the root logger, so the records go up to it as well.
         logger.propagate = True
-        meter = metrics.get_meter(SCOPE_NAME)
+        instruments = create_instruments(metrics.get_meter(SCOPE_NAME), count_clones)
+        initialise_counters(instruments, db_instance)
         return Telemetry(
             tracer=trace.get_tracer(SCOPE_NAME),
-            instruments=create_instruments(meter),
+            instruments=instruments,
             logger=logger,
             json_handler=json_handler,
             tracer_provider=trace.get_tracer_provider(),
@@ -379,9 +460,11 @@ def setup_telemetry(stream: TextIO | None = None) -> Telemetry:
         logger.addHandler(otlp_handler)
         shutdowns.append(logger_provider.shutdown)
 
+    instruments = create_instruments(meter_provider.get_meter(SCOPE_NAME), count_clones)
+    initialise_counters(instruments, db_instance)
     return Telemetry(
         tracer=tracer_provider.get_tracer(SCOPE_NAME),
-        instruments=create_instruments(meter_provider.get_meter(SCOPE_NAME)),
+        instruments=instruments,
         logger=logger,
         json_handler=json_handler,
         tracer_provider=tracer_provider,

@@ -5,8 +5,10 @@ pointing at a Cairn it started (OTEL_EXPORTER_OTLP_ENDPOINT,
 OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_HEADERS with the tenant)
 and CAIRN_URL / CAIRN_TENANT for the log push. It:
 
-1. serves the example app with uvicorn on a free loopback port and sends
-   it a fixed plan of requests over real HTTP (PLAN below; the Rust test
+1. serves the example app with uvicorn on a free loopback port, exports
+   the metrics once over OTLP and reads the SDK's Prometheus endpoint
+   before any request (the start-up state: counters at 0), then sends it
+   a fixed plan of requests over real HTTP (PLAN below; the Rust test
    asserts the same numbers);
 2. lets two short-TTL clones expire and runs the cleanup twice, failing
    once and succeeding once;
@@ -17,9 +19,12 @@ and CAIRN_URL / CAIRN_TENANT for the log push. It:
    the way Fluent Bit does in the cluster (Kubernetes metadata merged into
    the line, stream labels job/namespace/app/container);
 5. prints one JSON object: the pod name, the trace id of each workflow
-   request of the plan (by its key), the number of log lines shipped, and
-   the label names of each wp_* / http_server_request_duration_seconds*
-   sample name on the Prometheus endpoint.
+   request of the plan (by its key), the number of log lines shipped, the
+   label names of each wp_* / http_server_request_duration_seconds*
+   sample name on the Prometheus endpoint at the end (`scraped`), the
+   wp_* counter and gauge samples on it before the first request
+   (`startup`: name -> list of [labels, value]), and the `level` the JSON
+   formatter writes for each Python level (`levels`).
 
 Exits non-zero when a request answers an unexpected status.
 """
@@ -30,6 +35,7 @@ import asyncio
 import calendar
 import io
 import json
+import logging
 import os
 import re
 import socket
@@ -83,6 +89,7 @@ sys.path.insert(0, str(EXAMPLE))
 import uvicorn  # noqa: E402
 
 import app as example  # noqa: E402  (docs/wp-k8s-service/app.py)
+import telemetry  # noqa: E402  (docs/wp-k8s-service/telemetry.py)
 
 STAGING = {"target_namespace": "wordpress-staging"}
 PRODUCTION = {"target_namespace": "wordpress-production"}
@@ -120,16 +127,16 @@ def request(base: str, method: str, path: str, body: dict | None) -> tuple[int, 
 SCRAPED_SUFFIXES = ("_total", "_count", "_sum", "_bucket")
 
 
-def scrape_label_names() -> dict[str, list[str]]:
-    """The example's Prometheus endpoint: for each wp_* and
-    http_server_request_duration_seconds* sample name, the label names with
-    a non-empty value, without otel_scope_* and le (Prometheus drops empty
-    labels when it scrapes)."""
+def scrape() -> list[tuple[str, dict[str, str], float]]:
+    """The example's Prometheus endpoint: (sample name, labels, value) of
+    each wp_* and http_server_request_duration_seconds* sample, without
+    empty labels (Prometheus drops them when it scrapes), otel_scope_* and
+    le."""
     host = os.environ["OTEL_EXPORTER_PROMETHEUS_HOST"]
     port = os.environ["OTEL_EXPORTER_PROMETHEUS_PORT"]
     with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=10) as resp:
         text = resp.read().decode()
-    found: dict[str, set[str]] = {}
+    samples = []
     for line in text.splitlines():
         if not line or line.startswith("#"):
             continue
@@ -139,11 +146,31 @@ def scrape_label_names() -> dict[str, list[str]]:
             continue
         if not (name.endswith(SCRAPED_SUFFIXES) or name == "wp_clones_active"):
             continue
-        labels = found.setdefault(name, set())
-        for label, value in re.findall(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"', rest):
-            if value and label != "le" and not label.startswith("otel_scope_"):
-                labels.add(label)
+        labels = {
+            label: value
+            for label, value in re.findall(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"', rest)
+            if value and label != "le" and not label.startswith("otel_scope_")
+        }
+        samples.append((name, labels, float(line.rsplit(" ", 1)[1])))
+    return samples
+
+
+def label_names(samples: list[tuple[str, dict[str, str], float]]) -> dict[str, list[str]]:
+    """For each sample name, the label names its samples carry."""
+    found: dict[str, set[str]] = {}
+    for name, labels, _ in samples:
+        found.setdefault(name, set()).update(labels)
     return {name: sorted(labels) for name, labels in sorted(found.items())}
+
+
+def formatted_levels() -> dict[str, str]:
+    """The `level` JsonLineFormatter writes for each Python level."""
+    formatter = telemetry.JsonLineFormatter()
+    out = {}
+    for name in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        record = logging.LogRecord("check", getattr(logging, name), __file__, 0, "x", None, None)
+        out[name] = json.loads(formatter.format(record))["level"]
+    return out
 
 
 def ship_like_fluent_bit(lines: list[str]) -> int:
@@ -205,6 +232,19 @@ def main() -> None:
             sys.exit("drive.py: uvicorn did not start")
         time.sleep(0.05)
 
+    # Start-up: one OTLP export and one scrape before any request. The
+    # counters' series exist at 0 (initialise_counters), so the first
+    # failure of each label set is an increase from 0 between two samples.
+    if not example.TELEMETRY.meter_provider.force_flush(15_000):
+        sys.exit("drive.py: the start-up metric export did not finish")
+    # (The flush also queued a copy for the Prometheus reader, so a scrape
+    # now may show a sample more than once: keep one per label set.)
+    startup: dict[str, list] = {}
+    for name, labels, value in scrape():
+        if name.startswith("wp_") and (name.endswith("_total") or name == "wp_clones_active"):
+            if [labels, value] not in startup.setdefault(name, []):
+                startup[name].append([labels, value])
+
     trace_ids: dict[str, str] = {}
     failures = []
     for key, method, path, body, expected in PLAN:
@@ -230,7 +270,7 @@ def main() -> None:
 
     # Read the Prometheus endpoint before the final flush (a flush collects
     # from every reader, which would queue a second copy for the next scrape).
-    scraped = scrape_label_names()
+    scraped = label_names(scrape())
 
     server.should_exit = True
     thread.join(30)
@@ -240,7 +280,18 @@ def main() -> None:
 
     lines = [line for line in stdout.getvalue().splitlines() if line.strip()]
     shipped = ship_like_fluent_bit(lines)
-    print(json.dumps({"pod": POD, "traces": trace_ids, "log_lines": shipped, "scraped": scraped}))
+    print(
+        json.dumps(
+            {
+                "pod": POD,
+                "traces": trace_ids,
+                "log_lines": shipped,
+                "scraped": scraped,
+                "startup": startup,
+                "levels": formatted_levels(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
