@@ -522,16 +522,16 @@ fn alerts() -> Vec<(String, String, u64)> {
 
 /// Where each alert's trigger is in the demo's default script (minutes
 /// from the script's start: calm 5m, failure-spike 10m, calm 5m,
-/// slow-provisioning 30m, calm 5m, crash-loop 10m, calm 5m, disk-pressure
-/// 25m, then round again).
+/// slow-provisioning 30m, calm 5m, crash-loop 15m, calm 5m, disk-pressure
+/// 25m, then round again at minute 100).
 fn incident_window(alert: &str) -> (u64, u64) {
     match alert {
         "WordPressCloneFailureRateHigh" | "RDSConnectionFailures" => (5, 15),
         "KarpenterCannotProvisionNodes"
         | "WordPressCloneProvisioningSlow"
         | "WordPressActiveClonesHigh" => (20, 50),
-        "WpK8sServiceCrashLooping" => (55, 65),
-        "NodeDiskUsageHigh" => (70, 95),
+        "WpK8sServiceCrashLooping" => (55, 70),
+        "NodeDiskUsageHigh" => (75, 100),
         other => panic!("alert {other} has no incident in the demo"),
     }
 }
@@ -542,18 +542,18 @@ const TENANT: &str = "demo-incidents";
 async fn each_demo_incident_trips_its_alerts_and_only_those() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (_server, base) = start_cairn(dir.path()).await;
-    // The whole default script (95 minutes) as history, plus calm after,
+    // The whole default script (100 minutes) as history, plus 10 minutes,
     // for a tenant of its own: in the default tenant Cairn's own metrics
     // keep the head's newest sample at "now", and a head takes new series
     // only up to an hour behind its newest sample (as Prometheus' does).
-    let origin_s = common::now_ms() / 1000 - 100 * 60;
+    let origin_s = common::now_ms() / 1000 - 110 * 60;
     run_demo(
         &base,
         &[
             "--tenant",
             TENANT,
             "--backfill",
-            "100m",
+            "110m",
             "--interval",
             "15s",
             "--duration",
@@ -611,9 +611,9 @@ async fn each_demo_incident_trips_its_alerts_and_only_those() {
         );
         for (a, b) in &firing {
             let (start, stop) = (minute(*a), minute(*b));
-            // The second lap of the script starts at minute 95.
+            // The second lap of the script starts at minute 100.
             let first_lap = start >= from_m as f64 - 1.0 && start < to_m as f64;
-            let second_lap = start >= (from_m + 95) as f64 - 1.0 && start < (to_m + 95) as f64;
+            let second_lap = start >= (from_m + 100) as f64 - 1.0 && start < (to_m + 100) as f64;
             assert!(
                 first_lap || second_lap,
                 "{name}: would fire from minute {start:.1} to {stop:.1}, outside its incident \

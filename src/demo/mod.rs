@@ -65,7 +65,7 @@ pub struct DemoArgs {
     #[arg(long, default_value = "5m", value_parser = duration_arg)]
     pub calm: Duration,
     /// How long each incident lasts (default: long enough for its alerts
-    /// to fire: failure-spike 10m, slow-provisioning 30m, crash-loop 10m,
+    /// to fire: failure-spike 10m, slow-provisioning 30m, crash-loop 15m,
     /// disk-pressure 25m).
     #[arg(long, value_parser = duration_arg)]
     pub incident_length: Option<Duration>,

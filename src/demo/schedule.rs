@@ -36,12 +36,15 @@ impl Incident {
 
     /// How long the incident lasts unless `--incident-length` says
     /// otherwise: long enough for its alerts' `for` clauses to run out
-    /// (deploy/cairn/rules/alerts.yaml), so that they fire, then resolve.
+    /// (deploy/cairn/rules/alerts.yaml), so that they fire before the
+    /// incident ends, then resolve.
     pub fn default_length(self) -> Duration {
         Duration::from_secs(match self {
             Incident::FailureSpike => 10 * 60,
             Incident::SlowProvisioning => 30 * 60,
-            Incident::CrashLoop => 10 * 60,
+            // The crash-loop alert reads 5 minutes of sightings and then
+            // waits 10: 15 minutes let it fire, then resolve afterwards.
+            Incident::CrashLoop => 15 * 60,
             Incident::DiskPressure => 25 * 60,
         })
     }

@@ -124,10 +124,26 @@ for f, obj in objects:
 total = sum(checked.values()) + sum(skipped.values())
 if total != len(objects):
     fail(f"{len(objects)} objects rendered but {total} accounted for")
-for required in ("Namespace", "StatefulSet", "Service", "ConfigMap", "ServiceAccount",
+for required in ("StatefulSet", "Service", "ConfigMap", "ServiceAccount",
                  "ClusterRole", "ClusterRoleBinding"):
     if required not in checked:
         fail(f"no {required} was validated")
+# No Namespace in any kustomization: `kubectl delete -k deploy/` would
+# delete it, and with it Cairn's volume claim and (reclaim policy Delete)
+# its EBS volume. The install steps create `observability` instead, and
+# every namespaced object names its namespace.
+CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding"}
+for f, obj in objects:
+    kind, meta = obj["kind"], obj["metadata"]
+    if kind == "Namespace":
+        fail(f"Namespace/{meta['name']} ({f}) is in a kustomization: "
+             "`kubectl delete -k` would delete it with Cairn's data")
+    if kind not in CLUSTER_SCOPED and meta.get("namespace") not in ("observability", "monitoring"):
+        fail(f"{kind}/{meta['name']} ({f}) has namespace {meta.get('namespace')!r}, "
+             "expected observability or monitoring")
+doc = open("docs/kubernetes.md").read()
+if "kubectl create namespace observability" not in doc:
+    fail("docs/kubernetes.md does not create the namespace observability before the apply")
 print("validated  (every rendering) " + ", ".join(f"{k} x{v}" for k, v in sorted(checked.items())))
 print("custom     " + ", ".join(f"{k} x{v}" for k, v in sorted(skipped.items()))
       + " (no Kubernetes schema; structure checked below)")
@@ -279,6 +295,11 @@ for needle in ("Name                      loki", "Host                      cair
                "storage.total_limit_size", "Retry_Limit"):
     if needle not in out:
         fail(f"Fluent Bit output lacks {needle.split()[0]}")
+# The filesystem buffer lives on the node's root volume (20 GiB by default):
+# it must stay a small share of it.
+m = re.search(r"storage\.total_limit_size\s+(\d+)([KMG])", out)
+if not m or int(m.group(1)) * {"K": 2**10, "M": 2**20, "G": 2**30}[m.group(2)] > 2 * 2**30:
+    fail("Fluent Bit storage.total_limit_size must be set and at most 2G (node root volume)")
 ins = fb["config"]["inputs"]
 for ns in ("wordpress-staging", "wordpress-production", "wp-system"):
     if f"_{ns}_" not in ins:
@@ -368,7 +389,26 @@ if kps["alertmanager"]["config"] != am:
 print("values     4 chart values files parse; Fluent Bit labels job/namespace/app/container; "
       "remote write, scrape jobs, datasources and their links as documented; "
       "dashboards use only provisioned datasources")
-print("alertmgr   kube-prometheus-stack alertmanager.config == deploy/alertmanager/alertmanager.yaml")
+# The one inhibit rule: KarpenterCannotProvisionNodes mutes the two warnings
+# it usually causes. amtool cannot test inhibitions, so the names are checked
+# against the alerts in Cairn's rule file instead.
+rules_doc = yaml.safe_load(cms[rules_cm]["data"]["alerts.yaml"])
+alert_labels = {r["alert"]: r.get("labels", {}) for g in rules_doc["groups"] for r in g["rules"] if "alert" in r}
+inh = am.get("inhibit_rules", [])
+want_inh = {"source_matchers": ['alertname="KarpenterCannotProvisionNodes"'],
+            "target_matchers": ['alertname=~"WordPressCloneProvisioningSlow|WordPressActiveClonesHigh"'],
+            "equal": ["team"]}
+if inh != [want_inh]:
+    fail(f"alertmanager.yaml inhibit_rules are {inh}, want [{want_inh}]")
+for name in ("KarpenterCannotProvisionNodes", "WordPressCloneProvisioningSlow", "WordPressActiveClonesHigh"):
+    if name not in alert_labels:
+        fail(f"the inhibit rule names {name}, which alerts.yaml does not define")
+teams = {alert_labels[n].get("team") for n in ("KarpenterCannotProvisionNodes",
+                                               "WordPressCloneProvisioningSlow", "WordPressActiveClonesHigh")}
+if len(teams) != 1 or None in teams:
+    fail(f"the inhibit rule's equal: [team] needs one team label on all three alerts, got {teams}")
+print("alertmgr   kube-prometheus-stack alertmanager.config == deploy/alertmanager/alertmanager.yaml; "
+      "inhibit rule names existing alerts of one team")
 
 # The laptop provisioning file: the same three datasources, URL from $CAIRN_URL.
 laptop = yaml.safe_load(open("deploy/grafana/provisioning/datasources/cairn.yaml"))

@@ -10,7 +10,13 @@
 #     panel, and every PromQL query (variables substituted) and LogQL
 #     annotation parses (checked with promtool and cairn check-rules);
 #   - every metric the rules and dashboards read is in
-#     docs/metrics-contract.md or is recorded by recording.yaml.
+#     docs/metrics-contract.md or is recorded by recording.yaml;
+#   - wp_clones_active (reported by every replica) is always read as
+#     max by (target_namespace) (...), never summed across pods;
+#   - every LogQL `level` matcher in dashboards and runbooks uses the
+#     contract's values (debug, info, warn, error, fatal);
+#   - the two histogram panels that show exemplars keep a raw-histogram
+#     target with "exemplar": true.
 #
 # Run from the repository root:
 #   CAIRN_BIN=target/debug/cairn bash tests/e2e/rules_check.sh
@@ -233,6 +239,47 @@ for where, expr in rule_exprs + promql:
             problems.append(f"{where}: reads {name}, which is neither in {contract_file} nor recorded")
 print(f"  {len(checked)} metric names read by rules and dashboards, all in the contract or recorded"
       if not any("neither in" in p for p in problems) else "  metric names: see PROBLEM lines")
+
+# wp_clones_active: every replica of wp-k8s-service reports the same count
+# of clone objects, so each read combines the pods with
+# max by (target_namespace) (summing them would count a clone per replica).
+all_exprs = rule_exprs + promql
+for where, expr in all_exprs:
+    for m in re.finditer(r"\bwp_clones_active\b(?!:)", expr):
+        before = expr[:m.start()].rstrip()
+        if not re.search(r"max by \(target_namespace\) \($", before):
+            problems.append(f"{where}: reads wp_clones_active without max by (target_namespace) (...): {expr!r}")
+
+# Log levels: LogQL in dashboards and runbooks matches only the contract's
+# values (debug, info, warn, error, fatal).
+LEVELS = {"debug", "info", "warn", "error", "fatal"}
+level_sources = [(w, e) for w, e in logql]
+for fn in sorted(os.listdir(runbook_dir)):
+    if fn.endswith(".md"):
+        with open(os.path.join(runbook_dir, fn)) as f:
+            level_sources.append((f"{runbook_dir}/{fn}", f.read()))
+n_levels = 0
+for where, text in level_sources:
+    for m in re.finditer(r'\blevel\s*(=~|!~|!=|=)\s*"([^"]*)"', text):
+        n_levels += 1
+        values = set(m.group(2).split("|")) if "~" in m.group(1) else {m.group(2)}
+        if not values <= LEVELS:
+            problems.append(f"{where}: level {m.group(1)} {m.group(2)!r} uses {sorted(values - LEVELS)}, "
+                            f"not one of the contract's levels {sorted(LEVELS)}")
+print(f"  {n_levels} LogQL level matchers in dashboards and runbooks, all on {sorted(LEVELS)}")
+
+# Exemplars: these panels have a target on the raw histogram with
+# "exemplar": true (a recording rule's series carry no exemplars).
+EXEMPLAR_PANELS = {"wp-k8s-service.json": ("Latency p50 / p95 / p99", "http_server_request_duration_seconds_bucket"),
+                   "wordpress-clones.json": ("Provisioning time", "wp_clone_provisioning_duration_seconds_bucket")}
+for fn, (title, series) in EXEMPLAR_PANELS.items():
+    with open(os.path.join(dash_dir, fn)) as f:
+        d = json.load(f)
+    panel = next((p for p in d["panels"] if p.get("title") == title), {})
+    if not any(t.get("exemplar") is True and series in t.get("expr", "") and not t.get("hide")
+               for t in panel.get("targets", [])):
+        problems.append(f"{fn} panel {title!r}: no visible target on {series} with \"exemplar\": true")
+print(f"  exemplars on: " + ", ".join(f"{fn} {t!r}" for fn, (t, _) in EXEMPLAR_PANELS.items()))
 
 # Queries become rules of two throw-away files so that promtool (PromQL) and
 # cairn check-rules --logql (LogQL, wrapped in count_over_time) parse them.
