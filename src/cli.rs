@@ -98,8 +98,11 @@ pub fn run() -> i32 {
         Command::CheckConfig { file } => {
             match Config::load(Some(&file), env_vars(), &FlagOverrides::default()) {
                 Ok(cfg) => {
-                    println!("# {}: valid. Effective configuration:", file.display());
-                    print!("{}", cfg.to_yaml());
+                    // A closed pipe (`| head`) is not an error worth a panic.
+                    use std::io::Write;
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "# {}: valid. Effective configuration:", file.display())
+                        .and_then(|_| write!(out, "{}", cfg.to_yaml()));
                     0
                 }
                 Err(e) => {

@@ -17,8 +17,8 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,18 +30,7 @@ const INCIDENT_ALERTS: [&str; 2] = ["WordPressCloneFailureRateHigh", "RDSConnect
 const SMTP_USER: &str = "alertmanager@example.com";
 const SMTP_PASSWORD: &str = "e2e-smtp-secret";
 
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::{repo, KillOnDrop as Proc};
 
 /// Points every receiver endpoint and secret file of the config at the test.
 fn rewrite(v: &mut Value, slack_url_file: &Path, smtp: &str, password_file: &Path) {
@@ -97,22 +86,6 @@ fn which(cmd: &str) -> bool {
         .stdout(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
-}
-
-async fn wait_http_ok(client: &reqwest::Client, url: &str, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = client.get(url).send().await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not become ready at {url}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -185,7 +158,7 @@ async fn demo_incident_reaches_slack_and_email_through_alertmanager() {
             .spawn()
             .expect("start prometheus-alertmanager"),
     );
-    wait_http_ok(
+    common::wait_http_ok(
         &client,
         &format!("http://127.0.0.1:{am_port}/-/ready"),
         "Alertmanager",
@@ -212,25 +185,7 @@ async fn demo_incident_reaches_slack_and_email_through_alertmanager() {
     )
     .expect("write cairn config");
     let port = common::free_port();
-    let _cairn = Proc(
-        Command::new(env!("CARGO_BIN_EXE_cairn"))
-            .args(["serve", "--config"])
-            .arg(&cairn_cfg)
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .args([
-                "--http-listen-address",
-                &format!("127.0.0.1:{port}"),
-                "--otlp-grpc-listen-address",
-                "",
-                "--otlp-http-listen-address",
-                "",
-                "--log-level",
-                "warn",
-            ])
-            .spawn()
-            .expect("start cairn"),
-    );
+    let _cairn = common::spawn_cairn(Some(&cairn_cfg), &dir.path().join("data"), port);
     common::wait_ready(&client, port).await;
 
     // The demo: ten calm minutes of history, then the failure spike live.

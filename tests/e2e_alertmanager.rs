@@ -112,22 +112,6 @@ fn alertmanager_bin() -> PathBuf {
     bin
 }
 
-async fn wait_ready(client: &reqwest::Client, url: &str, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = client.get(url).send().await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not become ready at {url}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
 }
@@ -166,7 +150,7 @@ receivers:
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", am_bin.display())),
     );
-    wait_ready(
+    common::wait_http_ok(
         client,
         &format!("http://127.0.0.1:{am_port}/-/ready"),
         "Alertmanager",
@@ -228,7 +212,7 @@ rules:
                 .expect("spawn cairn"),
         );
         let base = format!("http://127.0.0.1:{port}");
-        wait_ready(&client, &format!("{base}/ready"), "Cairn").await;
+        common::wait_http_ok(&client, &format!("{base}/ready"), "Cairn").await;
         Stack {
             cairn: base,
             client,

@@ -20,7 +20,7 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -45,42 +45,18 @@ const HTTP_LE: &[&str] = &[
 ];
 
 struct Cairn {
-    child: Child,
+    _child: common::KillOnDrop,
     port: u16,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for Cairn {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn start_cairn() -> Cairn {
     let dir = tempfile::tempdir().unwrap();
     let port = common::free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .args(["serve", "--data-dir"])
-        .arg(dir.path())
-        .args([
-            "--http-listen-address",
-            &format!("127.0.0.1:{port}"),
-            "--log-level",
-            "warn",
-            // OTLP/HTTP goes to the main port; no extra listeners, so
-            // parallel tests cannot collide on 4317/4318.
-            "--otlp-grpc-listen-address",
-            "",
-            "--otlp-http-listen-address",
-            "",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn cairn");
+    // OTLP/HTTP goes to the main port.
+    let child = common::spawn_cairn(None, dir.path(), port);
     Cairn {
-        child,
+        _child: child,
         port,
         _dir: dir,
     }

@@ -10,6 +10,7 @@
 //! `--interval` in real time, following a script of calm periods and
 //! incidents ([`schedule`]) that make the seven alerts fire and resolve.
 
+pub mod record;
 pub mod registry;
 pub mod rng;
 pub mod schedule;
@@ -77,6 +78,14 @@ pub struct DemoArgs {
         value_parser = incidents_arg
     )]
     pub incidents: std::vec::Vec<Incident>,
+    /// Recording rule files to evaluate over the history (through Cairn's
+    /// query API, once a minute of history) so that panels built on them
+    /// show the history too; repeat the flag for several files. Cairn
+    /// records from then on itself when it runs the same files; it then
+    /// needs `metrics.out_of_order_window` of an hour (as in
+    /// deploy/cairn-laptop.yaml) to take the older recorded samples.
+    #[arg(long = "record-rules", value_name = "FILE")]
+    pub record_rules: Vec<std::path::PathBuf>,
     /// Seed of the random workload (same seed, same scenario).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -215,6 +224,13 @@ async fn run_async(args: DemoArgs) -> i32 {
         eprintln!("error: Cairn is not ready: {e}");
         return 1;
     }
+    let rules = match record::load(&args.record_rules) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: --record-rules: {e}");
+            return 2;
+        }
+    };
     let schedule = Schedule {
         calm: args.calm,
         length: args.incident_length,
@@ -260,10 +276,41 @@ async fn run_async(args: DemoArgs) -> i32 {
         let step_ms = step.as_millis() as i64;
         let started = Instant::now();
         let mut t = script_origin_ms;
+        let mut recorded = record::RecordOutcome::default();
+        let mut next_record = script_origin_ms;
         while t < start_ms {
             let incident = schedule.phase_at(script_time(t)).incident;
             runner.step(t, step, incident).await;
+            if !rules.is_empty() && t >= next_record {
+                next_record = t + 60_000;
+                match record::record_at(&runner.target, &rules, t).await {
+                    Ok(o) => {
+                        recorded.samples += o.samples;
+                        recorded.requests += o.requests;
+                        recorded.already_recorded += o.already_recorded;
+                    }
+                    Err(e) => {
+                        runner.progress.errors += 1;
+                        runner.progress.last_error = Some(e.0);
+                    }
+                }
+            }
             t += step_ms;
+        }
+        if !rules.is_empty() {
+            say(&format!(
+                "recorded {} samples of {} recording rules over the history{}",
+                recorded.samples,
+                rules.len(),
+                if recorded.already_recorded > 0 {
+                    format!(
+                        " ({} writes of the last minutes partly refused: Cairn had recorded them already)",
+                        recorded.already_recorded
+                    )
+                } else {
+                    String::new()
+                }
+            ));
         }
         say(&format!(
             "backfilled {} of history in {:.1}s: {} samples, {} log lines, {} spans",

@@ -239,6 +239,36 @@ impl Target {
         }
     }
 
+    /// A PromQL instant query at `time` (Unix seconds), as the rule manager
+    /// would run it; the decoded JSON answer.
+    pub async fn instant_query(
+        &self,
+        query: &str,
+        time: &str,
+    ) -> Result<serde_json::Value, SendError> {
+        let url = format!("{}/api/v1/query", self.base);
+        let mut req = self
+            .client
+            .get(&url)
+            .query(&[("query", query), ("time", time)]);
+        if let Some(t) = &self.tenant {
+            req = req.header("X-Scope-OrgID", t);
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| SendError(format!("GET {url}: {e}")))?;
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(SendError(format!(
+                "GET {url} ({query}): {status}: {}",
+                text.trim().chars().take(300).collect::<String>()
+            )));
+        }
+        serde_json::from_str(&text).map_err(|e| SendError(format!("GET {url}: {e}")))
+    }
+
     pub async fn remote_write(&self, points: &[Point], t_ms: i64) -> Result<(), SendError> {
         let url = format!("{}/api/v1/write", self.base);
         self.post(

@@ -167,6 +167,31 @@ fn json_line(
     serde_json::Value::Object(m).to_string()
 }
 
+/// A line of `wp-k8s-service` (namespace `wp-system`) from `pod`.
+fn service_line(
+    pod: &str,
+    t_ns: i64,
+    level: &str,
+    message: &str,
+    extra: &[(&str, &str)],
+) -> LogLine {
+    LogLine {
+        namespace: "wp-system".into(),
+        app: "wp-k8s-service".into(),
+        container: "wp-k8s-service".into(),
+        t_ns,
+        line: json_line(
+            t_ns,
+            "wp-system",
+            pod,
+            "wp-k8s-service",
+            level,
+            message,
+            extra,
+        ),
+    }
+}
+
 /// Builds the spans of one workflow trace, parent first.
 struct TraceBuilder<'a> {
     rng: &'a mut Rng,
@@ -632,16 +657,10 @@ impl World {
         let trace_hex = hex(&trace_id);
         let span_hex = hex(&wf_span_id);
         let service_pod = self.service_pods[0].clone();
-        let log = |t: i64, level: &str, message: &str| LogLine {
-            namespace: "wp-system".into(),
-            app: "wp-k8s-service".into(),
-            container: "wp-k8s-service".into(),
-            t_ns: t,
-            line: json_line(
-                t,
-                "wp-system",
+        let log = |t: i64, level: &str, message: &str| {
+            service_line(
                 &service_pod,
-                "wp-k8s-service",
+                t,
                 level,
                 message,
                 &[
@@ -651,7 +670,7 @@ impl World {
                     ("target_namespace", ns),
                     ("operation", operation),
                 ],
-            ),
+            )
         };
         out.logs.push(log(
             start_ns + 1_000_000,
@@ -820,22 +839,13 @@ impl World {
         }
         if n > 0 {
             let t = t_ns - (self.rng.range(0.0, dt_s) * 1e9) as i64;
-            let pod = self.service_pods[0].clone();
-            out.logs.push(LogLine {
-                namespace: "wp-system".into(),
-                app: "wp-k8s-service".into(),
-                container: "wp-k8s-service".into(),
-                t_ns: t,
-                line: json_line(
-                    t,
-                    "wp-system",
-                    &pod,
-                    "wp-k8s-service",
-                    "info",
-                    "\"GET /health HTTP/1.1\" 200",
-                    &[],
-                ),
-            });
+            out.logs.push(service_line(
+                &self.service_pods[0],
+                t,
+                "info",
+                "\"GET /health HTTP/1.1\" 200",
+                &[],
+            ));
         }
     }
 
@@ -869,26 +879,17 @@ impl World {
                 None,
             );
             let t = t_ns - (self.rng.range(0.0, dt_s) * 1e9) as i64;
-            let pod = self.service_pods[0].clone();
-            out.logs.push(LogLine {
-                namespace: "wp-system".into(),
-                app: "wp-k8s-service".into(),
-                container: "wp-k8s-service".into(),
-                t_ns: t,
-                line: json_line(
-                    t,
-                    "wp-system",
-                    &pod,
-                    "wp-k8s-service",
-                    if ok { "info" } else { "error" },
-                    &if ok {
-                        format!("clone {} expired and deleted", site.id)
-                    } else {
-                        format!("cleanup of clone {} failed: conflict", site.id)
-                    },
-                    &[("clone_id", &site.id), ("target_namespace", site.namespace)],
-                ),
-            });
+            out.logs.push(service_line(
+                &self.service_pods[0],
+                t,
+                if ok { "info" } else { "error" },
+                &if ok {
+                    format!("clone {} expired and deleted", site.id)
+                } else {
+                    format!("cleanup of clone {} failed: conflict", site.id)
+                },
+                &[("clone_id", &site.id), ("target_namespace", site.namespace)],
+            ));
             if !ok {
                 // Retried at the next step.
                 kept.push(Site {
@@ -1072,21 +1073,13 @@ impl World {
         }
         for _ in 0..restarts.max(u32::from(self.rng.chance(dt_s / 20.0))) {
             let t = t_ns - (self.rng.range(0.0, dt_s) * 1e9) as i64;
-            out.logs.push(LogLine {
-                namespace: "wp-system".into(),
-                app: "wp-k8s-service".into(),
-                container: "wp-k8s-service".into(),
-                t_ns: t,
-                line: json_line(
-                    t,
-                    "wp-system",
-                    &pod,
-                    "wp-k8s-service",
-                    "fatal",
-                    "startup failed: RuntimeError: cannot load in-cluster Kubernetes config: token file missing",
-                    &[],
-                ),
-            });
+            out.logs.push(service_line(
+                &pod,
+                t,
+                "fatal",
+                "startup failed: RuntimeError: cannot load in-cluster Kubernetes config: token file missing",
+                &[],
+            ));
         }
     }
 

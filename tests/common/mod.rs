@@ -169,3 +169,68 @@ pub async fn wait_ready(client: &reqwest::Client, port: u16) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A child process killed (and reaped) when dropped.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The repository's root (where `deploy/` and `docs/` are).
+pub fn repo() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Starts the `cairn` binary on `127.0.0.1:port` with data in `data_dir`
+/// (and `config`, if any), without the OTLP ports so that parallel tests
+/// cannot collide on 4317/4318; stdout is dropped, stderr kept.
+pub fn spawn_cairn(
+    config: Option<&std::path::Path>,
+    data_dir: &std::path::Path,
+    port: u16,
+) -> KillOnDrop {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cairn"));
+    cmd.arg("serve");
+    if let Some(c) = config {
+        cmd.arg("--config").arg(c);
+    }
+    let child = cmd
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args([
+            "--http-listen-address",
+            &format!("127.0.0.1:{port}"),
+            "--otlp-grpc-listen-address",
+            "",
+            "--otlp-http-listen-address",
+            "",
+            "--log-level",
+            "warn",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start cairn");
+    KillOnDrop(child)
+}
+
+/// Waits (up to a minute) until `url` answers a 2xx; `what` names it in
+/// the failure.
+pub async fn wait_http_ok(client: &reqwest::Client, url: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = client.get(url).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not become ready at {url}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
