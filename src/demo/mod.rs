@@ -139,10 +139,29 @@ impl Runner {
         for r in [m, l, s] {
             if let Err(e) = r {
                 self.progress.errors += 1;
-                self.progress.last_error = Some(e.0);
+                self.progress.last_error = Some(e.short());
             }
         }
     }
+}
+
+/// The newest demo sample (of `wp_clones_active`, which every scrape
+/// writes) in the `window` before `now_ms`, if any.
+async fn newest_demo_sample_ms(
+    target: &Target,
+    window: Duration,
+    now_ms: i64,
+) -> Result<Option<i64>, send::SendError> {
+    let query = format!(
+        "max(max_over_time(timestamp(wp_clones_active)[{}s:15s]))",
+        window.as_secs().max(15)
+    );
+    let time = format!("{}.{:03}", now_ms / 1000, now_ms % 1000);
+    let answer = target.instant_query(&query, &time).await?;
+    Ok(answer["data"]["result"][0]["value"][1]
+        .as_str()
+        .and_then(|v| v.parse::<f64>().ok())
+        .map(|secs| (secs * 1000.0) as i64))
 }
 
 /// Waits for Cairn's `/ready`.
@@ -276,26 +295,52 @@ async fn run_async(args: DemoArgs) -> i32 {
         let step_ms = step.as_millis() as i64;
         let started = Instant::now();
         let mut t = script_origin_ms;
+        // An earlier demo run's data in the window: write history only
+        // after it. Writing over it would interleave two runs' counters (or,
+        // without an out-of-order window, be refused).
+        match newest_demo_sample_ms(&runner.target, args.backfill, start_ms).await {
+            Ok(Some(newest)) if newest >= t => {
+                t = newest + step_ms;
+                say(&format!(
+                    "the tenant already holds demo data until {} ago: history starts after it",
+                    format_duration(Duration::from_secs(
+                        ((start_ms - newest).max(0) / 1000) as u64
+                    ))
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!(
+                    "error: cannot ask Cairn for earlier demo data: {}",
+                    e.short()
+                );
+                return 1;
+            }
+        }
+        let history_from = t;
+        let mut recorder = record::Recorder::default();
         let mut recorded = record::RecordOutcome::default();
-        let mut next_record = script_origin_ms;
+        let mut record_error: Option<String> = None;
+        let mut next_record = t;
         while t < start_ms {
             let incident = schedule.phase_at(script_time(t)).incident;
             runner.step(t, step, incident).await;
-            if !rules.is_empty() && t >= next_record {
+            if !rules.is_empty() && t >= next_record && record_error.is_none() {
                 next_record = t + 60_000;
-                match record::record_at(&runner.target, &rules, t).await {
+                match recorder.record_at(&runner.target, &rules, t).await {
                     Ok(o) => {
                         recorded.samples += o.samples;
                         recorded.requests += o.requests;
                         recorded.already_recorded += o.already_recorded;
                     }
-                    Err(e) => {
-                        runner.progress.errors += 1;
-                        runner.progress.last_error = Some(e.0);
-                    }
+                    Err(e) => record_error = Some(e.short()),
                 }
             }
             t += step_ms;
+        }
+        if let Some(e) = record_error {
+            eprintln!("error: recording the rules over the history failed: {e}");
+            return 1;
         }
         if !rules.is_empty() {
             say(&format!(
@@ -314,7 +359,9 @@ async fn run_async(args: DemoArgs) -> i32 {
         }
         say(&format!(
             "backfilled {} of history in {:.1}s: {} samples, {} log lines, {} spans",
-            format_duration(args.backfill),
+            format_duration(Duration::from_secs(
+                ((start_ms - history_from).max(0) / 1000) as u64
+            )),
             started.elapsed().as_secs_f64(),
             runner.progress.samples,
             runner.progress.lines,

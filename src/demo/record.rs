@@ -7,10 +7,12 @@
 //! writes the results back by remote write, group by group and rule by rule
 //! as the rule manager would.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
-use crate::demo::registry::Point;
+use crate::demo::registry::{Point, SeriesKey};
 use crate::demo::send::{SendError, Target};
+use crate::model::STALE_NAN_BITS;
 use crate::rules::file::{parse_rule_file, QueryLanguage, RuleKind};
 
 /// One recording rule: what it records, from what, with which labels
@@ -20,6 +22,8 @@ pub struct RecordingRule {
     pub record: String,
     pub expr: String,
     pub labels: BTreeMap<String, String>,
+    /// The group's `query_offset`: evaluated that much earlier.
+    pub query_offset: Duration,
 }
 
 /// The recording rules of the files, in file, group and rule order.
@@ -47,6 +51,7 @@ pub fn load(paths: &[std::path::PathBuf]) -> Result<Vec<RecordingRule>, String> 
                         record: record.clone(),
                         expr: rule.expr.clone(),
                         labels,
+                        query_offset: group.query_offset.unwrap_or_default(),
                     });
                 }
             }
@@ -69,7 +74,14 @@ pub fn recorded_points(rule: &RecordingRule, answer: &serde_json::Value) -> Vec<
             .filter(|(k, _)| k.as_str() != "__name__")
             .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
             .collect();
-        labels.extend(rule.labels.clone());
+        // As the rule manager: rule labels override, an empty value removes.
+        for (k, v) in &rule.labels {
+            if v.is_empty() {
+                labels.remove(k);
+            } else {
+                labels.insert(k.clone(), v.clone());
+            }
+        }
         labels.insert("__name__".into(), rule.record.clone());
         out.push(Point {
             labels: labels.into_iter().collect(),
@@ -106,30 +118,65 @@ pub struct RecordOutcome {
     pub already_recorded: u64,
 }
 
-/// Evaluates every rule at `t_ms` in order, writing each result before the
-/// next rule runs (later rules may read earlier ones).
-pub async fn record_at(
-    target: &Target,
-    rules: &[RecordingRule],
-    t_ms: i64,
-) -> Result<RecordOutcome, SendError> {
-    let mut outcome = RecordOutcome::default();
-    let time = format!("{}.{:03}", t_ms.div_euclid(1000), t_ms.rem_euclid(1000));
-    for rule in rules {
-        let answer = target.instant_query(&rule.expr, &time).await?;
-        outcome.requests += 1;
-        let points = recorded_points(rule, &answer);
-        if points.is_empty() {
-            continue;
+/// Records rules over history, one point in time after the other, keeping
+/// what each rule wrote last so that series which vanish get a staleness
+/// marker, as the rule manager writes them.
+#[derive(Default)]
+pub struct Recorder {
+    previous: Vec<BTreeSet<SeriesKey>>,
+}
+
+impl Recorder {
+    /// Evaluates every rule at `t_ms` (less its group's `query_offset`) in
+    /// order, writing each result before the next rule runs (later rules
+    /// may read earlier ones). A rule whose result has two series with the
+    /// same labels is skipped at that time, as Cairn fails it.
+    pub async fn record_at(
+        &mut self,
+        target: &Target,
+        rules: &[RecordingRule],
+        t_ms: i64,
+    ) -> Result<RecordOutcome, SendError> {
+        self.previous.resize_with(rules.len(), BTreeSet::new);
+        let mut outcome = RecordOutcome::default();
+        for (i, rule) in rules.iter().enumerate() {
+            let at = t_ms - rule.query_offset.as_millis() as i64;
+            let time = format!("{}.{:03}", at.div_euclid(1000), at.rem_euclid(1000));
+            let answer = target
+                .instant_query(&rule.expr, &time)
+                .await
+                .map_err(|e| SendError(format!("recording rule {}: {}", rule.record, e.0)))?;
+            outcome.requests += 1;
+            let mut points = recorded_points(rule, &answer);
+            let now: BTreeSet<SeriesKey> = points.iter().map(|p| p.labels.clone()).collect();
+            if now.len() < points.len() {
+                continue;
+            }
+            for gone in self.previous[i].difference(&now) {
+                points.push(Point {
+                    labels: gone.clone(),
+                    value: f64::from_bits(STALE_NAN_BITS),
+                    exemplar: None,
+                });
+            }
+            self.previous[i] = now;
+            if points.is_empty() {
+                continue;
+            }
+            outcome.requests += 1;
+            match target.remote_write(&points, at).await {
+                Ok(()) => outcome.samples += points.len() as u64,
+                Err(e) if e.only_out_of_order() => outcome.already_recorded += 1,
+                Err(e) => {
+                    return Err(SendError(format!(
+                        "recording rule {}: {}",
+                        rule.record, e.0
+                    )))
+                }
+            }
         }
-        outcome.requests += 1;
-        match target.remote_write(&points, t_ms).await {
-            Ok(()) => outcome.samples += points.len() as u64,
-            Err(e) if e.0.contains("out of order") => outcome.already_recorded += 1,
-            Err(e) => return Err(e),
-        }
+        Ok(outcome)
     }
-    Ok(outcome)
 }
 
 #[cfg(test)]
@@ -155,6 +202,7 @@ mod tests {
                     ("team".to_string(), "a".to_string()),
                     ("tier".to_string(), "y".to_string())
                 ]),
+                query_offset: Duration::ZERO,
             }]
         );
         assert!(load(&[dir.path().join("missing.yaml")]).is_err());
@@ -165,7 +213,11 @@ mod tests {
         let rule = RecordingRule {
             record: "job:up:sum".into(),
             expr: String::new(),
-            labels: BTreeMap::from([("team".to_string(), "a".to_string())]),
+            labels: BTreeMap::from([
+                ("team".to_string(), "a".to_string()),
+                ("job".to_string(), String::new()),
+            ]),
+            query_offset: Duration::ZERO,
         };
         let answer = serde_json::json!({"status":"success","data":{"resultType":"vector","result":[
             {"metric":{"__name__":"up","job":"x"},"value":[1.5,"3"]},
@@ -177,9 +229,9 @@ mod tests {
             pts[0].labels,
             vec![
                 ("__name__".to_string(), "job:up:sum".to_string()),
-                ("job".to_string(), "x".to_string()),
                 ("team".to_string(), "a".to_string()),
-            ]
+            ],
+            "an empty rule label removes the label"
         );
         assert_eq!(pts[0].value, 3.0);
         assert!(pts[1].value.is_nan());

@@ -184,9 +184,35 @@ pub fn otlp_traces_body(spans: &[SpanOut], service_pod: &str) -> Vec<u8> {
     .encode_to_vec()
 }
 
-/// A failed delivery, with what Cairn answered.
+/// A failed delivery, with what Cairn answered (in full: callers look
+/// into it; [`SendError::short`] is for printing).
 #[derive(Debug)]
 pub struct SendError(pub String);
+
+impl SendError {
+    /// The first 300 characters, for a progress line.
+    pub fn short(&self) -> String {
+        let mut s: String = self.0.chars().take(300).collect();
+        if s.len() < self.0.len() {
+            s.push('…');
+        }
+        s
+    }
+
+    /// Did Cairn refuse only samples older than a series' newest (and
+    /// store the rest)? Any other problem in the answer says no.
+    pub fn only_out_of_order(&self) -> bool {
+        self.0.contains("out of order sample")
+            && ![
+                "out of bounds",
+                "duplicate sample",
+                "too far in the future",
+                "limit",
+            ]
+            .iter()
+            .any(|other| self.0.contains(other))
+    }
+}
 
 impl std::fmt::Display for SendError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -232,10 +258,7 @@ impl Target {
                 tokio::time::sleep(Duration::from_secs(retry_after.min(30))).await;
                 continue;
             }
-            return Err(SendError(format!(
-                "POST {url}: {status}: {}",
-                text.trim().chars().take(300).collect::<String>()
-            )));
+            return Err(SendError(format!("POST {url}: {status}: {}", text.trim())));
         }
     }
 
