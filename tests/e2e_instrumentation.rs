@@ -126,10 +126,15 @@ const FAILURE_REASONS: &[&str] = &[
 ];
 const RDS_ERRORS: &[&str] = &["timeout", "refused", "auth", "too_many_connections"];
 const CLEANUP_RESULTS: &[&str] = &["success", "failure"];
+/// The labels of `wp_clones_failed_total`, in the order of its keys here.
+const FAILED_LABELS: &[&str] = &["operation", "target_namespace", "reason"];
+
+/// Sample values keyed by their label values joined by ",".
+type Counts = BTreeMap<String, f64>;
 
 /// Every combination of the given label values, joined by "," in the
 /// order given (the keys `by_labels` makes), each with the value 0.
-fn all_zero(values: &[&[&str]]) -> BTreeMap<String, f64> {
+fn all_zero(values: &[&[&str]]) -> Counts {
     let mut keys = vec![String::new()];
     for (i, list) in values.iter().enumerate() {
         keys = keys
@@ -149,7 +154,7 @@ fn all_zero(values: &[&[&str]]) -> BTreeMap<String, f64> {
 }
 
 /// `all_zero(values)` with the given series set to their counts.
-fn zeros_and(values: &[&[&str]], counts: &[(&str, f64)]) -> BTreeMap<String, f64> {
+fn zeros_and(values: &[&[&str]], counts: &[(&str, f64)]) -> Counts {
     let mut want = all_zero(values);
     for (k, v) in counts {
         assert!(want.contains_key(*k), "{k} is not a known label set");
@@ -159,7 +164,7 @@ fn zeros_and(values: &[&[&str]], counts: &[(&str, f64)]) -> BTreeMap<String, f64
 }
 
 /// `{label values joined by ","} -> sample value` of a PromQL result.
-fn by_labels(result: &[Value], labels: &[&str]) -> BTreeMap<String, f64> {
+fn by_labels(result: &[Value], labels: &[&str]) -> Counts {
     result
         .iter()
         .map(|s| {
@@ -174,7 +179,7 @@ fn by_labels(result: &[Value], labels: &[&str]) -> BTreeMap<String, f64> {
         .collect()
 }
 
-fn expect(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
+fn expect(pairs: &[(&str, f64)]) -> Counts {
     pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }
 
@@ -213,6 +218,60 @@ async fn buckets(client: &reqwest::Client, base: &str, metric: &str) -> Vec<Stri
         .collect();
     les.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
     les.into_iter().map(|(_, le)| le).collect()
+}
+
+/// Cairn's Prometheus API as the metric checks use it.
+struct PromApi<'a> {
+    client: &'a reqwest::Client,
+    base: &'a str,
+}
+
+impl PromApi<'_> {
+    /// The series an instant query returns, polled until there are some.
+    async fn series(&self, query: &str) -> Vec<Value> {
+        eventually!(query, prom(self.client, self.base, query).await)
+    }
+
+    /// Checks `query`'s value for each label set, keyed as `by_labels`
+    /// keys them by `labels`; returns the series for further checks.
+    async fn assert_values(&self, query: &str, labels: &[&str], want: Counts) -> Vec<Value> {
+        let result = self.series(query).await;
+        let got = by_labels(&result, labels);
+        assert_eq!(got, want, "{query}: value by {labels:?}");
+        result
+    }
+
+    /// `assert_values`, and that the series carry exactly `labels`
+    /// (besides the ones `label_names` leaves out).
+    async fn assert_series(&self, query: &str, labels: &[&str], want: Counts) -> Vec<Value> {
+        let result = self.assert_values(query, labels, want).await;
+        assert_eq!(label_names(&result), names(labels), "{query}: label names");
+        result
+    }
+
+    /// A histogram of the service: its `_count` series checked by
+    /// `assert_series`, then its bucket boundaries against `le`.
+    async fn assert_histogram(&self, metric: &str, labels: &[&str], want: Counts, le: &[&str]) {
+        let count = format!(r#"{metric}_count{{job="{JOB}"}}"#);
+        self.assert_series(&count, labels, want).await;
+        let got = buckets(self.client, self.base, metric).await;
+        assert_eq!(got, le, "{metric}: le values");
+    }
+
+    /// The value of the first series `query` returns, as Prometheus
+    /// writes it.
+    async fn first_value(&self, query: &str) -> String {
+        let result = self.series(query).await;
+        result[0]["value"][1]
+            .as_str()
+            .unwrap_or_else(|| panic!("{query}: no sample value in {result:?}"))
+            .to_string()
+    }
+
+    /// Checks the value of the first series `query` returns.
+    async fn assert_value(&self, query: &str, want: &str) {
+        assert_eq!(self.first_value(query).await, want, "{query}");
+    }
 }
 
 /// One span of a Tempo JSON trace.
@@ -292,6 +351,15 @@ fn resource_attr(batch: &Value, key: &str) -> Option<String> {
         .find(|kv| kv["key"] == key)
         .map(|kv| any_value(&kv["value"]))
 }
+
+/// The steps of a workflow that reaches the ingress, in start order.
+const ALL_STEPS: &[&str] = &[
+    "rds.connect",
+    "k8s.api create_pod",
+    "pod.create",
+    "wp.plugins.install",
+    "ingress.wait_ready",
+];
 
 /// Checks the workflow shape: server span at the root, the workflow span
 /// its only child, the steps children of the workflow span in this order.
@@ -451,80 +519,66 @@ async fn the_example_service_produces_the_metrics_contract() {
 
     // ---- Metrics: names, labels, values, buckets ----------------------
     let sel = format!(r#"job="{JOB}""#);
+    let api = PromApi {
+        client: &client,
+        base: &base,
+    };
 
-    let created = eventually!(
-        "wp_clones_created_total",
-        prom(&client, &base, &format!("wp_clones_created_total{{{sel}}}")).await
-    );
-    assert_eq!(
-        label_names(&created),
-        names(&["operation", "target_namespace"])
-    );
     // Every operation x namespace series exists (created at 0 at start-up).
-    assert_eq!(
-        by_labels(&created, &["operation", "target_namespace"]),
-        zeros_and(
-            &[OPERATIONS, TARGET_NAMESPACES],
-            &[
-                ("clone,wordpress-staging", 3.0),
-                ("restore,wordpress-production", 2.0)
-            ]
+    let created = api
+        .assert_series(
+            &format!("wp_clones_created_total{{{sel}}}"),
+            &["operation", "target_namespace"],
+            zeros_and(
+                &[OPERATIONS, TARGET_NAMESPACES],
+                &[
+                    ("clone,wordpress-staging", 3.0),
+                    ("restore,wordpress-production", 2.0),
+                ],
+            ),
         )
-    );
+        .await;
     for s in &created {
         assert_eq!(s["metric"]["job"], JOB, "job is service.name alone");
         assert_eq!(s["metric"]["instance"], pod.as_str(), "instance is the pod");
     }
-    let one = prom(
-        &client,
-        &base,
+    // The contract's example selector.
+    api.assert_value(
         r#"wp_clones_created_total{job="wp-k8s-service",operation="clone",target_namespace="wordpress-staging"}"#,
+        "3",
     )
-    .await
-    .expect("the contract's example selector");
-    assert_eq!(one[0]["value"][1], "3");
+    .await;
 
-    let failed = prom(&client, &base, &format!("wp_clones_failed_total{{{sel}}}"))
-        .await
-        .expect("wp_clones_failed_total");
-    assert_eq!(
-        label_names(&failed),
-        names(&["operation", "target_namespace", "reason"])
-    );
     // All 16 series; the reasons and label sets that never failed are at 0.
-    assert_eq!(
-        by_labels(&failed, &["operation", "target_namespace", "reason"]),
-        zeros_and(
-            &[OPERATIONS, TARGET_NAMESPACES, FAILURE_REASONS],
-            &[
-                ("clone,wordpress-production,plugin_install_failed", 1.0),
-                ("clone,wordpress-staging,k8s_api_error", 1.0),
-                ("clone,wordpress-staging,rds_unavailable", 2.0),
-                ("restore,wordpress-production,timeout", 1.0),
-            ]
-        )
+    let failures = zeros_and(
+        &[OPERATIONS, TARGET_NAMESPACES, FAILURE_REASONS],
+        &[
+            ("clone,wordpress-production,plugin_install_failed", 1.0),
+            ("clone,wordpress-staging,k8s_api_error", 1.0),
+            ("clone,wordpress-staging,rds_unavailable", 2.0),
+            ("restore,wordpress-production,timeout", 1.0),
+        ],
     );
-    let rds = prom(
-        &client,
-        &base,
-        r#"sum(wp_clones_failed_total{job="wp-k8s-service",reason="rds_unavailable"})"#,
+    api.assert_series(
+        &format!("wp_clones_failed_total{{{sel}}}"),
+        FAILED_LABELS,
+        failures.clone(),
     )
-    .await
-    .expect("failures by reason");
-    assert_eq!(rds[0]["value"][1], "2");
+    .await;
+    // Failures by reason.
+    api.assert_value(
+        r#"sum(wp_clones_failed_total{job="wp-k8s-service",reason="rds_unavailable"})"#,
+        "2",
+    )
+    .await;
 
     // drive.py exported once before the first request (series at 0) and
     // once at the end, so increase() sees every failure, the first of each
     // label set included. Evaluated at the last sample, nothing is
     // extrapolated: the increase is exactly the count.
-    let last = prom(
-        &client,
-        &base,
-        r#"max(timestamp(wp_clones_failed_total{job="wp-k8s-service"}))"#,
-    )
-    .await
-    .expect("timestamp of the last export");
-    let last = last[0]["value"][1].as_str().unwrap().to_string();
+    let last = api
+        .first_value(r#"max(timestamp(wp_clones_failed_total{job="wp-k8s-service"}))"#)
+        .await;
     let increase = prom_at(
         &client,
         &base,
@@ -534,83 +588,93 @@ async fn the_example_service_produces_the_metrics_contract() {
     .await
     .expect("increase of wp_clones_failed_total");
     assert_eq!(
-        by_labels(&increase, &["operation", "target_namespace", "reason"]),
-        zeros_and(
-            &[OPERATIONS, TARGET_NAMESPACES, FAILURE_REASONS],
-            &[
-                ("clone,wordpress-production,plugin_install_failed", 1.0),
-                ("clone,wordpress-staging,k8s_api_error", 1.0),
-                ("clone,wordpress-staging,rds_unavailable", 2.0),
-                ("restore,wordpress-production,timeout", 1.0),
-            ]
-        ),
+        by_labels(&increase, FAILED_LABELS),
+        failures,
         "increase() over the run counts every failure"
     );
 
-    let active = prom(&client, &base, &format!("wp_clones_active{{{sel}}}"))
-        .await
-        .expect("wp_clones_active");
-    assert_eq!(label_names(&active), names(&["target_namespace"]));
     // The clones that exist in the (simulated) cluster: 3 staging clones,
     // 2 of them expired and deleted by the second cleanup (the first one
     // failed and left them); 2 production restores.
-    assert_eq!(
-        by_labels(&active, &["target_namespace"]),
-        expect(&[("wordpress-production", 2.0), ("wordpress-staging", 1.0)])
-    );
-    // The contract's query: every replica reports the cluster's count.
-    let active_max = prom(
-        &client,
-        &base,
-        r#"max by (target_namespace) (wp_clones_active{job="wp-k8s-service"})"#,
+    let active = expect(&[("wordpress-production", 2.0), ("wordpress-staging", 1.0)]);
+    api.assert_series(
+        &format!("wp_clones_active{{{sel}}}"),
+        &["target_namespace"],
+        active.clone(),
     )
-    .await
-    .expect("max by (target_namespace) of wp_clones_active");
-    assert_eq!(
-        by_labels(&active_max, &["target_namespace"]),
-        expect(&[("wordpress-production", 2.0), ("wordpress-staging", 1.0)])
-    );
+    .await;
+    // The contract's query: every replica reports the cluster's count.
+    api.assert_values(
+        r#"max by (target_namespace) (wp_clones_active{job="wp-k8s-service"})"#,
+        &["target_namespace"],
+        active,
+    )
+    .await;
 
-    let cleanups = prom(&client, &base, &format!("wp_clone_cleanups_total{{{sel}}}"))
-        .await
-        .expect("wp_clone_cleanups_total");
-    assert_eq!(
-        label_names(&cleanups),
-        names(&["target_namespace", "result"])
-    );
-    assert_eq!(
-        by_labels(&cleanups, &["target_namespace", "result"]),
+    api.assert_series(
+        &format!("wp_clone_cleanups_total{{{sel}}}"),
+        &["target_namespace", "result"],
         zeros_and(
             &[TARGET_NAMESPACES, CLEANUP_RESULTS],
             &[
                 ("wordpress-staging,failure", 2.0),
-                ("wordpress-staging,success", 2.0)
-            ]
-        )
-    );
-
-    let rds_errors = prom(
-        &client,
-        &base,
-        &format!("wp_rds_connection_errors_total{{{sel}}}"),
+                ("wordpress-staging,success", 2.0),
+            ],
+        ),
     )
-    .await
-    .expect("wp_rds_connection_errors_total");
-    assert_eq!(label_names(&rds_errors), names(&["db_instance", "error"]));
-    assert_eq!(
-        by_labels(&rds_errors, &["db_instance", "error"]),
+    .await;
+
+    api.assert_series(
+        &format!("wp_rds_connection_errors_total{{{sel}}}"),
+        &["db_instance", "error"],
         zeros_and(
             &[&["wp-clones-db"], RDS_ERRORS],
-            &[("wp-clones-db,refused", 2.0)]
-        )
-    );
+            &[("wp-clones-db,refused", 2.0)],
+        ),
+    )
+    .await;
 
     // Start-up, before the first request (drive.py read the Prometheus
     // endpoint then): every counter series of the contract's label values
     // at 0, and the gauge at 0 for both namespaces.
     let startup = summary["startup"].as_object().expect("start-up samples");
-    let startup_series = |name: &str, labels: &[&str]| -> BTreeMap<String, f64> {
-        startup
+    let startup_zeros: [(&str, &[&str], &[&[&str]]); 5] = [
+        (
+            "wp_clones_created_total",
+            &["operation", "target_namespace"],
+            &[OPERATIONS, TARGET_NAMESPACES],
+        ),
+        (
+            "wp_clones_failed_total",
+            FAILED_LABELS,
+            &[OPERATIONS, TARGET_NAMESPACES, FAILURE_REASONS],
+        ),
+        (
+            "wp_rds_connection_errors_total",
+            &["db_instance", "error"],
+            &[&["wp-clones-db"], RDS_ERRORS],
+        ),
+        (
+            "wp_clone_cleanups_total",
+            &["target_namespace", "result"],
+            &[TARGET_NAMESPACES, CLEANUP_RESULTS],
+        ),
+        (
+            "wp_clones_active",
+            &["target_namespace"],
+            &[TARGET_NAMESPACES],
+        ),
+    ];
+    assert_eq!(
+        startup.keys().cloned().collect::<BTreeSet<String>>(),
+        startup_zeros
+            .iter()
+            .map(|(name, ..)| name.to_string())
+            .collect(),
+        "the metrics on the endpoint at start-up"
+    );
+    for (name, labels, values) in startup_zeros {
+        let got: Counts = startup
             .get(name)
             .and_then(Value::as_array)
             .unwrap_or_else(|| panic!("{name} is not on the endpoint at start-up"))
@@ -623,168 +687,80 @@ async fn the_example_service_produces_the_metrics_contract() {
                     .join(",");
                 (key, pair[1].as_f64().unwrap())
             })
-            .collect()
-    };
-    assert_eq!(
-        startup.keys().cloned().collect::<BTreeSet<String>>(),
-        names(&[
-            "wp_clones_active",
-            "wp_clones_created_total",
-            "wp_clones_failed_total",
-            "wp_clone_cleanups_total",
-            "wp_rds_connection_errors_total",
-        ])
-    );
-    assert_eq!(
-        startup_series(
-            "wp_clones_created_total",
-            &["operation", "target_namespace"]
-        ),
-        all_zero(&[OPERATIONS, TARGET_NAMESPACES])
-    );
-    assert_eq!(
-        startup_series(
-            "wp_clones_failed_total",
-            &["operation", "target_namespace", "reason"]
-        ),
-        all_zero(&[OPERATIONS, TARGET_NAMESPACES, FAILURE_REASONS])
-    );
-    assert_eq!(
-        startup_series("wp_rds_connection_errors_total", &["db_instance", "error"]),
-        all_zero(&[&["wp-clones-db"], RDS_ERRORS])
-    );
-    assert_eq!(
-        startup_series("wp_clone_cleanups_total", &["target_namespace", "result"]),
-        all_zero(&[TARGET_NAMESPACES, CLEANUP_RESULTS])
-    );
-    assert_eq!(
-        startup_series("wp_clones_active", &["target_namespace"]),
-        all_zero(&[TARGET_NAMESPACES])
-    );
+            .collect();
+        assert_eq!(got, all_zero(values), "{name} at start-up");
+    }
 
-    let provisioning = prom(
-        &client,
-        &base,
-        &format!("wp_clone_provisioning_duration_seconds_count{{{sel}}}"),
-    )
-    .await
-    .expect("provisioning histogram");
-    assert_eq!(
-        label_names(&provisioning),
-        names(&["operation", "target_namespace"])
-    );
-    assert_eq!(
-        by_labels(&provisioning, &["operation", "target_namespace"]),
-        expect(&[
-            ("clone,wordpress-staging", 3.0),
-            ("restore,wordpress-production", 2.0)
-        ])
-    );
-    assert_eq!(
-        buckets(&client, &base, "wp_clone_provisioning_duration_seconds").await,
-        PROVISIONING_LE
-    );
+    // The service's own histograms: the `_count` of each label set, and
+    // the contract's bucket boundaries.
+    let histograms: [(&str, &[&str], Counts, &[&str]); 4] = [
+        (
+            "wp_clone_provisioning_duration_seconds",
+            &["operation", "target_namespace"],
+            expect(&[
+                ("clone,wordpress-staging", 3.0),
+                ("restore,wordpress-production", 2.0),
+            ]),
+            PROVISIONING_LE,
+        ),
+        // 3 plugins in each of the 5 successful workflows and the timed-out
+        // restore; the plugin failure installs 2 and fails on the third.
+        (
+            "wp_plugin_installation_duration_seconds",
+            &["plugin"],
+            expect(&[
+                ("woocommerce", 7.0),
+                ("wordfence", 7.0),
+                ("wp-super-cache", 6.0),
+            ]),
+            PLUGIN_LE,
+        ),
+        (
+            "wp_clone_ttl_seconds",
+            &["target_namespace"],
+            expect(&[("wordpress-production", 2.0), ("wordpress-staging", 3.0)]),
+            TTL_LE,
+        ),
+        (
+            "wp_k8s_api_request_duration_seconds",
+            &["verb", "resource", "code"],
+            expect(&[
+                ("create,pods,201", 7.0),
+                ("create,pods,500", 1.0),
+                ("delete,pods,200", 2.0),
+                ("delete,pods,500", 2.0),
+                // three polls in each of the 6 workflows that reach the ingress
+                ("get,ingresses,200", 18.0),
+            ]),
+            K8S_API_LE,
+        ),
+    ];
+    for (metric, labels, want, le) in histograms {
+        api.assert_histogram(metric, labels, want, le).await;
+    }
     // Workflows take well under 10 s here: all in the first bucket.
-    let first = prom(
-        &client,
-        &base,
+    api.assert_value(
         r#"sum(wp_clone_provisioning_duration_seconds_bucket{job="wp-k8s-service",le="10"})"#,
+        "5",
     )
-    .await
-    .expect("first bucket");
-    assert_eq!(first[0]["value"][1], "5");
-
-    let plugins = prom(
-        &client,
-        &base,
-        &format!("wp_plugin_installation_duration_seconds_count{{{sel}}}"),
-    )
-    .await
-    .expect("plugin histogram");
-    assert_eq!(label_names(&plugins), names(&["plugin"]));
-    // 3 plugins in each of the 5 successful workflows and the timed-out
-    // restore; the plugin failure installs 2 and fails on the third.
-    assert_eq!(
-        by_labels(&plugins, &["plugin"]),
-        expect(&[
-            ("woocommerce", 7.0),
-            ("wordfence", 7.0),
-            ("wp-super-cache", 6.0)
-        ])
-    );
-    assert_eq!(
-        buckets(&client, &base, "wp_plugin_installation_duration_seconds").await,
-        PLUGIN_LE
-    );
-
-    let ttl = prom(
-        &client,
-        &base,
-        &format!("wp_clone_ttl_seconds_count{{{sel}}}"),
-    )
-    .await
-    .expect("TTL histogram");
-    assert_eq!(label_names(&ttl), names(&["target_namespace"]));
-    assert_eq!(
-        by_labels(&ttl, &["target_namespace"]),
-        expect(&[("wordpress-production", 2.0), ("wordpress-staging", 3.0)])
-    );
-    assert_eq!(
-        buckets(&client, &base, "wp_clone_ttl_seconds").await,
-        TTL_LE
-    );
+    .await;
     // Two staging clones had a 1 s TTL, the others the default day.
-    let short = prom(
-        &client,
-        &base,
+    api.assert_value(
         r#"sum(wp_clone_ttl_seconds_bucket{job="wp-k8s-service",le="3600"})"#,
+        "2",
     )
-    .await
-    .expect("TTL bucket");
-    assert_eq!(short[0]["value"][1], "2");
+    .await;
 
-    let k8s = prom(
-        &client,
-        &base,
-        &format!("wp_k8s_api_request_duration_seconds_count{{{sel}}}"),
-    )
-    .await
-    .expect("Kubernetes API histogram");
-    assert_eq!(label_names(&k8s), names(&["verb", "resource", "code"]));
-    assert_eq!(
-        by_labels(&k8s, &["verb", "resource", "code"]),
-        expect(&[
-            ("create,pods,201", 7.0),
-            ("create,pods,500", 1.0),
-            ("delete,pods,200", 2.0),
-            ("delete,pods,500", 2.0),
-            // three polls in each of the 6 workflows that reach the ingress
-            ("get,ingresses,200", 18.0),
-        ])
+    let http = format!(
+        "sum by (http_request_method, http_route, http_response_status_code) (http_server_request_duration_seconds_count{{{sel}}})"
     );
-    assert_eq!(
-        buckets(&client, &base, "wp_k8s_api_request_duration_seconds").await,
-        K8S_API_LE
-    );
-
-    let http = prom(
-        &client,
-        &base,
-        &format!(
-            "sum by (http_request_method, http_route, http_response_status_code) (http_server_request_duration_seconds_count{{{sel}}})"
-        ),
-    )
-    .await
-    .expect("http_server_request_duration_seconds");
-    assert_eq!(
-        by_labels(
-            &http,
-            &[
-                "http_request_method",
-                "http_route",
-                "http_response_status_code"
-            ]
-        ),
+    api.assert_values(
+        &http,
+        &[
+            "http_request_method",
+            "http_route",
+            "http_response_status_code",
+        ],
         expect(&[
             ("GET,/health,200", 2.0),
             ("POST,/clone,201", 3.0),
@@ -793,24 +769,22 @@ async fn the_example_service_produces_the_metrics_contract() {
             ("POST,/clone,503", 2.0),
             ("POST,/restore,201", 2.0),
             ("POST,/restore,504", 1.0),
-        ])
-    );
-    let clone_requests = prom(
-        &client,
-        &base,
-        r#"sum(http_server_request_duration_seconds_count{job="wp-k8s-service",http_route="/clone"})"#,
+        ]),
     )
-    .await
-    .expect("requests to /clone");
-    assert_eq!(clone_requests[0]["value"][1], "7");
+    .await;
+    // Requests to /clone.
+    api.assert_value(
+        r#"sum(http_server_request_duration_seconds_count{job="wp-k8s-service",http_route="/clone"})"#,
+        "7",
+    )
+    .await;
     assert_eq!(
         buckets(&client, &base, "http_server_request_duration_seconds").await,
-        HTTP_LE
+        HTTP_LE,
+        "http_server_request_duration_seconds: le values"
     );
 
-    let info = prom(&client, &base, &format!("target_info{{{sel}}}"))
-        .await
-        .expect("target_info");
+    let info = api.series(&format!("target_info{{{sel}}}")).await;
     assert_eq!(info.len(), 1, "{info:?}");
     assert_eq!(info[0]["metric"]["k8s_namespace_name"], "wp-system");
     assert_eq!(info[0]["metric"]["deployment_environment"], "e2e");
@@ -868,18 +842,7 @@ async fn the_example_service_produces_the_metrics_contract() {
     // ---- Traces: span names, parent/child order, attributes ----------
     let timeout_id = trace_id("timeout");
     let spans = trace_spans(&client, &base, &timeout_id).await;
-    assert_workflow(
-        &spans,
-        "POST /restore",
-        "wp.restore",
-        &[
-            "rds.connect",
-            "k8s.api create_pod",
-            "pod.create",
-            "wp.plugins.install",
-            "ingress.wait_ready",
-        ],
-    );
+    assert_workflow(&spans, "POST /restore", "wp.restore", ALL_STEPS);
     let errors: Vec<&str> = spans
         .iter()
         .filter(|s| s.error)
@@ -935,18 +898,7 @@ async fn the_example_service_produces_the_metrics_contract() {
 
     let ok_id = trace_id("success");
     let spans = trace_spans(&client, &base, &ok_id).await;
-    assert_workflow(
-        &spans,
-        "POST /clone",
-        "wp.clone",
-        &[
-            "rds.connect",
-            "k8s.api create_pod",
-            "pod.create",
-            "wp.plugins.install",
-            "ingress.wait_ready",
-        ],
-    );
+    assert_workflow(&spans, "POST /clone", "wp.clone", ALL_STEPS);
     assert!(
         spans.iter().all(|s| !s.error),
         "a successful clone has no error"
