@@ -638,7 +638,9 @@ async fn the_example_service_produces_the_metrics_contract() {
     // endpoint then): every counter series of the contract's label values
     // at 0, and the gauge at 0 for both namespaces.
     let startup = summary["startup"].as_object().expect("start-up samples");
-    let startup_zeros: [(&str, &[&str], &[&[&str]]); 5] = [
+    // (metric, its label names, the values of each label)
+    type ZeroSeries<'a> = (&'a str, &'a [&'a str], &'a [&'a [&'a str]]);
+    let startup_zeros: [ZeroSeries; 5] = [
         (
             "wp_clones_created_total",
             &["operation", "target_namespace"],
