@@ -156,8 +156,7 @@ async fn newest_demo_sample_ms(
         "max(max_over_time(timestamp(wp_clones_active)[{}s:15s]))",
         window.as_secs().max(15)
     );
-    let time = format!("{}.{:03}", now_ms / 1000, now_ms % 1000);
-    let answer = target.instant_query(&query, &time).await?;
+    let answer = target.instant_query(&query, now_ms).await?;
     Ok(answer["data"]["result"][0]["value"][1]
         .as_str()
         .and_then(|v| v.parse::<f64>().ok())

@@ -141,9 +141,8 @@ impl Recorder {
         let mut outcome = RecordOutcome::default();
         for (i, rule) in rules.iter().enumerate() {
             let at = t_ms - rule.query_offset.as_millis() as i64;
-            let time = format!("{}.{:03}", at.div_euclid(1000), at.rem_euclid(1000));
             let answer = target
-                .instant_query(&rule.expr, &time)
+                .instant_query(&rule.expr, at)
                 .await
                 .map_err(|e| SendError(format!("recording rule {}: {}", rule.record, e.0)))?;
             outcome.requests += 1;

@@ -262,14 +262,16 @@ impl Target {
         }
     }
 
-    /// A PromQL instant query at `time` (Unix seconds), as the rule manager
-    /// would run it; the decoded JSON answer.
+    /// A PromQL instant query at `t_ms`, as the rule manager would run it;
+    /// the decoded JSON answer.
     pub async fn instant_query(
         &self,
         query: &str,
-        time: &str,
+        t_ms: i64,
     ) -> Result<serde_json::Value, SendError> {
         let url = format!("{}/api/v1/query", self.base);
+        let time = format!("{}.{:03}", t_ms.div_euclid(1000), t_ms.rem_euclid(1000));
+        let time = time.as_str();
         let mut req = self
             .client
             .get(&url)

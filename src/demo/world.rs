@@ -8,6 +8,7 @@
 use crate::demo::registry::{Exemplar, Registry};
 use crate::demo::rng::Rng;
 use crate::demo::schedule::Incident;
+use crate::traces::model::trace_id_hex;
 
 /// Buckets of the contract (`docs/metrics-contract.md`).
 pub static PROVISIONING_BUCKETS: [f64; 12] = [
@@ -127,10 +128,6 @@ pub struct World {
     recent_startups: Vec<f64>,
     /// How long pods have been waiting for a node Karpenter cannot launch.
     pods_waiting_s: f64,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// RFC 3339 with milliseconds, as Python's JSON loggers write it.
@@ -654,8 +651,8 @@ impl World {
         out.spans.extend(spans);
 
         // Logs, as the service writes them (JSON to stdout, via Fluent Bit).
-        let trace_hex = hex(&trace_id);
-        let span_hex = hex(&wf_span_id);
+        let trace_hex = trace_id_hex(&trace_id);
+        let span_hex = trace_id_hex(&wf_span_id);
         let service_pod = self.service_pods[0].clone();
         let log = |t: i64, level: &str, message: &str| {
             service_line(

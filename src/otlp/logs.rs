@@ -12,6 +12,7 @@ use crate::ingest::loki_push::{PushEntry, PushStream};
 use crate::model::Labels;
 use crate::otlp::pb::collector::logs::v1::ExportLogsServiceRequest;
 use crate::otlp::pb::common::v1::{any_value::Value as AV, AnyValue, KeyValue};
+use crate::traces::model::trace_id_hex;
 
 /// The stream label every OTLP stream has.
 pub const SERVICE_NAME: &str = "service_name";
@@ -163,10 +164,10 @@ pub fn to_push_streams(
                     md.push(("detected_level".into(), l));
                 }
                 if !r.trace_id.is_empty() {
-                    md.push(("trace_id".into(), hex(&r.trace_id)));
+                    md.push(("trace_id".into(), trace_id_hex(&r.trace_id)));
                 }
                 if !r.span_id.is_empty() {
-                    md.push(("span_id".into(), hex(&r.span_id)));
+                    md.push(("span_id".into(), trace_id_hex(&r.span_id)));
                 }
                 if r.flags != 0 {
                     md.push(("flags".into(), r.flags.to_string()));
@@ -200,17 +201,6 @@ pub fn to_push_streams(
             entries,
         })
         .collect()
-}
-
-/// Lower-case hex.
-pub fn hex(b: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(b.len() * 2);
-    for x in b {
-        s.push(DIGITS[(x >> 4) as usize] as char);
-        s.push(DIGITS[(x & 15) as usize] as char);
-    }
-    s
 }
 
 #[cfg(test)]
@@ -406,6 +396,6 @@ mod tests {
         assert_eq!(detected_level(24, ""), Some("fatal".into()));
         assert_eq!(detected_level(0, "DEBUG"), Some("debug".into()));
         assert_eq!(detected_level(0, ""), None);
-        assert_eq!(hex(&[0, 0xff, 0x1a]), "00ff1a");
+        assert_eq!(trace_id_hex(&[0, 0xff, 0x1a]), "00ff1a");
     }
 }

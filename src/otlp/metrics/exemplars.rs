@@ -9,13 +9,10 @@ use super::ns_to_ms;
 use super::series::Problems;
 use crate::metrics::exemplars::Exemplar;
 use crate::model::Labels;
+use crate::traces::model::trace_id_hex;
 
 /// OpenMetrics' limit on the characters of an exemplar's label set.
 const MAX_EXEMPLAR_RUNES: usize = 128;
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// Converts exemplars; one without a timestamp gets the data point's
 /// (`point_t`, ms). Exemplars without a value are dropped (and noted).
@@ -36,12 +33,12 @@ pub fn convert(exemplars: &[OtlpExemplar], point_t: i64, problems: &mut Problems
         let mut pairs: Vec<(String, String)> = Vec::new();
         let mut runes = 0usize;
         if e.trace_id.iter().any(|b| *b != 0) {
-            let v = hex(&e.trace_id);
+            let v = trace_id_hex(&e.trace_id);
             runes += "trace_id".len() + v.len();
             pairs.push(("trace_id".into(), v));
         }
         if e.span_id.iter().any(|b| *b != 0) {
-            let v = hex(&e.span_id);
+            let v = trace_id_hex(&e.span_id);
             runes += "span_id".len() + v.len();
             pairs.push(("span_id".into(), v));
         }

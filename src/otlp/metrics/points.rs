@@ -4,6 +4,8 @@
 //! `_count`) and exponential histograms (one native histogram series).
 //! Points flagged "no recorded value" become stale markers.
 
+use std::collections::BTreeMap;
+
 use opentelemetry_proto::tonic::metrics::v1::{
     number_data_point, DataPointFlags, ExponentialHistogramDataPoint, HistogramDataPoint,
     NumberDataPoint, SummaryDataPoint,
@@ -113,6 +115,32 @@ pub fn numbers(
     }
 }
 
+/// The `_sum` (when the point has one) and `_count` series of a histogram
+/// or summary point; `names` from [`sum_count_names`].
+#[allow(clippy::too_many_arguments)]
+fn sum_and_count(
+    base: &BTreeMap<String, String>,
+    names: &(String, String),
+    sum: Option<f64>,
+    count: u64,
+    t: i64,
+    ct: Option<i64>,
+    val: impl Fn(f64) -> f64,
+    out: &mut Out<'_>,
+) {
+    if let Some(sum) = sum {
+        let l = series_labels(base, &names.0, &[]);
+        out.set.add_sample(l, Sample::new(t, val(sum)), ct);
+    }
+    let l = series_labels(base, &names.1, &[]);
+    out.set.add_sample(l, Sample::new(t, val(count as f64)), ct);
+}
+
+/// A family's `_sum` and `_count` names, built once per family.
+fn sum_count_names(fam: &Family<'_>) -> (String, String) {
+    (format!("{}_sum", fam.name), format!("{}_count", fam.name))
+}
+
 /// Explicit-bucket histograms as classic histograms. Exemplars go to the
 /// lowest bucket whose bound holds their value.
 pub fn histograms(
@@ -122,6 +150,7 @@ pub fn histograms(
     out: &mut Out<'_>,
 ) {
     let bucket = format!("{}_bucket", fam.name);
+    let sum_count = sum_count_names(fam);
     for p in pts {
         let base = match ctx.base_labels(&p.attributes) {
             Ok(b) => b,
@@ -134,13 +163,7 @@ pub fn histograms(
         let ct = created(p.start_time_unix_nano);
         let stale = is_stale(p.flags);
         let val = |v: f64| if stale { stale_nan() } else { v };
-        if let Some(sum) = p.sum {
-            let l = series_labels(&base, &format!("{}_sum", fam.name), &[]);
-            out.set.add_sample(l, Sample::new(t, val(sum)), ct);
-        }
-        let l = series_labels(&base, &format!("{}_count", fam.name), &[]);
-        out.set
-            .add_sample(l, Sample::new(t, val(p.count as f64)), ct);
+        sum_and_count(&base, &sum_count, p.sum, p.count, t, ct, val, out);
 
         let mut ex = exemplars::convert(&p.exemplars, t, out.problems);
         ex.sort_by(|a, b| a.value.total_cmp(&b.value));
@@ -174,6 +197,7 @@ pub fn summaries(
     pts: &[SummaryDataPoint],
     out: &mut Out<'_>,
 ) {
+    let sum_count = sum_count_names(fam);
     for p in pts {
         let base = match ctx.base_labels(&p.attributes) {
             Ok(b) => b,
@@ -186,11 +210,7 @@ pub fn summaries(
         let ct = created(p.start_time_unix_nano);
         let stale = is_stale(p.flags);
         let val = |v: f64| if stale { stale_nan() } else { v };
-        let l = series_labels(&base, &format!("{}_sum", fam.name), &[]);
-        out.set.add_sample(l, Sample::new(t, val(p.sum)), ct);
-        let l = series_labels(&base, &format!("{}_count", fam.name), &[]);
-        out.set
-            .add_sample(l, Sample::new(t, val(p.count as f64)), ct);
+        sum_and_count(&base, &sum_count, Some(p.sum), p.count, t, ct, val, out);
         for q in &p.quantile_values {
             let quantile = format_bound(q.quantile);
             let l = series_labels(&base, fam.name, &[("quantile", &quantile)]);
